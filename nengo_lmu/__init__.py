@@ -1,0 +1,20 @@
+"""NengoLMU: Legendre Memory Units as Nengo networks.
+
+``import nengo_lmu`` needs only nengo, numpy and scipy; TensorFlow, NengoDL and
+NengoLoihi are imported lazily by the modules that use them.
+"""
+
+from nengo_lmu.basis import (
+    delay_readout,
+    legendre_window_basis,
+    shifted_legendre,
+    window_readout,
+)
+from nengo_lmu.mapping import (
+    balanced_realization,
+    scaled_realization,
+    ss2sim,
+    state_covariance,
+)
+from nengo_lmu.systems import LegendreDelay, LinearSystem, PadeDelay
+from nengo_lmu.version import version as __version__

@@ -1,0 +1,95 @@
+"""Checks shared by the public constructors: each raises a ValidationError that
+names the parameter and what is allowed, before any work is done."""
+
+import numbers
+
+import numpy as np
+from nengo.exceptions import ValidationError
+
+
+def check_positive_finite(value, attr, obj=None):
+    """Return ``value`` as a float if it is a finite number greater than zero."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValidationError(
+            f"must be a finite number > 0, got {value!r} of type "
+            f"{type(value).__name__}",
+            attr=attr,
+            obj=obj,
+        )
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValidationError(
+            f"must be a finite number > 0, got {value!r}", attr=attr, obj=obj
+        )
+    return value
+
+
+def check_order(order, attr="order", obj=None):
+    """Return ``order`` as an int if it is an integer >= 1."""
+    if isinstance(order, bool) or not isinstance(order, numbers.Integral):
+        raise ValidationError(
+            f"must be an integer >= 1, got {order!r} of type "
+            f"{type(order).__name__}",
+            attr=attr,
+            obj=obj,
+        )
+    if order < 1:
+        raise ValidationError(
+            f"must be an integer >= 1, got {order}", attr=attr, obj=obj
+        )
+    return int(order)
+
+
+def check_fraction(r, attr="r", obj=None):
+    """Return ``r`` as a 1-D float array if every value is finite and in [0, 1]."""
+    try:
+        arr = np.asarray(r, dtype=float)
+    except (TypeError, ValueError):
+        raise ValidationError(
+            f"must be a number or array of numbers in [0, 1], got {r!r}",
+            attr=attr,
+            obj=obj,
+        ) from None
+    if arr.ndim > 1:
+        raise ValidationError(
+            f"must be a scalar or 1-D array, got shape {arr.shape}", attr=attr, obj=obj
+        )
+    arr = np.atleast_1d(arr)
+    if arr.size == 0:
+        raise ValidationError("must not be empty", attr=attr, obj=obj)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > 1):
+        raise ValidationError(
+            f"every value must be finite and in [0, 1], got {arr}", attr=attr, obj=obj
+        )
+    return arr
+
+
+def as_matrix(value, attr, obj=None, vector_as=None):
+    """Return ``value`` as a finite 2-D float array.
+
+    ``vector_as`` ("row" or "column") says how a 1-D array is read; by default
+    a 1-D array is an error.
+    """
+    try:
+        arr = np.array(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValidationError(
+            f"must be a 2-D array of numbers, got {type(value).__name__}",
+            attr=attr,
+            obj=obj,
+        ) from None
+    if arr.ndim == 0 and vector_as is not None:
+        arr = arr.reshape(1, 1)
+    if arr.ndim == 1 and vector_as == "row":
+        arr = arr[None, :]
+    elif arr.ndim == 1 and vector_as == "column":
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise ValidationError(
+            f"must be a 2-D array, got {arr.ndim} dimension(s) (shape {arr.shape})",
+            attr=attr,
+            obj=obj,
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValidationError("must contain only finite values", attr=attr, obj=obj)
+    return arr

@@ -1,0 +1,272 @@
+"""Mapping linear systems onto synapses, and the realisations that suit neurons.
+
+A recurrent Nengo network has no integrators: each state is the output of a
+synapse ``h`` driven by a decoded sum ``v = Ahat x + Bhat u``. `ss2sim` finds the
+``Ahat`` and ``Bhat`` that make ``x = h * v`` follow a given system (the NEF's
+Principle 3 and its discrete and higher-order generalisations, Voelker and
+Eliasmith 2018).
+
+Similarity transforms leave the transfer function unchanged but change what
+each state holds. `balanced_realization` and `scaled_realization` choose states
+that neurons represent well: `scaled_realization` makes each state's range fit
+an ensemble's radius for a stated class of input.
+"""
+
+import nengo
+import numpy as np
+import scipy.linalg
+import scipy.signal
+from nengo.exceptions import ValidationError
+
+from nengo_lmu._validation import check_positive_finite
+from nengo_lmu.systems import LinearSystem
+
+
+def _check_synapse(synapse):
+    if not isinstance(synapse, nengo.LinearFilter):
+        raise ValidationError(
+            "must be a nengo.LinearFilter (e.g. nengo.Lowpass, nengo.Alpha), got "
+            f"{synapse!r}",
+            attr="synapse",
+        )
+    return synapse
+
+
+def _trim(coefficients):
+    """Drop leading (highest-power) zeros of a polynomial."""
+    coefficients = np.atleast_1d(np.asarray(coefficients, dtype=float))
+    nonzero = np.flatnonzero(np.abs(coefficients) > 1e-14 * np.abs(coefficients).max())
+    return coefficients[nonzero[0]:]
+
+
+def synapse_polynomial(synapse, dt=None):
+    """Write the synapse as ``1 / c(p)`` and return ``c``'s coefficients.
+
+    ``p`` is ``s`` (analog, ``dt=None``) or ``z`` (the synapse discretized at
+    ``dt`` by its own method, as the Nengo simulator does). Coefficients are
+    in increasing powers: ``c(p) = c[0] + c[1] p + ...``.
+
+    Raises a ValidationError if the (discretized) synapse has zeros, which no
+    constant recurrent transform can compensate.
+    """
+    _check_synapse(synapse)
+    num, den = np.asarray(synapse.num, float), np.asarray(synapse.den, float)
+    if synapse.analog and dt is not None:
+        num, den, _ = scipy.signal.cont2discrete((num, den), dt, method=synapse.method)
+        num = np.ravel(num)
+    elif not synapse.analog and dt is None:
+        raise ValidationError(
+            "a discrete synapse needs the simulator's dt to be given", attr="dt"
+        )
+    num, den = _trim(num), _trim(den)
+    if num.size != 1:
+        where = "analog" if dt is None else f"discretized at dt={dt:g}"
+        raise ValidationError(
+            f"must have no zeros ({where}), got numerator {num}: only all-pole "
+            "synapses (Lowpass; Alpha and other LinearFilters with a constant "
+            "numerator, with dt=None) can be mapped",
+            attr="synapse",
+        )
+    return den[::-1] / num[0]
+
+
+def _matrix_polynomial(c, A):
+    """``c[0] I + c[1] A + c[2] A^2 + ...`` by Horner's rule."""
+    out = c[-1] * np.eye(A.shape[0])
+    for ci in c[-2::-1]:
+        out = out @ A + ci * np.eye(A.shape[0])
+    return out
+
+
+def ss2sim(system, synapse, dt=None):
+    """Map ``system`` onto ``synapse``: the transforms of a recurrent network.
+
+    Returns a `LinearSystem` ``(Ahat, Bhat, C, D)``: connecting a state
+    ``x`` back to itself through ``synapse`` with transform ``Ahat``, and the
+    input to it through the same synapse with transform ``Bhat``, makes ``x``
+    follow ``system``.
+
+    * Analog (``dt=None``), ``synapse = Lowpass(tau)``: Principle 3,
+      ``Ahat = tau A + I``, ``Bhat = tau B``.
+    * Discrete (``dt`` given; an analog system is discretized by zero-order
+      hold first, giving ``Abar, Bbar``), ``synapse = Lowpass(tau)``:
+      ``Ahat = (Abar - a I) / (1 - a)``, ``Bhat = Bbar / (1 - a)`` with
+      ``a = exp(-dt / tau)``, exact step for step in the recurrence
+      ``x[k+1] = a x[k] + (1 - a) (Ahat x[k] + Bhat u[k])``.
+    * Higher-order all-pole synapses ``h = 1 / c(p)`` with
+      ``c(p) = sum_i c_i p^i`` of degree ``q`` (for example ``nengo.Alpha``
+      with ``dt=None``): ``Ahat = c(A)`` and the input term needs the input
+      and its first ``q - 1`` derivatives (analog) or advances ``u[k + j]``
+      (discrete): ``Bhat = [B_0, ..., B_{q-1}]`` with
+      ``B_j = sum_{i > j} c_i A^(i-j-1) B``. ``Bhat``'s columns are grouped by
+      ``j``; ``Bhat[:, :input_size]`` alone is exact only when ``q = 1``.
+
+    Parameters
+    ----------
+    system : LinearSystem
+        The system to realise; analog, or discrete with its ``dt``.
+    synapse : nengo.LinearFilter
+        The synapse of the recurrent and input connections.
+    dt : float, optional
+        Simulator time step. ``None`` (default) gives the analog mapping for an
+        analog system; a discrete system uses its own ``dt``.
+
+    Returns
+    -------
+    mapped : LinearSystem
+        Its ``A`` is ``Ahat``, its ``B`` is ``Bhat``; ``C`` and ``D`` are the
+        system's (``D`` padded with zeros for the extra input columns).
+
+    Examples
+    --------
+    >>> sys = LegendreDelay(theta=1.0, order=6)
+    >>> mapped = ss2sim(sys, nengo.Lowpass(0.1), dt=0.001)
+    """
+    if not isinstance(system, LinearSystem):
+        raise ValidationError(
+            f"must be a LinearSystem, got {type(system).__name__}", attr="system"
+        )
+    _check_synapse(synapse)
+    if dt is None and not system.analog:
+        dt = system.dt
+    if dt is not None:
+        dt = check_positive_finite(dt, "dt")
+        if system.analog:
+            system = system.discretize(dt)
+        elif not np.isclose(system.dt, dt, rtol=1e-12):
+            raise ValidationError(
+                f"must equal the discrete system's dt={system.dt}, got {dt}",
+                attr="dt",
+            )
+    c = synapse_polynomial(synapse, dt)
+    A, B, C, D = system.ss
+    q = len(c) - 1
+    if q < 1:
+        raise ValidationError(
+            "must have dynamics (a pole); a pure gain cannot realise a system",
+            attr="synapse",
+        )
+    Ahat = _matrix_polynomial(c, A)
+    Bhat = np.hstack(
+        [_matrix_polynomial(c[j + 1:], A) @ B for j in range(q)]
+    )  # B_j = sum_{i > j} c_i A^(i - j - 1) B
+    Dhat = np.hstack([D] + [np.zeros_like(D)] * (q - 1))
+    return LinearSystem(Ahat, Bhat, C, Dhat, dt=dt)
+
+
+def _gramians(system):
+    A, B, C, _ = system.ss
+    poles = np.linalg.eigvals(A)
+    stable = np.all(poles.real < 0) if system.analog else np.all(np.abs(poles) < 1)
+    if not stable:
+        raise ValidationError("must be stable to have gramians", attr="system")
+    if system.analog:
+        Wc = scipy.linalg.solve_continuous_lyapunov(A, -B @ B.T)
+        Wo = scipy.linalg.solve_continuous_lyapunov(A.T, -C.T @ C)
+    else:
+        Wc = scipy.linalg.solve_discrete_lyapunov(A, B @ B.T)
+        Wo = scipy.linalg.solve_discrete_lyapunov(A.T, C.T @ C)
+    return Wc, Wo
+
+
+def _psd_sqrt(W):
+    """``L`` with ``W = L L^T`` for a symmetric positive semi-definite ``W``."""
+    w, V = np.linalg.eigh(0.5 * (W + W.T))
+    return V * np.sqrt(np.clip(w, 0, None))
+
+
+def balanced_realization(system):
+    """The balanced realisation: both gramians equal and diagonal.
+
+    Each state is then as easy to drive as to observe, and the states are
+    ordered by their Hankel singular values (most important first).
+
+    Parameters
+    ----------
+    system : LinearSystem
+        Stable and minimal (controllable and observable).
+
+    Returns
+    -------
+    balanced : LinearSystem
+        ``system.transform(T)``.
+    T : ndarray
+        The transform, original state ``x = T z``.
+    """
+    Wc, Wo = _gramians(system)
+    Lc, Lo = _psd_sqrt(Wc), _psd_sqrt(Wo)
+    U, s, Vt = np.linalg.svd(Lo.T @ Lc)
+    if s[-1] <= 1e-13 * s[0]:
+        raise ValidationError(
+            "must be minimal (controllable and observable) to be balanced; "
+            f"its smallest Hankel singular value is {s[-1]:.3g}",
+            attr="system",
+        )
+    T = Lc @ Vt.T / np.sqrt(s)
+    return system.transform(T), T
+
+
+def state_covariance(system, input_rms, input_high, n_frequencies=4000):
+    """Stationary covariance of the state for band-limited white noise input.
+
+    The input class is that of ``nengo.processes.WhiteSignal(high=input_high,
+    rms=input_rms)``: each input independent, with flat power from 0 to
+    ``input_high`` Hz and root-mean-square ``input_rms``. The covariance is
+    the integral of ``X(f) X(f)^*`` over that band, with ``X`` the frequency
+    response from the input to the state.
+
+    Returns
+    -------
+    cov : ndarray, shape (state_size, state_size)
+    """
+    input_rms = check_positive_finite(input_rms, "input_rms")
+    input_high = check_positive_finite(input_high, "input_high")
+    if not system.analog and input_high >= 0.5 / system.dt:
+        raise ValidationError(
+            f"must be below the Nyquist frequency {0.5 / system.dt:g} Hz",
+            attr="input_high",
+        )
+    freqs = np.linspace(0, input_high, n_frequencies)
+    X = system.with_output(np.eye(system.state_size)).frequency_response(
+        2 * np.pi * freqs
+    )
+    # power density per input: rms**2 spread over [0, high]
+    integrand = np.einsum("fim,fjm->fij", X, X.conj()).real
+    return input_rms**2 * np.trapz(integrand, freqs, axis=0) / input_high
+
+
+def scaled_realization(system, input_rms, input_high, radius=1.0, n_std=3.0):
+    """Scale each state so that it stays within ``radius`` for a stated input.
+
+    For band-limited white noise input (see `state_covariance`) each state of
+    the returned system has standard deviation ``radius / n_std``, so it stays
+    within ``radius`` except for excursions beyond ``n_std`` standard
+    deviations. This is a diagonal similarity transform.
+
+    Parameters
+    ----------
+    system : LinearSystem
+    input_rms, input_high : float
+        Root-mean-square and upper frequency (Hz) of the input class.
+    radius : float
+        Radius of the ensembles that will represent the states.
+    n_std : float
+        How many standard deviations fit within the radius.
+
+    Returns
+    -------
+    scaled : LinearSystem
+        ``system.transform(T)``.
+    T : ndarray
+        The diagonal transform, original state ``x = T z``.
+    """
+    radius = check_positive_finite(radius, "radius")
+    n_std = check_positive_finite(n_std, "n_std")
+    std = np.sqrt(np.diag(state_covariance(system, input_rms, input_high)))
+    if np.any(std <= 1e-12 * std.max()):
+        raise ValidationError(
+            "has a state that this input does not reach; it cannot be scaled",
+            attr="system",
+        )
+    T = np.diag(std * n_std / radius)
+    return system.transform(T), T
