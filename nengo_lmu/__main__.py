@@ -1,0 +1,5 @@
+import sys
+
+from nengo_lmu.cli import main
+
+sys.exit(main())
