@@ -1,0 +1,3 @@
+"""Nengo networks built on the linear-systems core."""
+
+from nengo_lmu.networks.memory import LMUMemory
