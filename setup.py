@@ -23,7 +23,7 @@ extras = {
     "data": ["mlxtend>=0.23,<0.24"],
     "plot": ["matplotlib>=3.5"],
     "tests": ["pytest>=7,<8", "pytest-xdist", "hypothesis>=6"],
-    "docs": ["sphinx>=7", "numpydoc", "matplotlib>=3.5"],
+    "docs": ["sphinx>=7,<7.3", "matplotlib>=3.5"],
 }
 extras["all"] = sorted({req for reqs in extras.values() for req in reqs})
 

@@ -29,6 +29,9 @@ DISCRETIZE_METHODS = ("zoh", "euler", "bilinear")
 class LinearSystem:
     """A linear time-invariant system ``(A, B, C, D)``, analog or discrete.
 
+    The matrices are read-only copies (properties ``A``, ``B``, ``C``, ``D``,
+    ``dt`` below).
+
     Parameters
     ----------
     A : array_like, shape (n, n)
@@ -42,13 +45,6 @@ class LinearSystem:
     dt : float, optional
         Time step of a discrete system in seconds; ``None`` (default) for an
         analog system.
-
-    Attributes
-    ----------
-    A, B, C, D : ndarray
-        The matrices (read-only copies).
-    dt : float or None
-        Time step, or ``None`` if analog.
 
     Examples
     --------

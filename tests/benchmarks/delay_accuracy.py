@@ -1,0 +1,112 @@
+"""Benchmark B1: spiking memory accuracy on the delay task.
+
+Builds, in one process and on the same input, the baseline recipe of the LMU
+paper's Loihi example and NengoLMU's default neural memory at the same neuron
+count, neuron type, max rates and synapse, and prints the NRMSE of u(t - theta)
+decoded from each, the exact system's NRMSE, and their ratio.
+
+    python tests/benchmarks/delay_accuracy.py [--quick]
+"""
+
+import argparse
+import time
+
+import nengo
+import numpy as np
+
+from nengo_lmu import LegendreDelay, LMUMemory, delay_readout, ss2sim
+
+THETA, ORDER, DT, TAU = 1.0, 6, 0.001, 0.1
+MAX_RATES = nengo.dists.Uniform(100, 120)
+
+
+def white_signal(duration):
+    return nengo.processes.WhiteSignal(period=duration, high=1, rms=0.3, y0=0, seed=0)
+
+
+def baseline_recipe(n_neurons, stim):
+    """6 one-dimensional ensembles of SpikingRectifiedLinear neurons, max rates
+    U(100, 120), intercepts U(-1, 0.5), Lowpass(0.1) recurrence mapped by the
+    discrete Principle 3 onto the unscaled Legendre states."""
+    mapped = ss2sim(LegendreDelay(THETA, ORDER), nengo.Lowpass(TAU), dt=DT)
+    ea = nengo.networks.EnsembleArray(
+        n_neurons,
+        ORDER,
+        neuron_type=nengo.SpikingRectifiedLinear(),
+        max_rates=MAX_RATES,
+        intercepts=nengo.dists.Uniform(-1, 0.5),
+    )
+    nengo.Connection(ea.output, ea.input, transform=mapped.A, synapse=TAU)
+    nengo.Connection(stim, ea.input, transform=mapped.B, synapse=TAU)
+    readout = nengo.Node(size_in=1)
+    nengo.Connection(ea.output, readout, transform=delay_readout(ORDER, 1.0), synapse=None)
+    return readout
+
+
+def library_default(n_neurons, stim):
+    """LMUMemory with its defaults, given the same neurons and synapse and the
+    input class the task states (1 Hz white noise of rms 0.3)."""
+    memory = LMUMemory(
+        THETA,
+        ORDER,
+        n_neurons=n_neurons,
+        synapse=nengo.Lowpass(TAU),
+        dt=DT,
+        neuron_type=nengo.SpikingRectifiedLinear(),
+        max_rates=MAX_RATES,
+        input_rms=0.3,
+        input_high=1.0,
+    )
+    nengo.Connection(stim, memory.input, synapse=None)
+    return memory.add_delay_output(1.0)
+
+
+def nrmse(decoded, u):
+    """NRMSE of decoded u(t - theta) against the ideal delayed input, both
+    filtered by the probe synapse Lowpass(0.01)."""
+    shift = int(round(THETA / DT))
+    ideal = np.concatenate([np.zeros(shift), u[:-shift]])
+    ideal = nengo.Lowpass(0.01).filt(ideal, dt=DT, y0=0)
+    return np.sqrt(np.mean((decoded - ideal) ** 2)) / np.sqrt(np.mean(u**2))
+
+
+def measure(n_neurons, duration, seed=0):
+    with nengo.Network(seed=seed) as net:
+        stim = nengo.Node(white_signal(duration))
+        exact = LMUMemory(THETA, ORDER, dt=DT)
+        nengo.Connection(stim, exact.input, synapse=None)
+        outputs = {
+            "exact": exact.add_delay_output(1.0),
+            "baseline": baseline_recipe(n_neurons, stim),
+            "library": library_default(n_neurons, stim),
+        }
+        probes = {k: nengo.Probe(v, synapse=0.01) for k, v in outputs.items()}
+        p_u = nengo.Probe(stim, synapse=None)
+    with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
+        sim.run(duration)
+    u = sim.data[p_u][:, 0]
+    return {k: nrmse(sim.data[p][:, 0], u) for k, p in probes.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one short run")
+    args = parser.parse_args()
+    duration = 10.0 if args.quick else 20.0
+    t0 = time.time()
+    if not args.quick:
+        big = measure(400, duration)
+        print(f"400 neurons per dimension: library {big['library']:.4f}, baseline "
+              f"{big['baseline']:.4f}, ratio {big['library'] / big['baseline']:.3f}")
+    res = measure(100, duration)
+    print(f"100 neurons per dimension: library {res['library']:.4f}, baseline "
+          f"{res['baseline']:.4f}, exact {res['exact']:.4f} ({time.time() - t0:.0f} s)")
+    print(
+        f"RESULT benchmark=B1 nrmse_library={res['library']:.4f} "
+        f"nrmse_baseline={res['baseline']:.4f} nrmse_exact={res['exact']:.4f} "
+        f"ratio={res['library'] / res['baseline']:.3f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
