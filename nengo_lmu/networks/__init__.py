@@ -1,3 +1,4 @@
 """Nengo networks built on the linear-systems core."""
 
+from nengo_lmu.networks.lmu import LMU
 from nengo_lmu.networks.memory import LMUMemory

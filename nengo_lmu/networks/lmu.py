@@ -1,0 +1,368 @@
+"""LMU: the whole Legendre Memory Unit cell as a Nengo network.
+
+Step for step the KerasLMU 0.8 cell::
+
+    u_t = W_u [x_t ; h_{t-1}] + b_u + W_mm m_{t-1}
+    m_t = Abar m_{t-1} + Bbar u_t
+    h_t = f(W_h [m_t ; x_t] + U h_{t-1} + b_h)
+
+Weights are stored and accepted in KerasLMU's shapes (``kernel`` is
+``(input_d [+ units], memory_d)`` and so on), so weights copy across directly.
+"""
+
+import numbers
+
+import nengo
+import numpy as np
+from nengo.exceptions import ValidationError
+
+from nengo_lmu._validation import check_order, check_positive_finite
+from nengo_lmu.networks.memory import LMUMemory
+from nengo_lmu.systems import LegendreDelay
+
+DISCRETIZERS = ("zoh", "euler")
+INITIALIZERS = ("glorot_uniform", "orthogonal", "zeros")
+
+
+def _check_units(value, attr, obj, allow_zero=False):
+    low = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValidationError(
+            f"must be an integer >= {low}, got {value!r}", attr=attr, obj=obj
+        )
+    return int(value)
+
+
+def make_weights(initializer, shape, rng, attr, obj=None):
+    """Weights of ``shape`` from an initializer.
+
+    ``initializer`` is an array of that shape (used as is), a
+    `nengo.dists.Distribution` (sampled), or one of the names
+    ``"glorot_uniform"``, ``"orthogonal"``, ``"zeros"`` (as in Keras).
+    """
+    if isinstance(initializer, str):
+        if initializer == "zeros":
+            return np.zeros(shape)
+        if initializer == "glorot_uniform":
+            fan_in, fan_out = (shape[0], shape[-1]) if len(shape) == 2 else (1, shape[0])
+            limit = np.sqrt(6.0 / (fan_in + fan_out))
+            return rng.uniform(-limit, limit, size=shape)
+        if initializer == "orthogonal":
+            if len(shape) != 2:
+                raise ValidationError(
+                    "'orthogonal' needs a 2-D weight", attr=attr, obj=obj
+                )
+            flat = rng.normal(size=(max(shape), min(shape)))
+            q, r = np.linalg.qr(flat)
+            q *= np.sign(np.diag(r))  # make the decomposition unique
+            return q if shape[0] >= shape[1] else q.T
+        raise ValidationError(
+            f"must be one of {INITIALIZERS}, an array or a nengo Distribution, "
+            f"got {initializer!r}",
+            attr=attr,
+            obj=obj,
+        )
+    if isinstance(initializer, nengo.dists.Distribution):
+        return initializer.sample(*shape, rng=rng) if len(shape) == 2 else (
+            initializer.sample(shape[0], rng=rng)
+        )
+    try:
+        weights = np.array(initializer, dtype=float)
+    except (TypeError, ValueError):
+        raise ValidationError(
+            f"must be one of {INITIALIZERS}, an array or a nengo Distribution, "
+            f"got {type(initializer).__name__}",
+            attr=attr,
+            obj=obj,
+        ) from None
+    if weights.shape != tuple(shape):
+        raise ValidationError(
+            f"must have shape {tuple(shape)}, got {weights.shape}", attr=attr, obj=obj
+        )
+    if not np.all(np.isfinite(weights)):
+        raise ValidationError("must contain only finite values", attr=attr, obj=obj)
+    return weights
+
+
+class LMU(nengo.Network):
+    """A Legendre Memory Unit cell: the memory and a nonlinear hidden state.
+
+    The semantics are KerasLMU 0.8's ``LMUCell`` (option names as there), with
+    ``theta`` in seconds: one input sample per simulator step of ``dt``, so
+    KerasLMU's ``theta`` of ``n`` steps is ``n * dt`` seconds here. The hidden
+    state is built from an Ensemble's ``.neurons`` (gain 1, bias ``b_h``), so
+    ``h = f(J)`` for the neuron type's rate function ``f``; NengoDL trains its
+    connection weights and biases, and the reference simulator runs it.
+
+    Parameters
+    ----------
+    size_in : int
+        Input dimensions ``input_d``.
+    memory_d : int
+        Number of independent memories.
+    order : int
+        Legendre coefficients per memory.
+    theta : float
+        Memory window in seconds.
+    hidden_units : int
+        Units of the hidden state; 0 for no hidden part (the output is then
+        ``m``, or ``[m ; x]`` with ``input_to_hidden``, as KerasLMU with
+        ``hidden_cell=None``).
+    hidden_neuron_type : nengo.neurons.NeuronType
+        Nonlinearity ``f`` (default ``nengo.Tanh(tau_ref=1)``, i.e. tanh).
+        Rate types (Tanh, RectifiedLinear, LIFRate, NengoDL's SoftLIFRate)
+        train in NengoDL; spiking types run after `nengo_lmu.dl.to_spiking`.
+    hidden_recurrent : bool
+        Hidden-to-hidden weights ``U`` (KerasLMU's SimpleRNNCell); False is a
+        Dense hidden cell.
+    hidden_to_memory, memory_to_memory, input_to_hidden, use_bias : bool
+        As in KerasLMU: ``h_{t-1}`` feeds ``u``; ``m_{t-1}`` feeds ``u``;
+        ``x_t`` feeds the hidden state; ``u`` has a bias ``b_u``.
+    discretizer : {"zoh", "euler"}
+        Discretisation of the memory.
+    trainable_theta : bool
+        Make the time scale trainable. Only with ``discretizer="euler"``,
+        where ``theta`` is the single gain ``dt / theta`` on the memory
+        update, ``m_t = m_{t-1} + (dt / theta) (A m_{t-1} + B u_t)`` (a
+        Connection transform that NengoDL trains). The zero-order hold's
+        ``Abar = exp(A dt / theta)`` is no linear function of a trainable
+        weight, so ``"zoh"`` with ``trainable_theta=True`` raises an error.
+    dt : float
+        Simulator time step in seconds.
+    memory_neurons : int or None
+        None (default) for the exact memory (a Node); an integer for a neural
+        memory with that many neurons per state (`LMUMemory`, Euler memory
+        not supported there).
+    memory_kwargs : dict, optional
+        Further `LMUMemory` arguments for the neural memory.
+    kernel_initializer, recurrent_initializer, bias_initializer : optional
+        ``W_u`` ``(input_d [+ units], memory_d)``, ``W_mm``
+        ``(memory_d * order, memory_d)``, ``b_u`` ``(memory_d,)``; arrays, a
+        nengo Distribution, or "glorot_uniform", "orthogonal", "zeros".
+    hidden_kernel_initializer, hidden_recurrent_initializer, \
+hidden_bias_initializer : optional
+        ``W_h`` ``(memory_d * order [+ input_d], units)``, ``U``
+        ``(units, units)``, ``b_h`` ``(units,)``; as above.
+    seed : int, optional
+        Seed for the initial weights and the network.
+
+    Attributes
+    ----------
+    input : nengo.Node
+        ``x_t``.
+    output : nengo.Node
+        ``h_t`` (or the memory output when ``hidden_units=0``).
+    memory : LMUMemory
+        The memory; its ``input`` is ``u_t``, its ``output`` is ``m_t``.
+    hidden : nengo.Ensemble or None
+        The hidden state (use ``hidden.neurons``).
+    weights : dict
+        The initial weights in KerasLMU shapes: ``kernel``,
+        ``recurrent_kernel``, ``bias``, ``hidden_kernel``,
+        ``hidden_recurrent_kernel``, ``hidden_bias`` (absent when unused).
+    fixed_connections : list of nengo.Connection
+        The memory's own connections (``Abar``, ``Bbar``), which training
+        leaves alone by default (see `nengo_lmu.dl.configure_trainable`).
+    theta_connection : nengo.Connection or None
+        The trainable ``dt / theta`` gain (Euler with ``trainable_theta``).
+    """
+
+    def __init__(
+        self,
+        size_in,
+        memory_d,
+        order,
+        theta,
+        hidden_units=0,
+        hidden_neuron_type=None,
+        hidden_recurrent=True,
+        hidden_to_memory=False,
+        memory_to_memory=False,
+        input_to_hidden=False,
+        use_bias=False,
+        discretizer="zoh",
+        trainable_theta=False,
+        dt=0.001,
+        memory_neurons=None,
+        memory_kwargs=None,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        hidden_kernel_initializer="glorot_uniform",
+        hidden_recurrent_initializer="orthogonal",
+        hidden_bias_initializer="zeros",
+        label=None,
+        seed=None,
+        add_to_container=None,
+    ):
+        super().__init__(label=label, seed=seed, add_to_container=add_to_container)
+        self.size_in = _check_units(size_in, "size_in", self)
+        self.memory_d = _check_units(memory_d, "memory_d", self)
+        self.order = check_order(order, "order", self)
+        self.theta = check_positive_finite(theta, "theta", self)
+        self.hidden_units = _check_units(hidden_units, "hidden_units", self, True)
+        self.dt = check_positive_finite(dt, "dt", self)
+        if discretizer not in DISCRETIZERS:
+            raise ValidationError(
+                f"must be one of {DISCRETIZERS}, got {discretizer!r}",
+                attr="discretizer",
+                obj=self,
+            )
+        self.discretizer = discretizer
+        self.trainable_theta = bool(trainable_theta)
+        if self.trainable_theta and discretizer != "euler":
+            raise ValidationError(
+                "trainable theta needs discretizer='euler' (the zero-order hold "
+                "is not linear in 1/theta)",
+                attr="trainable_theta",
+                obj=self,
+            )
+        if memory_neurons is not None and discretizer != "zoh":
+            raise ValidationError(
+                "a neural memory is mapped from the zero-order hold; use "
+                "discretizer='zoh' with memory_neurons",
+                attr="discretizer",
+                obj=self,
+            )
+        if hidden_neuron_type is None:
+            hidden_neuron_type = nengo.Tanh(tau_ref=1)
+        if not isinstance(hidden_neuron_type, nengo.neurons.NeuronType):
+            raise ValidationError(
+                "must be a nengo.neurons.NeuronType instance (e.g. nengo.Tanh(), "
+                f"nengo.RectifiedLinear()), got {hidden_neuron_type!r}",
+                attr="hidden_neuron_type",
+                obj=self,
+            )
+        self.hidden_neuron_type = hidden_neuron_type
+        self.hidden_recurrent = bool(hidden_recurrent)
+        self.hidden_to_memory = bool(hidden_to_memory)
+        self.memory_to_memory = bool(memory_to_memory)
+        self.input_to_hidden = bool(input_to_hidden)
+        self.use_bias = bool(use_bias)
+        if self.hidden_units == 0 and self.hidden_to_memory:
+            raise ValidationError(
+                "needs a hidden part (hidden_units >= 1)",
+                attr="hidden_to_memory",
+                obj=self,
+            )
+
+        rng = np.random.RandomState(seed)
+        n_mem = self.memory_d * self.order
+        enc_d = self.size_in + (self.hidden_units if self.hidden_to_memory else 0)
+        hid_in = n_mem + (self.size_in if self.input_to_hidden else 0)
+        w = {"kernel": make_weights(kernel_initializer, (enc_d, self.memory_d), rng,
+                                    "kernel_initializer", self)}
+        if self.memory_to_memory:
+            w["recurrent_kernel"] = make_weights(
+                recurrent_initializer, (n_mem, self.memory_d), rng,
+                "recurrent_initializer", self)
+        if self.use_bias:
+            w["bias"] = make_weights(bias_initializer, (self.memory_d,), rng,
+                                     "bias_initializer", self)
+        if self.hidden_units:
+            w["hidden_kernel"] = make_weights(
+                hidden_kernel_initializer, (hid_in, self.hidden_units), rng,
+                "hidden_kernel_initializer", self)
+            if self.hidden_recurrent:
+                w["hidden_recurrent_kernel"] = make_weights(
+                    hidden_recurrent_initializer,
+                    (self.hidden_units, self.hidden_units), rng,
+                    "hidden_recurrent_initializer", self)
+            w["hidden_bias"] = make_weights(
+                hidden_bias_initializer, (self.hidden_units,), rng,
+                "hidden_bias_initializer", self)
+        self.weights = w
+
+        with self:
+            self._build(memory_neurons, memory_kwargs or {})
+
+    def _build(self, memory_neurons, memory_kwargs):
+        w = self.weights
+        n_mem = self.memory_d * self.order
+        self.input = nengo.Node(size_in=self.size_in, label="x")
+        self.theta_connection = None
+        if self.discretizer == "euler":
+            self.memory = self._euler_memory()
+        else:
+            self.memory = LMUMemory(
+                self.theta,
+                self.order,
+                size_in=self.memory_d,
+                n_neurons=memory_neurons,
+                dt=self.dt,
+                label="memory",
+                **memory_kwargs,
+            )
+            self.fixed_connections = list(self.memory.all_connections)
+        u = self.memory.input
+        m = self.memory.output
+        kernel = w["kernel"]
+        nengo.Connection(self.input, u, transform=kernel[: self.size_in].T, synapse=None)
+        if self.use_bias:
+            bias = nengo.Node(np.ones(1), label="bias")
+            nengo.Connection(bias, u, transform=w["bias"][:, None], synapse=None)
+        if self.memory_to_memory:
+            # synapse=0 delays one step: W_mm m_{t-1}
+            nengo.Connection(m, u, transform=w["recurrent_kernel"].T, synapse=0)
+
+        if self.hidden_units == 0:
+            self.hidden = None
+            self.output = nengo.Node(
+                size_in=n_mem + (self.size_in if self.input_to_hidden else 0),
+                label="output",
+            )
+            nengo.Connection(m, self.output[:n_mem], synapse=None)
+            if self.input_to_hidden:
+                nengo.Connection(self.input, self.output[n_mem:], synapse=None)
+            return
+
+        self.hidden = nengo.Ensemble(
+            self.hidden_units,
+            1,
+            neuron_type=self.hidden_neuron_type,
+            gain=np.ones(self.hidden_units),
+            bias=w["hidden_bias"],
+            label="hidden",
+        )
+        h = self.hidden.neurons
+        hk = w["hidden_kernel"]
+        nengo.Connection(m, h, transform=hk[:n_mem].T, synapse=None)
+        if self.input_to_hidden:
+            nengo.Connection(self.input, h, transform=hk[n_mem:].T, synapse=None)
+        if self.hidden_recurrent:
+            nengo.Connection(h, h, transform=w["hidden_recurrent_kernel"].T, synapse=0)
+        if self.hidden_to_memory:
+            nengo.Connection(h, u, transform=kernel[self.size_in:].T, synapse=0)
+        self.output = nengo.Node(size_in=self.hidden_units, label="output")
+        nengo.Connection(h, self.output, synapse=None)
+
+    def _euler_memory(self):
+        """``m_t = m_{t-1} + g (A m_{t-1} + B u_t)`` with the gain ``g = dt/theta``
+        on its own connection, so that it can be trained."""
+        A, B = LegendreDelay(1.0, self.order).ss[:2]
+        eye = np.eye(self.memory_d)
+        n_mem = self.memory_d * self.order
+        memory = nengo.Network(label="memory")
+        with memory:
+            memory.input = nengo.Node(size_in=self.memory_d, label="u")
+            memory.output = nengo.Node(size_in=n_mem, label="m")
+            change = nengo.Node(size_in=n_mem, label="dm")
+            fixed = [
+                nengo.Connection(memory.output, memory.output, synapse=0),
+                nengo.Connection(
+                    memory.output, change, transform=np.kron(eye, A), synapse=0
+                ),
+                nengo.Connection(
+                    memory.input, change, transform=np.kron(eye, B), synapse=None
+                ),
+            ]
+            gain = nengo.Connection(
+                change,
+                memory.output,
+                transform=self.dt / self.theta,
+                synapse=None,
+            )
+        # the gain stays trainable when theta is, the rest is fixed
+        self.theta_connection = gain if self.trainable_theta else None
+        self.fixed_connections = fixed + ([] if self.trainable_theta else [gain])
+        return memory
