@@ -5,7 +5,10 @@ paper's Loihi example and NengoLMU's default neural memory at the same neuron
 count, neuron type, max rates and synapse, and prints the NRMSE of u(t - theta)
 decoded from each, the exact system's NRMSE, and their ratio.
 
-    python tests/benchmarks/delay_accuracy.py [--quick]
+    python tests/benchmarks/delay_accuracy.py [--quick] [--ablation]
+
+``--ablation`` also measures the library's choices one at a time (realisation,
+state scaling, intercepts, solver, mapping) at 100 neurons per dimension.
 """
 
 import argparse
@@ -24,11 +27,12 @@ def white_signal(duration):
     return nengo.processes.WhiteSignal(period=duration, high=1, rms=0.3, y0=0, seed=0)
 
 
-def baseline_recipe(n_neurons, stim):
+def baseline_recipe(n_neurons, stim, mapping="discrete"):
     """6 one-dimensional ensembles of SpikingRectifiedLinear neurons, max rates
     U(100, 120), intercepts U(-1, 0.5), Lowpass(0.1) recurrence mapped by the
     discrete Principle 3 onto the unscaled Legendre states."""
-    mapped = ss2sim(LegendreDelay(THETA, ORDER), nengo.Lowpass(TAU), dt=DT)
+    system = LegendreDelay(THETA, ORDER)
+    mapped = ss2sim(system, nengo.Lowpass(TAU), dt=DT if mapping == "discrete" else None)
     ea = nengo.networks.EnsembleArray(
         n_neurons,
         ORDER,
@@ -43,7 +47,7 @@ def baseline_recipe(n_neurons, stim):
     return readout
 
 
-def library_default(n_neurons, stim):
+def library_default(n_neurons, stim, **overrides):
     """LMUMemory with its defaults, given the same neurons and synapse and the
     input class the task states (1 Hz white noise of rms 0.3)."""
     memory = LMUMemory(
@@ -56,6 +60,7 @@ def library_default(n_neurons, stim):
         max_rates=MAX_RATES,
         input_rms=0.3,
         input_high=1.0,
+        **overrides,
     )
     nengo.Connection(stim, memory.input, synapse=None)
     return memory.add_delay_output(1.0)
@@ -70,7 +75,22 @@ def nrmse(decoded, u):
     return np.sqrt(np.mean((decoded - ideal) ** 2)) / np.sqrt(np.mean(u**2))
 
 
-def measure(n_neurons, duration, seed=0):
+NENGO_DEFAULTS = dict(
+    intercepts=nengo.dists.Uniform(-1, 0.5), solver=nengo.solvers.LstsqL2(reg=0.1)
+)
+# each row changes one thing from the row before, from the baseline recipe's
+# choices to the library's defaults
+ABLATION = [
+    ("scaled Legendre states (3 std in radius)",
+     dict(realization="scaled", **NENGO_DEFAULTS)),
+    ("balanced realisation, scaled", dict(realization="balanced", **NENGO_DEFAULTS)),
+    ("+ intercepts U(-0.3, 0.3)",
+     dict(realization="balanced", solver=nengo.solvers.LstsqL2(reg=0.1))),
+    ("+ LstsqL2(reg=0.03): library defaults", {}),
+]
+
+
+def measure(n_neurons, duration, seed=0, ablation=False):
     with nengo.Network(seed=seed) as net:
         stim = nengo.Node(white_signal(duration))
         exact = LMUMemory(THETA, ORDER, dt=DT)
@@ -80,6 +100,12 @@ def measure(n_neurons, duration, seed=0):
             "baseline": baseline_recipe(n_neurons, stim),
             "library": library_default(n_neurons, stim),
         }
+        if ablation:
+            outputs["baseline, analog Principle 3"] = baseline_recipe(
+                n_neurons, stim, mapping="analog"
+            )
+            for name, overrides in ABLATION:
+                outputs[name] = library_default(n_neurons, stim, **overrides)
         probes = {k: nengo.Probe(v, synapse=0.01) for k, v in outputs.items()}
         p_u = nengo.Probe(stim, synapse=None)
     with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
@@ -91,6 +117,8 @@ def measure(n_neurons, duration, seed=0):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one short run")
+    parser.add_argument("--ablation", action="store_true",
+                        help="measure the library's choices one at a time")
     args = parser.parse_args()
     duration = 10.0 if args.quick else 20.0
     t0 = time.time()
@@ -98,7 +126,11 @@ def main():
         big = measure(400, duration)
         print(f"400 neurons per dimension: library {big['library']:.4f}, baseline "
               f"{big['baseline']:.4f}, ratio {big['library'] / big['baseline']:.3f}")
-    res = measure(100, duration)
+    res = measure(100, duration, ablation=args.ablation)
+    if args.ablation:
+        print("100 neurons per dimension, NRMSE at delay theta:")
+        for name, value in res.items():
+            print(f"  {name:45s} {value:.4f}")
     print(f"100 neurons per dimension: library {res['library']:.4f}, baseline "
           f"{res['baseline']:.4f}, exact {res['exact']:.4f} ({time.time() - t0:.0f} s)")
     print(

@@ -1,0 +1,206 @@
+"""LMU against KerasLMU 0.8, the reference, step for step."""
+
+import itertools
+import os
+
+import nengo
+import numpy as np
+import pytest
+from nengo.exceptions import ValidationError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras_lmu  # noqa: E402
+import nengo_dl  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from nengo_lmu import LMU  # noqa: E402
+from nengo_lmu.interop import lmu_from_keras  # noqa: E402
+
+DT = 0.001
+STEPS, BATCH, INPUT_D, UNITS, ORDER, THETA_STEPS = 30, 3, 2, 5, 4, 12.0
+
+FLAGS = ["hidden_to_memory", "memory_to_memory", "input_to_hidden", "use_bias"]
+COMBOS = [
+    dict(zip(FLAGS, values), memory_d=memory_d, hidden=hidden)
+    for memory_d in (1, 3)
+    for values in itertools.product([False, True], repeat=4)
+    for hidden in ("rnn", "dense", "none")
+    if not (hidden == "none" and values[0])  # hidden_to_memory needs a hidden cell
+]
+
+
+def keras_layer(combo, seed):
+    tf.keras.utils.set_random_seed(seed)
+    hidden = {
+        "rnn": lambda: tf.keras.layers.SimpleRNNCell(UNITS, bias_initializer="uniform"),
+        "dense": lambda: tf.keras.layers.Dense(UNITS, activation="tanh",
+                                               bias_initializer="uniform"),
+        "none": lambda: None,
+    }[combo["hidden"]]()
+    cell = keras_lmu.LMUCell(
+        combo["memory_d"], ORDER, THETA_STEPS, hidden,
+        hidden_to_memory=combo["hidden_to_memory"],
+        memory_to_memory=combo["memory_to_memory"],
+        input_to_hidden=combo["input_to_hidden"],
+        use_bias=combo["use_bias"], bias_initializer="uniform",
+        input_d=INPUT_D,
+    )
+    return tf.keras.layers.RNN(cell, return_sequences=True)
+
+
+@pytest.fixture(scope="module")
+def keras_and_nengo():
+    """Every combination's Keras output, and one Nengo network holding all."""
+    x = np.random.RandomState(0).uniform(-1, 1, size=(BATCH, STEPS, INPUT_D))
+    x = x.astype(np.float32)
+    outputs, probes, stims = [], [], []
+    with nengo.Network(seed=0) as net:
+        for i, combo in enumerate(COMBOS):
+            layer = keras_layer(combo, seed=i)
+            outputs.append(layer(x).numpy())
+            stim = nengo.Node(np.zeros(INPUT_D))
+            lmu = lmu_from_keras(layer, dt=DT)
+            nengo.Connection(stim, lmu.input, synapse=None)
+            probes.append(nengo.Probe(lmu.output, synapse=None))
+            stims.append(stim)
+    return x, outputs, net, probes, stims
+
+
+def test_keras_equality_nengo_simulator(keras_and_nengo):
+    x, outputs, net, probes, stims = keras_and_nengo
+    for b in range(BATCH):
+        for stim in stims:
+            stim.output = nengo.processes.PresentInput(x[b], DT)
+        with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
+            sim.run_steps(STEPS)
+        for combo, out, probe in zip(COMBOS, outputs, probes):
+            err = np.max(np.abs(sim.data[probe] - out[b]))
+            assert err < 1e-5, (combo, err)
+    for stim in stims:
+        stim.output = np.zeros(INPUT_D)
+
+
+def test_keras_equality_nengo_dl(keras_and_nengo):
+    x, outputs, net, probes, stims = keras_and_nengo
+    with nengo_dl.Simulator(net, dt=DT, minibatch_size=BATCH,
+                            progress_bar=False) as sim:
+        result = sim.predict({stim: x for stim in stims}, n_steps=STEPS)
+    for combo, out, probe in zip(COMBOS, outputs, probes):
+        err = np.max(np.abs(result[probe] - out))
+        assert err < 1e-5, (combo, err)
+
+
+@pytest.mark.parametrize("trainable", [False, True])
+def test_keras_equality_euler(trainable):
+    x = np.random.RandomState(1).uniform(-1, 1, size=(1, STEPS, 1)).astype(np.float32)
+    tf.keras.utils.set_random_seed(3)
+    layer = keras_lmu.LMU(2, ORDER, 40.0, tf.keras.layers.SimpleRNNCell(UNITS),
+                          discretizer="euler", trainable_theta=trainable,
+                          hidden_to_memory=True, return_sequences=True)
+    y = layer(x).numpy()
+    if trainable:  # a theta that has been trained is read back as trained
+        layer.layer.cell.theta_inv.assign(1 / 55.0)
+        y = layer(x).numpy()
+    with nengo.Network() as net:
+        stim = nengo.Node(nengo.processes.PresentInput(x[0], DT))
+        lmu = lmu_from_keras(layer, dt=DT)
+        nengo.Connection(stim, lmu.input, synapse=None)
+        p = nengo.Probe(lmu.output, synapse=None)
+    assert lmu.theta == pytest.approx((55.0 if trainable else 40.0) * DT)
+    assert (lmu.theta_connection is not None) == trainable
+    with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
+        sim.run_steps(STEPS)
+    assert np.max(np.abs(sim.data[p] - y[0])) < 1e-5
+
+
+def test_stacked_layers():
+    """One LMU's output into the next, against two stacked Keras layers."""
+    x = np.random.RandomState(2).uniform(-1, 1, size=(1, STEPS, 1)).astype(np.float32)
+    tf.keras.utils.set_random_seed(4)
+    first = keras_lmu.LMU(1, ORDER, 10.0, tf.keras.layers.SimpleRNNCell(UNITS),
+                          return_sequences=True)
+    second = keras_lmu.LMU(2, ORDER, 20.0, tf.keras.layers.SimpleRNNCell(3),
+                           memory_to_memory=True, return_sequences=True)
+    y = second(first(x)).numpy()
+    with nengo.Network() as net:
+        stim = nengo.Node(nengo.processes.PresentInput(x[0], DT))
+        a, b = lmu_from_keras(first), lmu_from_keras(second)
+        nengo.Connection(stim, a.input, synapse=None)
+        nengo.Connection(a.output, b.input, synapse=None)
+        p = nengo.Probe(b.output, synapse=None)
+    with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
+        sim.run_steps(STEPS)
+    assert np.max(np.abs(sim.data[p] - y[0])) < 1e-5
+
+
+def test_initializers_shapes_and_seed():
+    with nengo.Network():
+        a = LMU(3, 2, 5, 0.1, hidden_units=7, hidden_to_memory=True,
+                memory_to_memory=True, input_to_hidden=True, use_bias=True, seed=1)
+        b = LMU(3, 2, 5, 0.1, hidden_units=7, hidden_to_memory=True,
+                memory_to_memory=True, input_to_hidden=True, use_bias=True, seed=1)
+    shapes = {k: v.shape for k, v in a.weights.items()}
+    assert shapes == {"kernel": (10, 2), "recurrent_kernel": (10, 2), "bias": (2,),
+                      "hidden_kernel": (13, 7), "hidden_recurrent_kernel": (7, 7),
+                      "hidden_bias": (7,)}
+    for k in a.weights:
+        assert np.array_equal(a.weights[k], b.weights[k])
+    U = a.weights["hidden_recurrent_kernel"]
+    assert np.allclose(U @ U.T, np.eye(7))  # orthogonal
+    limit = np.sqrt(6 / (10 + 2))
+    assert np.all(np.abs(a.weights["kernel"]) <= limit)
+
+
+def test_no_hidden_output_is_memory():
+    with nengo.Network() as net:
+        stim = nengo.Node(nengo.processes.PresentInput(np.eye(3)[:, :1], DT))
+        lmu = LMU(1, 1, 4, 0.01, kernel_initializer=np.ones((1, 1)))
+        nengo.Connection(stim, lmu.input, synapse=None)
+        p_out = nengo.Probe(lmu.output, synapse=None)
+        p_mem = nengo.Probe(lmu.memory.output, synapse=None)
+    with nengo.Simulator(net, progress_bar=False) as sim:
+        sim.run_steps(3)
+    assert np.array_equal(sim.data[p_out], sim.data[p_mem])
+    assert np.allclose(sim.data[p_out][0], lmu.memory.discrete_system.B[:, 0])
+
+
+@pytest.mark.parametrize("kwargs, attr", [
+    ({"size_in": 0}, "size_in"),
+    ({"memory_d": 0}, "memory_d"),
+    ({"order": 0}, "order"),
+    ({"theta": -1}, "theta"),
+    ({"hidden_units": -1}, "hidden_units"),
+    ({"hidden_units": 0, "hidden_to_memory": True}, "hidden_to_memory"),
+    ({"discretizer": "tustin"}, "discretizer"),
+    ({"trainable_theta": True}, "trainable_theta"),
+    ({"hidden_neuron_type": "tanh"}, "hidden_neuron_type"),
+    ({"kernel_initializer": "he_normal"}, "kernel_initializer"),
+    ({"kernel_initializer": np.ones((3, 3))}, "kernel_initializer"),
+    ({"hidden_kernel_initializer": np.full((4, 3), np.nan)},
+     "hidden_kernel_initializer"),
+    ({"memory_neurons": 10, "discretizer": "euler"}, "discretizer"),
+])
+def test_bad_lmu_parameters(kwargs, attr):
+    args = dict(size_in=1, memory_d=1, order=4, theta=0.1, hidden_units=3)
+    args.update(kwargs)
+    with nengo.Network():
+        with pytest.raises(ValidationError, match=attr):
+            LMU(**args)
+
+
+def test_unsupported_keras_layers():
+    with pytest.raises(ValidationError, match="layer"):
+        lmu_from_keras(tf.keras.layers.Dense(3))
+    tf.keras.utils.set_random_seed(0)
+    layer = keras_lmu.LMU(1, 4, 10, tf.keras.layers.LSTMCell(3), memory_to_memory=True)
+    layer(np.zeros((1, 5, 1), dtype=np.float32))
+    with pytest.raises(ValidationError, match="hidden_cell"):
+        lmu_from_keras(layer)
+    layer = keras_lmu.LMU(1, 4, 10, tf.keras.layers.SimpleRNNCell(3, activation="elu"),
+                          memory_to_memory=True)
+    layer(np.zeros((1, 5, 1), dtype=np.float32))
+    with pytest.raises(ValidationError, match="hidden_cell"):
+        lmu_from_keras(layer)
+    unbuilt = keras_lmu.LMU(1, 4, 10, None)
+    with pytest.raises(ValidationError, match="built"):
+        lmu_from_keras(unbuilt)
