@@ -87,6 +87,13 @@ class LMUMemory(nengo.Network):
     realization : {"balanced", "scaled"}
         States of the neural realisation: the balanced realisation, scaled
         (default), or the Legendre states, scaled.
+    mapping_synapse : nengo.LinearFilter, optional
+        The synapse the recurrence is mapped onto when the simulator realises
+        ``synapse`` as a different filter (for example the Loihi emulator's
+        decode filter and delays, `nengo_lmu.loihi.loop_synapse`); defaults to
+        ``synapse``. For a higher-order mapping synapse the input terms on the
+        input's advances are summed onto the current input, which is exact
+        for inputs that change little over the synapse's extra delay.
     ensemble_dimensions : int
         States per ensemble: 1 (default, an array of 1-D ensembles) up to
         ``order`` (one ensemble per input dimension); must divide ``order``.
@@ -143,6 +150,7 @@ class LMUMemory(nengo.Network):
         n_std=3.0,
         realization="balanced",
         ensemble_dimensions=1,
+        mapping_synapse=None,
         label=None,
         seed=None,
         add_to_container=None,
@@ -154,6 +162,9 @@ class LMUMemory(nengo.Network):
         self.size_in = _check_count(size_in, "size_in", self)
         self.neurons_per_dimension = _check_count(n_neurons, "n_neurons", self, allow_none=True)
         self.synapse = _check_synapse(synapse)
+        self.mapping_synapse = (
+            self.synapse if mapping_synapse is None else _check_synapse(mapping_synapse)
+        )
         self.dt = check_positive_finite(dt, "dt", self)
         self.ensemble_dimensions = _check_count(
             ensemble_dimensions, "ensemble_dimensions", self
@@ -235,9 +246,11 @@ class LMUMemory(nengo.Network):
             system, input_rms, input_high, radius=radius, n_std=n_std
         )
         T = T @ T_scale
-        self.mapped_system = ss2sim(scaled, self.synapse, dt=self.dt)
+        self.mapped_system = ss2sim(scaled, self.mapping_synapse, dt=self.dt)
         self.state_transform = T
         Ahat, Bhat = self.mapped_system.A, self.mapped_system.B
+        # terms on the input's advances (higher-order mapping synapses only)
+        Bhat = Bhat.reshape(self.order, -1, 1).sum(axis=1)
         k = self.ensemble_dimensions
         blocks = [slice(b, b + k) for b in range(0, self.order, k)]
         self.output = nengo.Node(size_in=self.size_in * self.order, label="output")
