@@ -102,3 +102,89 @@ def test_bad_readouts():
             memory.add_window_output(n_points=0)
         with pytest.raises(ValidationError, match="function"):
             memory.add_window_output(function=lambda r: np.nan * r)
+
+
+def white_input(duration, seed, dt=0.001):
+    proc = nengo.processes.WhiteSignal(period=duration, high=1, rms=0.3, y0=0,
+                                       seed=seed)
+    return proc.run_steps(int(round(duration / dt)), dt=dt)
+
+
+def delay_nrmse(decoded, u, r, theta=1.0, dt=0.001):
+    """NRMSE against the ideal delayed input, both filtered by Lowpass(0.01)."""
+    shift = int(round(r * theta / dt))
+    ideal = np.concatenate([np.zeros(shift), u[: len(u) - shift]])
+    ideal = nengo.Lowpass(0.01).filt(ideal, dt=dt, y0=0)
+    return np.sqrt(np.mean((decoded - ideal) ** 2)) / np.sqrt(np.mean(u**2))
+
+
+SPIKING = dict(theta=1.0, order=6, n_neurons=100,
+               neuron_type=nengo.SpikingRectifiedLinear(),
+               max_rates=nengo.dists.Uniform(100, 120), input_rms=0.3, input_high=1.0)
+
+
+@pytest.fixture(scope="module")
+def spiking_run():
+    u = white_input(10.0, seed=1)
+    memory, outputs, ens_inputs = run_memory(
+        u, probe_synapse=0.01, readouts=[("delay", [0.25, 0.5, 1.0])], seed=1,
+        **SPIKING)
+    return u[:, 0], memory, outputs, ens_inputs
+
+
+@pytest.mark.parametrize("index, r, bound", [(0, 0.25, 0.15), (1, 0.5, 0.15),
+                                             (2, 1.0, 0.09)])
+def test_spiking_memory_delays(spiking_run, index, r, bound):
+    # Measured (seed 1, 10 s): 0.105, 0.108, 0.063 (the baseline recipe of
+    # benchmark B1 gives about 0.33 at r = 1 with the same neurons). Bounds are
+    # the measurements plus about 40% for other seeds (seed 0 gave 0.101,
+    # 0.102, 0.056). Interior delays have larger readout coefficients, which
+    # amplify the spike noise more than the all-ones readout of r = 1.
+    u, _, (state, delays), _ = spiking_run
+    assert delay_nrmse(delays[:, index], u, r) < bound
+
+
+def test_spiking_memory_states_stay_in_radius(spiking_run):
+    _, memory, _, ens_inputs = spiking_run
+    z = np.hstack(ens_inputs)
+    assert z.shape[1] == 6
+    # scaled for 3 standard deviations within radius 1: 99.7% for a Gaussian
+    # state; spike noise adds a little
+    assert np.mean(np.abs(z) > 1.0) < 0.01
+    assert np.max(np.abs(z)) < 1.25
+    # and each state uses its range (std about 1/3), unlike the raw Legendre
+    # states, whose std for this input ranges from 0.03 to 0.3
+    assert np.all(z.std(axis=0) > 0.2)
+
+
+def test_neural_output_is_in_legendre_coordinates(spiking_run):
+    """The neural output tracks the exact state, one step behind."""
+    u, memory, (state, _), _ = spiking_run
+    _, x = memory.discrete_system.simulate(u, return_states=True)
+    x = nengo.Lowpass(0.01).filt(x, dt=0.001, y0=0)
+    for i in range(3):  # the larger, lower-order coefficients
+        corr = np.corrcoef(state[:, i], x[:, i])[0, 1]
+        assert corr > 0.9, (i, corr)
+
+
+def test_memory_in_nengo_dl():
+    import nengo_dl
+
+    u = white_input(3.0, seed=2)
+    with nengo.Network(seed=2) as net:
+        stim = nengo.Node(np.zeros(1))
+        exact = LMUMemory(1.0, 6)
+        neural = LMUMemory(**SPIKING)
+        for memory in (exact, neural):
+            nengo.Connection(stim, memory.input, synapse=None)
+        p_exact = nengo.Probe(exact.output, synapse=None)
+        p_neural = nengo.Probe(neural.add_delay_output(1.0), synapse=0.01)
+    with nengo_dl.Simulator(net, progress_bar=False) as sim:
+        out = sim.predict({stim: u[None]}, n_steps=len(u))
+    _, x = exact.discrete_system.simulate(u, return_states=True)
+    # float32 in NengoDL: equal to the float64 discrete system to 1e-5
+    assert np.allclose(out[p_exact][0, :-1], x[1:], atol=1e-5)
+    # the spiking memory decodes the delay as in the reference simulator
+    # (measured 0.059 here; the spike timing differs from nengo.Simulator)
+    err = delay_nrmse(out[p_neural][0, :, 0], u[:, 0], 1.0)
+    assert err < 0.12
