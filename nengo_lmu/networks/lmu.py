@@ -16,9 +16,9 @@ import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
 
-from nengo_lmu._validation import check_order, check_positive_finite
+from nengo_lmu._validation import as_matrix, check_order, check_positive_finite
 from nengo_lmu.networks.memory import LMUMemory
-from nengo_lmu.systems import LegendreDelay
+from nengo_lmu.systems import LegendreDelay, LinearSystem
 
 DISCRETIZERS = ("zoh", "euler")
 INITIALIZERS = ("glorot_uniform", "orthogonal", "zeros")
@@ -102,8 +102,9 @@ class LMU(nengo.Network):
         Number of independent memories.
     order : int
         Legendre coefficients per memory.
-    theta : float
-        Memory window in seconds.
+    theta : float or None
+        Memory window in seconds. None only with ``memory_matrices`` (whose
+        matrices already hold the time scale; ``theta`` is then a label).
     hidden_units : int
         Units of the hidden state; 0 for no hidden part (the output is then
         ``m``, or ``[m ; x]`` with ``input_to_hidden``, as KerasLMU with
@@ -135,6 +136,15 @@ class LMU(nengo.Network):
         not supported there).
     memory_kwargs : dict, optional
         Further `LMUMemory` arguments for the neural memory.
+    memory_matrices : tuple of array_like, optional
+        ``(Abar, Bbar)`` of shapes ``(order, order)`` and ``(order, 1)``: the
+        discrete memory update ``m_t = Abar m_{t-1} + Bbar u_t`` to use instead
+        of the zero-order hold of the Legendre system (each of the
+        ``memory_d`` memories gets the same matrices). For weights trained
+        with a learned or otherwise different memory, such as the LMU paper's
+        ``LMUCell`` (see `nengo_lmu.interop.network_from_paper_file`). Only
+        for the exact memory: not with ``memory_neurons``,
+        ``discretizer="euler"`` or ``trainable_theta``.
     kernel_initializer, recurrent_initializer, bias_initializer : optional
         ``W_u`` ``(input_d [+ units], memory_d)``, ``W_mm``
         ``(memory_d * order, memory_d)``, ``b_u`` ``(memory_d,)``; arrays, a
@@ -152,8 +162,13 @@ hidden_bias_initializer : optional
         ``x_t``.
     output : nengo.Node
         ``h_t`` (or the memory output when ``hidden_units=0``).
-    memory : LMUMemory
-        The memory; its ``input`` is ``u_t``, its ``output`` is ``m_t``.
+    memory : LMUMemory or nengo.Network
+        The memory; its ``input`` is ``u_t``, its ``output`` is ``m_t``. With
+        ``memory_matrices`` (or the Euler discretizer) a plain Network with
+        those two Nodes; with ``memory_matrices`` it also has
+        ``discrete_system``, the `~nengo_lmu.LinearSystem` ``(Abar, Bbar, I)``.
+    memory_matrices : tuple of ndarray or None
+        The ``(Abar, Bbar)`` given, as float arrays.
     hidden : nengo.Ensemble or None
         The hidden state (use ``hidden.neurons``).
     weights : dict
@@ -185,6 +200,7 @@ hidden_bias_initializer : optional
         dt=0.001,
         memory_neurons=None,
         memory_kwargs=None,
+        memory_matrices=None,
         kernel_initializer="glorot_uniform",
         recurrent_initializer="orthogonal",
         bias_initializer="zeros",
@@ -199,7 +215,15 @@ hidden_bias_initializer : optional
         self.size_in = _check_units(size_in, "size_in", self)
         self.memory_d = _check_units(memory_d, "memory_d", self)
         self.order = check_order(order, "order", self)
-        self.theta = check_positive_finite(theta, "theta", self)
+        if theta is None and memory_matrices is None:
+            raise ValidationError(
+                "must be a finite number > 0 (None only with memory_matrices)",
+                attr="theta",
+                obj=self,
+            )
+        self.theta = None if theta is None else check_positive_finite(
+            theta, "theta", self
+        )
         self.hidden_units = _check_units(hidden_units, "hidden_units", self, True)
         self.dt = check_positive_finite(dt, "dt", self)
         if discretizer not in DISCRETIZERS:
@@ -224,6 +248,9 @@ hidden_bias_initializer : optional
                 attr="discretizer",
                 obj=self,
             )
+        self.memory_matrices = self._check_memory_matrices(
+            memory_matrices, memory_neurons, memory_kwargs
+        )
         if hidden_neuron_type is None:
             hidden_neuron_type = nengo.Tanh(tau_ref=1)
         if not isinstance(hidden_neuron_type, nengo.neurons.NeuronType):
@@ -281,7 +308,9 @@ hidden_bias_initializer : optional
         n_mem = self.memory_d * self.order
         self.input = nengo.Node(size_in=self.size_in, label="x")
         self.theta_connection = None
-        if self.discretizer == "euler":
+        if self.memory_matrices is not None:
+            self.memory = self._given_memory()
+        elif self.discretizer == "euler":
             self.memory = self._euler_memory()
         else:
             self.memory = LMUMemory(
@@ -335,6 +364,61 @@ hidden_bias_initializer : optional
             nengo.Connection(h, u, transform=kernel[self.size_in:].T, synapse=0)
         self.output = nengo.Node(size_in=self.hidden_units, label="output")
         nengo.Connection(h, self.output, synapse=None)
+
+    def _check_memory_matrices(self, memory_matrices, memory_neurons, memory_kwargs):
+        if memory_matrices is None:
+            return None
+        attr = "memory_matrices"
+        for option, bad in (
+            ("memory_neurons", memory_neurons is not None),
+            ("memory_kwargs", bool(memory_kwargs)),
+            ("discretizer='euler'", self.discretizer != "zoh"),
+            ("trainable_theta", self.trainable_theta),
+        ):
+            if bad:
+                raise ValidationError(
+                    f"given memory matrices are only for the exact memory; they "
+                    f"cannot be combined with {option}",
+                    attr=attr,
+                    obj=self,
+                )
+        try:
+            Abar, Bbar = memory_matrices
+        except (TypeError, ValueError):
+            raise ValidationError(
+                "must be a pair (Abar, Bbar)", attr=attr, obj=self
+            ) from None
+        Abar = as_matrix(Abar, attr, self)
+        Bbar = as_matrix(Bbar, attr, self, vector_as="column")
+        q = self.order
+        if Abar.shape != (q, q) or Bbar.shape != (q, 1):
+            raise ValidationError(
+                f"Abar and Bbar must have shapes {(q, q)} and {(q, 1)} "
+                f"(order={q}), got {Abar.shape} and {Bbar.shape}",
+                attr=attr,
+                obj=self,
+            )
+        return Abar, Bbar
+
+    def _given_memory(self):
+        """The exact memory with the given ``(Abar, Bbar)``."""
+        Abar, Bbar = self.memory_matrices
+        eye = np.eye(self.memory_d)
+        memory = nengo.Network(label="memory")
+        memory.discrete_system = LinearSystem(
+            Abar, Bbar, np.eye(self.order), dt=self.dt
+        )
+        with memory:
+            memory.input = nengo.Node(size_in=self.memory_d, label="u")
+            memory.output = nengo.Node(size_in=self.memory_d * self.order, label="m")
+            self.fixed_connections = [
+                # synapse=0 is a one-step delay: m_t = Abar m_{t-1} + Bbar u_t
+                nengo.Connection(memory.output, memory.output,
+                                 transform=np.kron(eye, Abar), synapse=0),
+                nengo.Connection(memory.input, memory.output,
+                                 transform=np.kron(eye, Bbar), synapse=None),
+            ]
+        return memory
 
     def _euler_memory(self):
         """``m_t = m_{t-1} + g (A m_{t-1} + B u_t)`` with the gain ``g = dt/theta``

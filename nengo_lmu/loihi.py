@@ -1,0 +1,515 @@
+"""Running the neural LMU memory in NengoLoihi (the Loihi emulator or chip).
+
+NengoLoihi realises a decoded connection between two on-chip ensembles
+differently from Nengo. The presynaptic spikes drive a small population of
+*decode neurons* whose input filter is the connection's ``Lowpass(tau)``; their
+spikes reach the postsynaptic ensemble through a second filter,
+``Model.decode_tau`` (5 ms by default); each hop adds axon delay; and each
+filter's pole is quantised to 12 bits. A memory mapped for Nengo's
+``Lowpass(tau)`` therefore drifts on the chip. `loop_synapse` models the
+on-chip loop as a discrete all-pole filter, and `memory_kwargs` passes it to
+`.LMUMemory` as the ``mapping_synapse``, so that the recurrence is mapped onto
+the filter the chip actually applies (the approach of the LMU paper's Loihi
+memory). `check_loihi` tells, before any simulation, whether and why a network
+cannot go on the chip.
+
+NengoLoihi is imported inside the functions that need it, so this module (and
+``import nengo_lmu``) works without it; only `check_loihi` and `loihi_model`
+need it installed.
+"""
+
+import warnings
+
+import nengo
+import numpy as np
+from nengo.exceptions import BuildError, ValidationError
+
+from nengo_lmu._validation import check_positive_finite
+
+# Emulator defaults (NengoLoihi 1.1): decode-neuron output filter, and the
+# number of bits of a compartment's current decay.
+DECODE_TAU = 0.005
+DECAY_BITS = 12
+
+#: Steps of delay in the on-chip loop beyond one step of each filter
+#: (measured on the emulator, see the guide's table: the delay task's error is
+#: lowest with 1).
+DEFAULT_DELAY_STEPS = 1
+
+#: Recommended neuron settings for the on-chip memory (measured on the
+#: emulator; see ``docs/guide/loihi.rst``).
+DEFAULT_MAX_RATES = nengo.dists.Uniform(100, 120)
+
+
+def _check_steps(value, attr):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValidationError(
+            f"must be an integer >= 0, got {value!r}", attr=attr
+        )
+    return int(value)
+
+
+def quantized_pole(tau, dt=0.001):
+    """The pole of ``Lowpass(tau)`` as the Loihi emulator realises it.
+
+    NengoLoihi stores a compartment's current decay in 12 bits,
+    ``d = round(4095 (1 - exp(-dt / tau)) - 1)`` (clipped to ``[0, 4095]``),
+    and the chip adds one back when it decays the current by
+    ``(4096 - 1 - d) / 4096`` each step. That ratio is the filter's pole; for
+    ``tau=0.1, dt=0.001`` it is 0.98999 rather than Nengo's
+    ``exp(-0.01) = 0.99005``. ``tau=0`` (no filter) has pole 0.
+
+    Parameters
+    ----------
+    tau : float
+        Time constant of the Lowpass filter in seconds (>= 0).
+    dt : float
+        Simulator time step in seconds.
+
+    Returns
+    -------
+    pole : float
+
+    Examples
+    --------
+    >>> quantized_pole(0.1)
+    0.989990234375
+    """
+    dt = check_positive_finite(dt, "dt")
+    if tau == 0:
+        return 0.0
+    tau = check_positive_finite(tau, "tau")
+    max_decay = 2**DECAY_BITS - 1
+    decay = np.clip(np.round(-np.expm1(-dt / tau) * max_decay - 1), 0, max_decay)
+    return float((2**DECAY_BITS - 1 - decay) / 2**DECAY_BITS)
+
+
+def loop_synapse(
+    tau=0.1, dt=0.001, decode_tau=DECODE_TAU, delay_steps=DEFAULT_DELAY_STEPS
+):
+    """The filter that a decoded on-chip recurrent connection applies.
+
+    A connection from an on-chip ensemble back to an on-chip ensemble with
+    ``synapse=Lowpass(tau)`` passes through two quantised Lowpass filters
+    (the connection's, on the decode neurons, and ``decode_tau``, on the
+    postsynaptic ensemble) and a few steps of axon delay. This returns
+
+    ``H(z) = (1 - a1) (1 - a2) / (z^k (z - a1) (z - a2))``
+
+    with ``a1, a2`` the `quantized_pole` of ``tau`` and ``decode_tau`` and
+    ``k = delay_steps``, as a discrete `nengo.LinearFilter`: give it to
+    `.LMUMemory` as ``mapping_synapse`` (keeping ``synapse=Lowpass(tau)``)
+    to map the memory onto the loop the chip runs.
+
+    Parameters
+    ----------
+    tau : float
+        Time constant of the recurrent connection's Lowpass synapse (> 0).
+    dt : float
+        Simulator time step in seconds.
+    decode_tau : float
+        NengoLoihi's ``Model.decode_tau`` (>= 0; 0 removes that filter).
+    delay_steps : int
+        Extra steps of delay in the loop (>= 0). `DEFAULT_DELAY_STEPS` is the
+        value that gave the lowest delay-task error on the emulator.
+
+    Returns
+    -------
+    synapse : nengo.LinearFilter
+        Discrete (``analog=False``), all-pole, unit gain at DC.
+
+    Examples
+    --------
+    >>> synapse = loop_synapse(tau=0.1, dt=0.001)
+    >>> memory = LMUMemory(theta=1.0, order=6, n_neurons=100,
+    ...                    synapse=nengo.Lowpass(0.1), mapping_synapse=synapse)
+    """
+    tau = check_positive_finite(tau, "tau")
+    dt = check_positive_finite(dt, "dt")
+    if isinstance(decode_tau, bool) or not np.isscalar(decode_tau) or not (
+        np.isfinite(decode_tau) and decode_tau >= 0
+    ):
+        raise ValidationError(
+            f"must be a finite number >= 0, got {decode_tau!r}", attr="decode_tau"
+        )
+    delay_steps = _check_steps(delay_steps, "delay_steps")
+    poles = [quantized_pole(tau, dt)]
+    if decode_tau > 0:
+        poles.append(quantized_pole(decode_tau, dt))
+    den = np.poly(poles + [0.0] * delay_steps)
+    num = np.array([np.prod([1.0 - a for a in poles])])
+    return nengo.LinearFilter(num, den, analog=False)
+
+
+def supported_neuron_types():
+    """The neuron types that NengoLoihi can put on the chip.
+
+    Read from NengoLoihi's builder (its registered neuron builders), so it
+    follows the installed version; subclasses of these types are supported
+    too. Needs NengoLoihi.
+
+    Returns
+    -------
+    types : tuple of type
+    """
+    from nengo_loihi.builder import Builder  # pylint: disable=import-outside-toplevel
+
+    return tuple(
+        cls
+        for cls in Builder.builders
+        if isinstance(cls, type)
+        and issubclass(cls, nengo.neurons.NeuronType)
+        and cls is not nengo.neurons.NeuronType
+    )
+
+
+def _type_names(types):
+    return ", ".join(sorted(t.__name__ for t in types))
+
+
+def _check_neuron_type(neuron_type, attr="neuron_type", obj=None):
+    """Raise a ValidationError if ``neuron_type`` cannot run on the chip."""
+    supported = supported_neuron_types()
+    if not isinstance(neuron_type, supported):
+        raise ValidationError(
+            f"{type(neuron_type).__name__} cannot be simulated on Loihi; the "
+            f"supported neuron types are {_type_names(supported)} (and "
+            "RegularSpiking of LIFRate or RectifiedLinear), or mark the ensemble "
+            "off-chip with net.config[ens].on_chip = False",
+            attr=attr,
+            obj=obj,
+        )
+    if isinstance(neuron_type, nengo.RegularSpiking) and type(
+        neuron_type.base_type
+    ) not in (nengo.LIFRate, nengo.RectifiedLinear):
+        raise ValidationError(
+            f"RegularSpiking({type(neuron_type.base_type).__name__}) cannot be "
+            "simulated on Loihi; only LIFRate and RectifiedLinear base types can",
+            attr=attr,
+            obj=obj,
+        )
+
+
+def memory_kwargs(
+    theta,
+    order,
+    n_neurons=100,
+    tau=0.1,
+    dt=0.001,
+    decode_tau=DECODE_TAU,
+    delay_steps=DEFAULT_DELAY_STEPS,
+    neuron_type=None,
+    **overrides,
+):
+    """Keyword arguments for an `.LMUMemory` that is accurate on Loihi.
+
+    The recommended on-chip memory, measured on the emulator with the delay
+    task (``docs/guide/loihi.rst``): one ``order``-dimensional ensemble per
+    input dimension (``ensemble_dimensions=order``; arrays of 1-D ensembles
+    need weights too small for the chip's 8-bit weights), the balanced
+    realisation, spiking rectified-linear neurons firing at 100-120 Hz, and
+    the recurrence mapped onto `loop_synapse`.
+
+    Parameters
+    ----------
+    theta : float
+        Window length in seconds.
+    order : int
+        Legendre coefficients per input dimension.
+    n_neurons : int
+        Neurons per state dimension (the ensemble has ``n_neurons * order``;
+        NengoLoihi splits ensembles over cores of 1024 compartments itself).
+    tau : float
+        Time constant of the recurrent Lowpass synapse.
+    dt : float
+        Simulator time step.
+    decode_tau : float
+        NengoLoihi's ``Model.decode_tau``; pass a different value to
+        `loihi_model` too.
+    delay_steps : int
+        Extra loop delay for `loop_synapse`.
+    neuron_type : nengo.neurons.NeuronType, optional
+        Default ``nengo.SpikingRectifiedLinear()``; must be one that Loihi
+        runs (see `supported_neuron_types`), checked when NengoLoihi is
+        installed.
+    **overrides
+        Any other `.LMUMemory` argument (``size_in``, ``seed``, ``label``,
+        ensemble keywords), overriding the defaults here.
+
+    Returns
+    -------
+    kwargs : dict
+        For ``LMUMemory(**kwargs)``.
+
+    Examples
+    --------
+    >>> with nengo.Network(seed=0) as net:
+    ...     memory = LMUMemory(**memory_kwargs(theta=1.0, order=6))
+    """
+    if neuron_type is None:
+        neuron_type = nengo.SpikingRectifiedLinear()
+    if not isinstance(neuron_type, nengo.neurons.NeuronType):
+        raise ValidationError(
+            f"must be a nengo.neurons.NeuronType instance, got {neuron_type!r}",
+            attr="neuron_type",
+        )
+    try:
+        _check_neuron_type(neuron_type)
+    except ImportError:  # no NengoLoihi: the check happens in check_loihi
+        pass
+    kwargs = dict(
+        theta=theta,
+        order=order,
+        n_neurons=n_neurons,
+        synapse=nengo.Lowpass(check_positive_finite(tau, "tau")),
+        mapping_synapse=loop_synapse(tau, dt, decode_tau, delay_steps),
+        dt=dt,
+        neuron_type=neuron_type,
+        realization="balanced",
+        ensemble_dimensions=order,
+        max_rates=DEFAULT_MAX_RATES,
+    )
+    kwargs.update(overrides)
+    return kwargs
+
+
+def loihi_model(dt=0.001, decode_tau=DECODE_TAU):
+    """A NengoLoihi ``Model`` with the given ``decode_tau``.
+
+    Pass it to ``nengo_loihi.Simulator(net, dt=dt, model=model)`` when the
+    memory was made with a ``decode_tau`` other than NengoLoihi's default
+    (with the default, the Simulator's own model is the same).
+
+    Returns
+    -------
+    model : nengo_loihi.builder.Model
+    """
+    from nengo_loihi.builder import Model  # pylint: disable=import-outside-toplevel
+
+    model = Model(dt=check_positive_finite(dt, "dt"))
+    model.decode_tau = decode_tau
+    return model
+
+
+class LoihiReport:
+    """What `check_loihi` found: where things go, and what the build lost.
+
+    Attributes
+    ----------
+    on_chip, off_chip : list of nengo.Ensemble
+        Ensembles placed on the chip and on the host.
+    n_blocks : int
+        Loihi blocks (one core each) after NengoLoihi split the ensembles,
+        decode neurons and input neurons over cores.
+    n_compartments : int
+        Compartments (neurons) on the chip, decode neurons included.
+    lost_weight_bits : list of int
+        One entry per synapse whose weights lost bits in rounding (NengoLoihi's
+        "Lost N extra bits in weight rounding" warning).
+    warnings : list of str
+        Every other warning the build raised.
+    model : nengo_loihi.builder.Model
+        The built model (``model.utilization_summary()`` gives per-core use).
+    """
+
+    def __init__(self, on_chip, off_chip, model, caught):
+        self.on_chip = on_chip
+        self.off_chip = off_chip
+        self.model = model
+        self.n_blocks = len(model.blocks)
+        self.n_compartments = sum(b.compartment.n_compartments for b in model.blocks)
+        self.lost_weight_bits = []
+        self.warnings = []
+        for w in caught:
+            text = str(w.message)
+            if text.startswith("Lost ") and "weight rounding" in text:
+                self.lost_weight_bits.append(int(text.split()[1]))
+            elif text not in self.warnings:
+                self.warnings.append(text)
+
+    def __str__(self):
+        lines = [
+            f"on chip: {len(self.on_chip)} ensemble(s) "
+            f"({sum(e.n_neurons for e in self.on_chip)} neurons); "
+            f"off chip: {len(self.off_chip)} ensemble(s)",
+            f"{self.n_blocks} block(s)/core(s), {self.n_compartments} compartments "
+            "(decode and input neurons included)",
+        ]
+        if self.lost_weight_bits:
+            lines.append(
+                f"weight rounding lost bits on {len(self.lost_weight_bits)} "
+                f"synapse(s) (at most {max(self.lost_weight_bits)} bits)"
+            )
+        lines.extend(f"warning: {w}" for w in self.warnings)
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return f"<LoihiReport: {self.n_blocks} blocks, {len(self.on_chip)} on chip>"
+
+
+def _base(obj):
+    """The Ensemble or Node a connection end belongs to (None for others)."""
+    if isinstance(obj, nengo.base.ObjView):
+        obj = obj.obj
+    if isinstance(obj, nengo.ensemble.Neurons):
+        obj = obj.ensemble
+    return obj if isinstance(obj, (nengo.Ensemble, nengo.Node)) else None
+
+
+def _loops_through_host(objs, conns, on_chip):
+    """Cycles of the connection graph that contain on-chip and host objects."""
+    from scipy.sparse import coo_matrix  # pylint: disable=import-outside-toplevel
+    from scipy.sparse.csgraph import (  # pylint: disable=import-outside-toplevel
+        connected_components,
+    )
+
+    index = {obj: i for i, obj in enumerate(objs)}
+    edges = [
+        (index[_base(c.pre)], index[_base(c.post)])
+        for c in conns
+        if _base(c.pre) in index and _base(c.post) in index
+    ]
+    if not edges:
+        return []
+    rows, cols = np.array(edges).T
+    graph = coo_matrix((np.ones(len(edges)), (rows, cols)), shape=(len(objs),) * 2)
+    _, labels = connected_components(graph, directed=True, connection="strong")
+    loops = []
+    for label in np.unique(labels):
+        members = [objs[i] for i in np.flatnonzero(labels == label)]
+        if len(members) > 1 and any(on_chip(m) for m in members):
+            host = [m for m in members if not on_chip(m)]
+            if host:
+                loops.append((members, host))
+    return loops
+
+
+def check_loihi(network, dt=0.001, model=None):
+    """Check that ``network`` can go on Loihi, before simulating it.
+
+    Runs NengoLoihi's placement (which ensembles go on the chip) and first
+    checks, with messages that name the offending object:
+
+    * each on-chip ensemble's neuron type is one that Loihi runs
+      (`supported_neuron_types`), and it has no ``noise``;
+    * each connection between on-chip objects has a ``Lowpass`` synapse or
+      none (the chip has no other filters);
+    * no recurrent loop through an on-chip ensemble passes through the host
+      (a Node that NengoLoihi cannot remove as a passthrough, or an off-chip
+      ensemble): such a loop would be split between host and chip.
+
+    It then builds the network for the chip (split over cores, discretised
+    and validated, as ``nengo_loihi.Simulator`` does, without simulating) and
+    re-raises any build failure (weights it cannot quantise, cores over
+    their limits) with the reason. NengoLoihi's build adds its config
+    parameters (``on_chip`` etc.) to ``network.config``, as the Simulator does.
+
+    Parameters
+    ----------
+    network : nengo.Network
+    dt : float
+        Simulator time step.
+    model : nengo_loihi.builder.Model, optional
+        A model with non-default settings (for example from `loihi_model`);
+        a fresh model is built into, so the same one cannot be passed to the
+        Simulator afterwards.
+
+    Returns
+    -------
+    report : LoihiReport
+
+    Raises
+    ------
+    nengo.exceptions.ValidationError
+        An object that cannot go on the chip, named, with why.
+    nengo.exceptions.BuildError
+        NengoLoihi's build failed; the message says why.
+
+    Examples
+    --------
+    >>> with nengo.Network(seed=0) as net:
+    ...     memory = LMUMemory(**memory_kwargs(theta=1.0, order=6))
+    >>> print(check_loihi(net))  # doctest: +SKIP
+    """
+    # pylint: disable=import-outside-toplevel
+    from nengo_loihi.builder import Model
+    from nengo_loihi.splitter import Split
+
+    if not isinstance(network, nengo.Network):
+        raise ValidationError(
+            f"must be a nengo.Network, got {type(network).__name__}", attr="network"
+        )
+    dt = check_positive_finite(dt, "dt")
+    split = Split(network, remove_passthrough=True)
+
+    def on_chip(obj):
+        return isinstance(obj, (nengo.Ensemble, nengo.Node)) and split.on_chip(obj)
+
+    ensembles = network.all_ensembles
+    chip = [e for e in ensembles if on_chip(e)]
+    for ens in chip:
+        _check_neuron_type(ens.neuron_type, attr="neuron_type", obj=ens)
+        if ens.noise is not None:
+            raise ValidationError(
+                "ensemble noise cannot be simulated on Loihi; remove it or mark "
+                "the ensemble off-chip",
+                attr="noise",
+                obj=ens,
+            )
+
+    passthrough = split.passthrough
+    conns = (set(network.all_connections) | passthrough.to_add) - passthrough.to_remove
+    conns = sorted(conns, key=str)
+    for conn in conns:
+        pre, post = _base(conn.pre), _base(conn.post)
+        if (
+            on_chip(pre)
+            and on_chip(post)
+            and conn.synapse is not None
+            and not isinstance(conn.synapse, nengo.Lowpass)
+        ):
+            raise ValidationError(
+                f"{conn.synapse} cannot run on Loihi, which filters on-chip "
+                "connections only with nengo.Lowpass (or synapse=None); to realise "
+                "a higher-order filter, keep Lowpass and map onto it with "
+                "nengo_lmu.loihi.loop_synapse",
+                attr="synapse",
+                obj=conn,
+            )
+
+    objs = [
+        o
+        for o in network.all_ensembles + network.all_nodes
+        if o not in passthrough.to_remove
+    ]
+    for members, host in _loops_through_host(objs, conns, on_chip):
+        chip_members = ", ".join(str(m) for m in members if on_chip(m))
+        raise ValidationError(
+            f"a recurrent loop through on-chip {chip_members} passes through the "
+            f"host via {', '.join(str(h) for h in host)}; each pass would cross "
+            "between host and chip. Connect the loop ensemble to ensemble (a "
+            "passthrough Node in the loop can be removed only if at most one of "
+            "its connections has a synapse)",
+            attr="network",
+            obj=network,
+        )
+
+    model = Model(dt=dt) if model is None else model
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.build(network)
+        except (BuildError, NotImplementedError, ValidationError) as error:
+            hint = ""
+            if "weight exponent" in str(error):
+                hint = (
+                    " (the weights into this block span more than the chip's "
+                    "8-bit weights with one shared exponent can hold: use fewer, "
+                    "higher-dimensional ensembles, e.g. ensemble_dimensions=order, "
+                    "or drop tiny transform entries)"
+                )
+            raise BuildError(
+                f"NengoLoihi cannot build {network} for Loihi: "
+                f"{type(error).__name__}: {error}{hint}"
+            ) from error
+    return LoihiReport(chip, [e for e in ensembles if e not in chip], model, caught)
