@@ -58,6 +58,10 @@ def configure_training(
     * ``keep_history``: False keeps only the last step's probe value, what a
       last-step task (psMNIST) trains on; True keeps every step.
 
+    * ``planner``: NengoDL's ``noop_planner`` unless given. NengoDL's default
+      (tree) planner merges operators in a way that makes the LMU's long
+      unrolled recurrence about four times slower to train (benchmark B2).
+
     Further keyword arguments go to ``nengo_dl.configure_settings``.
     """
     if not isinstance(network, nengo.Network):
@@ -65,6 +69,7 @@ def configure_training(
             f"must be a nengo.Network, got {type(network).__name__}", attr="network"
         )
     nengo_dl = import_nengo_dl()
+    settings.setdefault("planner", nengo_dl.graph_optimizer.noop_planner)
     with network:
         nengo_dl.configure_settings(
             trainable=None, stateful=stateful, keep_history=keep_history, **settings

@@ -642,7 +642,7 @@ def _paper_dense_spec(path, name, cfg, weights, last):
         spec = _dense_spec(name, weights["kernel"], weights.get("bias"), activation,
                            last, "path")
     except ValidationError as e:
-        raise _file_error(path, e.msg) from None
+        raise _file_error(path, e.args[0]) from None
     spec.update(in_d=sizes["i"], out_d=sizes["u"])
     return spec
 
