@@ -77,4 +77,5 @@ def main(quick=False, n_check=5):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run")
-    main(quick=parser.parse_args().quick)
+    if main(quick=parser.parse_args().quick) > 1e-3:
+        raise SystemExit("the imported network differs from the Keras model")

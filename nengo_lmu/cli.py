@@ -27,43 +27,37 @@ def _positive_int(text):
     return value
 
 
-def delay_errors(theta, order, dt, duration, high, rms, seed, delays):
-    """NRMSE of each delay decoded from the exact discrete LegendreDelay."""
-    import nengo
-
-    from nengo_lmu.basis import delay_readout
-    from nengo_lmu.systems import LegendreDelay
-
-    steps = int(round(duration / dt))
-    u = nengo.processes.WhiteSignal(
-        period=duration, high=high, rms=rms, y0=0, seed=seed
-    ).run_steps(steps, dt=dt)[:, 0]
-    system = LegendreDelay(theta, order).discretize(dt)
-    _, x = system.simulate(u, return_states=True)
-    # the state after the update with u[k] is dlsim's x[k + 1]
-    m = np.vstack([x[1:], system.A @ x[-1] + system.B[:, 0] * u[-1]])
-    errors = {}
-    for r in delays:
-        shift = int(round(r * theta / dt))
-        ideal = np.concatenate([np.zeros(shift), u[: steps - shift]])
-        decoded = m @ delay_readout(order, r)[0]
-        errors[r] = np.sqrt(np.mean((decoded - ideal) ** 2)) / np.sqrt(np.mean(u**2))
-    return errors
+NEURON_TYPES = ("SpikingRectifiedLinear", "LIF", "RectifiedLinear", "LIFRate",
+                "Izhikevich", "AdaptiveLIF")
+BACKENDS = ("nengo", "dl", "loihi")
 
 
 def cmd_delay(args):
-    delays = [0.0, 0.25, 0.5, 1.0]
-    errors = delay_errors(
-        args.theta, args.order, args.dt, args.duration, 1.0, 0.3, args.seed, delays
+    import nengo
+
+    from nengo_lmu.recipes import DELAYS, plot_delay, run_delay
+
+    neuron_type = getattr(nengo, args.neuron_type)()
+    max_rates = (nengo.dists.Uniform(100, 120)
+                 if args.neuron_type.endswith("RectifiedLinear") else None)
+    print(f"Spiking LMU memory: theta={args.theta:g} s, order {args.order}, "
+          f"{args.neurons} {args.neuron_type} neurons per dimension, "
+          f"Lowpass({args.synapse:g}) synapse, {args.duration:g} s of 1 Hz white "
+          f"noise (rms 0.3), backend {args.backend}")
+    result = run_delay(
+        backend=args.backend, theta=args.theta, order=args.order,
+        n_neurons=args.neurons, neuron_type=neuron_type, max_rates=max_rates,
+        synapse=args.synapse, duration=args.duration, seed=args.seed,
     )
-    print(
-        f"LegendreDelay(theta={args.theta:g}, order={args.order}) discretized with "
-        f"a zero-order hold at dt={args.dt:g}; input: {args.duration:g} s of 1 Hz "
-        "white noise (rms 0.3)"
-    )
-    print("delay (s)   NRMSE (exact system)")
-    for r, err in errors.items():
-        print(f"{r * args.theta:9.3f}   {err:.4f}")
+    print("delay (s)   NRMSE spiking   NRMSE exact system")
+    for r in DELAYS:
+        neural, exact = result["nrmse"][r]
+        print(f"{r * args.theta:9.3f}   {neural:13.4f}   {exact:18.4f}")
+    print(f"simulated in {result['seconds']:.1f} s")
+    if args.output:
+        plot_delay(args.output, result["t"], result["u"], result["neural"][:, -1],
+                   args.theta, args.order, 0.001)
+        print(f"wrote {args.output}")
     return 0
 
 
@@ -90,17 +84,35 @@ def build_parser():
     sub.required = True
 
     delay = sub.add_parser(
-        "delay", help="delay a white-noise signal with an LMU memory and report errors"
+        "delay",
+        help="delay white noise with a spiking LMU memory, report errors, plot",
+        description="Build a spiking LMUMemory on the delay task (1 Hz white "
+        "noise), run it, print the NRMSE of each decoded delay next to the exact "
+        "system's, and write a PNG of the readout and the Legendre basis.",
     )
     delay.add_argument("--theta", type=_positive_float, default=1.0,
                        help="window length in seconds (default 1.0)")
     delay.add_argument("--order", type=_positive_int, default=6,
                        help="number of Legendre coefficients (default 6)")
-    delay.add_argument("--dt", type=_positive_float, default=0.001,
-                       help="time step in seconds (default 0.001)")
+    delay.add_argument("--neurons", type=_positive_int, default=100,
+                       help="neurons per state dimension (default 100)")
+    delay.add_argument("--neuron-type", choices=NEURON_TYPES,
+                       default="SpikingRectifiedLinear",
+                       help="Nengo neuron type (default SpikingRectifiedLinear, "
+                       "max rates 100-120 Hz)")
+    delay.add_argument("--synapse", type=_positive_float, default=0.1,
+                       help="time constant of the recurrent Lowpass synapse "
+                       "(default 0.1)")
     delay.add_argument("--duration", type=_positive_float, default=20.0,
-                       help="seconds of input (default 20)")
-    delay.add_argument("--seed", type=int, default=0, help="input seed (default 0)")
+                       help="seconds to simulate (default 20)")
+    delay.add_argument("--seed", type=int, default=0,
+                       help="seed of the input and the network (default 0)")
+    delay.add_argument("--backend", choices=BACKENDS, default="nengo",
+                       help="nengo (reference simulator), dl (NengoDL) or loihi "
+                       "(NengoLoihi emulator); default nengo")
+    delay.add_argument("--output", default="nengo_lmu_delay.png",
+                       help="PNG to write ('' for none; default "
+                       "nengo_lmu_delay.png)")
     delay.set_defaults(func=cmd_delay)
 
     info = sub.add_parser("info", help="versions of the stack and importable backends")
@@ -110,8 +122,16 @@ def build_parser():
 
 def main(argv=None):
     """Run the command line; returns the exit code (2 for bad options)."""
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    from nengo.exceptions import ValidationError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValidationError, ImportError) as err:
+        # user mistakes and missing extras: one line, no traceback
+        print(f"nengo-lmu {args.command}: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

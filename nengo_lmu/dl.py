@@ -11,6 +11,7 @@ NengoDL and TensorFlow are imported only when these functions run.
 import copy
 
 import nengo
+import numpy as np
 from nengo.exceptions import ValidationError
 
 #: Rate neuron types and their spiking twins (same rate function).
@@ -113,7 +114,7 @@ def spiking_twin(neuron_type):
     )
 
 
-def to_spiking(network, synapse=0.005):
+def to_spiking(network, synapse=0.005, rate_scale=1.0):
     """A copy of ``network`` with every rate neuron type swapped for its spiking
     twin, and a synapse on each connection out of those neurons.
 
@@ -122,6 +123,13 @@ def to_spiking(network, synapse=0.005):
     outgoing connection approximates the rates the network was trained on
     (connections with ``synapse=None`` or ``0`` get it). Probes on the
     neurons keep their own synapse.
+
+    ``rate_scale`` multiplies the firing rates of rectified-linear neurons
+    without changing what they compute: their input (bias and every
+    connection into ``.neurons``) is multiplied by ``rate_scale`` and their
+    amplitude divided by it, which a rectified-linear rate function passes
+    through exactly. More spikes per second carry the same values with less
+    spike noise.
 
     Parameters
     ----------
@@ -147,6 +155,10 @@ def to_spiking(network, synapse=0.005):
             f"must be a time constant or a nengo Synapse, got {synapse!r}",
             attr="synapse",
         )
+    if not isinstance(rate_scale, (int, float)) or not rate_scale > 0:
+        raise ValidationError(
+            f"must be a number > 0, got {rate_scale!r}", attr="rate_scale"
+        )
     # check every type first, so that nothing is half-converted
     swapped = {}
     for ens in network.all_ensembles:
@@ -158,6 +170,8 @@ def to_spiking(network, synapse=0.005):
         if old in swapped:
             new.neuron_type = swapped[old]
             spiking_ensembles.add(new)
+    if rate_scale != 1.0:
+        _scale_rates(spiking, spiking_ensembles, rate_scale)
     for conn in spiking.all_connections:
         pre = getattr(conn.pre_obj, "ensemble", conn.pre_obj)
         if pre in spiking_ensembles and (
@@ -165,6 +179,59 @@ def to_spiking(network, synapse=0.005):
         ):
             conn.synapse = synapse
     return spiking
+
+
+def _scale_rates(network, ensembles, scale):
+    """Multiply rectified-linear neurons' input by ``scale``, amplitude by
+    ``1 / scale``; only connections into ``.neurons`` are supported, since a
+    decoded input's gain would need changing too."""
+    for ens in ensembles:
+        if not isinstance(ens.neuron_type, nengo.SpikingRectifiedLinear):
+            raise ValidationError(
+                f"rate scaling is exact only for rectified-linear neurons; "
+                f"{ens} is {type(ens.neuron_type).__name__}",
+                attr="rate_scale",
+            )
+        if not isinstance(ens.bias, np.ndarray):
+            raise ValidationError(
+                f"{ens} needs explicit biases (an array) to be rate-scaled",
+                attr="rate_scale",
+            )
+        ens.bias = ens.bias * scale
+        ens.neuron_type = nengo.SpikingRectifiedLinear(
+            amplitude=ens.neuron_type.amplitude / scale,
+            initial_state=ens.neuron_type.initial_state,
+        )
+    for conn in network.all_connections:
+        post = conn.post_obj
+        if isinstance(post, nengo.ensemble.Neurons) and post.ensemble in ensembles:
+            conn.transform = _scaled_transform(conn, scale)
+        elif post in ensembles:
+            raise ValidationError(
+                f"{conn} feeds a rate-scaled ensemble through its decoded input; "
+                "connect to .neurons instead",
+                attr="rate_scale",
+            )
+
+
+def _scaled_transform(conn, scale):
+    transform = conn.transform
+    if isinstance(transform, nengo.transforms.NoTransform):
+        return scale
+    if not isinstance(transform, nengo.transforms.Dense):
+        raise ValidationError(
+            f"{conn} has a {type(transform).__name__} transform, which cannot be "
+            "rate-scaled",
+            attr="rate_scale",
+        )
+    init = transform.init
+    if isinstance(init, nengo.dists.Distribution):
+        raise ValidationError(
+            f"{conn} has a random transform; build it (or freeze trained "
+            "parameters) first",
+            attr="rate_scale",
+        )
+    return nengo.transforms.Dense(transform.shape, init=np.array(init) * scale)
 
 
 def _is_zero_lowpass(synapse):

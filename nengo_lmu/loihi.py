@@ -31,10 +31,11 @@ from nengo_lmu._validation import check_positive_finite
 DECODE_TAU = 0.005
 DECAY_BITS = 12
 
-#: Steps of delay in the on-chip loop beyond one step of each filter
-#: (measured on the emulator, see the guide's table: the delay task's error is
-#: lowest with 1).
-DEFAULT_DELAY_STEPS = 1
+#: Effective steps of delay in the on-chip loop, beyond one step per filter.
+#: The emulator's loop has a few steps of axon delay, and the decode neurons'
+#: spiking adds lag; 8 gave the lowest delay-task error on the emulator for
+#: tau=0.1, order 6 (see docs/guide/loihi.rst for the measurements).
+DEFAULT_DELAY_STEPS = 8
 
 #: Recommended neuron settings for the on-chip memory (measured on the
 #: emulator; see ``docs/guide/loihi.rst``).
@@ -229,9 +230,10 @@ def memory_kwargs(
     delay_steps : int
         Extra loop delay for `loop_synapse`.
     neuron_type : nengo.neurons.NeuronType, optional
-        Default ``nengo.SpikingRectifiedLinear()``; must be one that Loihi
-        runs (see `supported_neuron_types`), checked when NengoLoihi is
-        installed.
+        Default ``nengo.SpikingRectifiedLinear()`` with zero initial voltage,
+        as on the chip (NengoLoihi's ``LoihiSpikingRectifiedLinear`` gave
+        identical results on the emulator). Must be a type that Loihi runs
+        (see `supported_neuron_types`), checked when NengoLoihi is installed.
     **overrides
         Any other `.LMUMemory` argument (``size_in``, ``seed``, ``label``,
         ensemble keywords), overriding the defaults here.
@@ -247,7 +249,10 @@ def memory_kwargs(
     ...     memory = LMUMemory(**memory_kwargs(theta=1.0, order=6))
     """
     if neuron_type is None:
-        neuron_type = nengo.SpikingRectifiedLinear()
+        # the chip starts every voltage at zero; so does this, in Nengo too
+        neuron_type = nengo.SpikingRectifiedLinear(
+            initial_state={"voltage": nengo.dists.Choice([0])}
+        )
     if not isinstance(neuron_type, nengo.neurons.NeuronType):
         raise ValidationError(
             f"must be a nengo.neurons.NeuronType instance, got {neuron_type!r}",
@@ -304,8 +309,9 @@ class LoihiReport:
     n_compartments : int
         Compartments (neurons) on the chip, decode neurons included.
     lost_weight_bits : list of int
-        One entry per synapse whose weights lost bits in rounding (NengoLoihi's
-        "Lost N extra bits in weight rounding" warning).
+        The ``N`` of each of NengoLoihi's "Lost N extra bits in weight
+        rounding" warnings (weights too small for their synapse's shared
+        exponent lose precision); empty if none.
     warnings : list of str
         Every other warning the build raised.
     model : nengo_loihi.builder.Model
@@ -337,8 +343,8 @@ class LoihiReport:
         ]
         if self.lost_weight_bits:
             lines.append(
-                f"weight rounding lost bits on {len(self.lost_weight_bits)} "
-                f"synapse(s) (at most {max(self.lost_weight_bits)} bits)"
+                f"weight rounding lost up to {max(self.lost_weight_bits)} extra "
+                f"bit(s) ({len(self.lost_weight_bits)} warning(s))"
             )
         lines.extend(f"warning: {w}" for w in self.warnings)
         return "\n".join(lines)
@@ -487,11 +493,10 @@ def check_loihi(network, dt=0.001, model=None):
         raise ValidationError(
             f"a recurrent loop through on-chip {chip_members} passes through the "
             f"host via {', '.join(str(h) for h in host)}; each pass would cross "
-            "between host and chip. Connect the loop ensemble to ensemble (a "
-            "passthrough Node in the loop can be removed only if at most one of "
-            "its connections has a synapse)",
+            "between host and chip. Connect the loop ensemble to ensemble: "
+            "NengoLoihi removes only passthrough Nodes (no output function) "
+            "between on-chip objects, and off-chip ensembles stay on the host",
             attr="network",
-            obj=network,
         )
 
     model = Model(dt=dt) if model is None else model

@@ -124,7 +124,8 @@ def main():
     units = args.units or (50 if args.quick else 212)
     n_train = args.n_train or (1000 if args.quick else 4000)
     n_nengo = args.n_nengo or (100 if args.quick else 1000)
-    batch = 100
+    batch = 100  # training
+    eval_batch = 500  # fewer, larger batches run faster in Keras and NengoDL
 
     (x_train, y_train), (x_test, y_test) = psmnist(
         n_train=n_train, n_test=1000, flat_labels=True)
@@ -138,10 +139,10 @@ def main():
     print(f"trained in {time.time() - t0:.1f} s")
 
     t0 = time.time()
-    ref = keras_logits(model, x_test, batch)
+    ref = keras_logits(model, x_test, eval_batch)
     print(f"Keras: {time.time() - t0:.1f} s")
     t0 = time.time()
-    dl = run_nengo_dl(model, x_test, batch)
+    dl = run_nengo_dl(model, x_test, eval_batch)
     print(f"NengoDL ({len(x_test)} sequences): {time.time() - t0:.1f} s")
     t0 = time.time()
     nengo_out = run_reference(model, x_test[:n_nengo])
