@@ -453,6 +453,12 @@ def check_loihi(network, dt=0.001, model=None):
 
     ensembles = network.all_ensembles
     chip = [e for e in ensembles if on_chip(e)]
+    if not chip:
+        raise ValidationError(
+            "has no ensemble on the chip (every ensemble is marked on_chip=False "
+            "or uses Direct neurons)",
+            attr="network",
+        )
     for ens in chip:
         _check_neuron_type(ens.neuron_type, attr="neuron_type", obj=ens)
         if ens.noise is not None:

@@ -186,6 +186,8 @@ def train_psmnist(net, train, test, epochs=1, learning_rate=1e-3, batch_size=100
     nengo_dl = import_nengo_dl()
     configure_training(net, keep_history=False)
     (x, y), (x_test, y_test) = train, test
+    # NengoDL needs the unroll length to divide the sequence length
+    unroll = max(d for d in range(1, unroll + 1) if x.shape[1] % d == 0)
     with nengo_dl.Simulator(net, minibatch_size=batch_size, unroll_simulation=unroll,
                             progress_bar=verbose > 0, seed=0) as sim:
         sim.compile(

@@ -77,6 +77,7 @@ def test_bad_memory_parameters():
         ({"synapse": 0.1}, "synapse"),
         ({"synapse": None}, "synapse"),
         ({"dt": -0.001}, "dt"),
+        ({"theta": 1e-4}, "theta"),  # shorter than dt
         ({"n_neurons": 10, "ensemble_dimensions": 4}, "ensemble_dimensions"),
         ({"n_neurons": 10, "neuron_type": "LIF"}, "neuron_type"),
         ({"max_rates": nengo.dists.Uniform(100, 200)}, "n_neurons"),

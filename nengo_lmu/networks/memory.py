@@ -166,6 +166,13 @@ class LMUMemory(nengo.Network):
             self.synapse if mapping_synapse is None else _check_synapse(mapping_synapse)
         )
         self.dt = check_positive_finite(dt, "dt", self)
+        if self.theta < self.dt:
+            raise ValidationError(
+                f"must be at least one time step (dt={self.dt:g} s), got "
+                f"{self.theta:g}",
+                attr="theta",
+                obj=self,
+            )
         self.ensemble_dimensions = _check_count(
             ensemble_dimensions, "ensemble_dimensions", self
         )

@@ -163,7 +163,8 @@ def main():
           f"NengoDL {int(np.sum(dl.argmax(-1) != ref.argmax(-1)))}")
     print(
         f"RESULT benchmark=B3 max_abs_diff={max(diff_dl, diff_nengo):.3g} "
-        f"acc_keras={acc(ref, y_test):.4f} acc_nengo={acc(nengo_out, y_test[:n_nengo]):.4f} "
+        f"acc_keras={acc(ref, y_test):.4f} "
+        f"acc_nengo={acc(nengo_out, y_test[:n_nengo]):.4f} "
         f"acc_nengo_dl={acc(dl, y_test):.4f} max_abs_diff_nengo={diff_nengo:.3g} "
         f"max_abs_diff_nengo_dl={diff_dl:.3g} n_nengo={n_nengo} n_test={len(x_test)}"
     )
