@@ -32,16 +32,16 @@ def delay_network(theta=1.0, order=6, n_neurons=100, neuron_type=None,
     """
     if neuron_type is None:
         neuron_type = nengo.SpikingRectifiedLinear()
-    kwargs = dict(memory_kwargs or {})
+    params = dict(theta=theta, order=order, n_neurons=n_neurons,
+                  synapse=nengo.Lowpass(synapse), dt=dt, neuron_type=neuron_type,
+                  input_rms=0.3, input_high=1.0)
     if max_rates is not None:
-        kwargs["max_rates"] = max_rates
+        params["max_rates"] = max_rates
+    params.update(memory_kwargs or {})
     with nengo.Network(seed=seed) as net:
         stim = nengo.Node(nengo.processes.WhiteSignal(
             period=duration, high=1.0, rms=0.3, y0=0, seed=seed), label="u")
-        net.memory = LMUMemory(
-            theta, order, n_neurons=n_neurons, synapse=nengo.Lowpass(synapse),
-            dt=dt, neuron_type=neuron_type, input_rms=0.3,
-            input_high=1.0, **kwargs)
+        net.memory = LMUMemory(**params)
         exact = LMUMemory(theta, order, dt=dt)
         nengo.Connection(stim, net.memory.input, synapse=None)
         nengo.Connection(stim, exact.input, synapse=None)
@@ -105,8 +105,13 @@ def run_delay(backend="nengo", progress_bar=True, **kwargs):
     if backend == "loihi":
         from nengo_lmu import loihi  # pylint: disable=import-outside-toplevel
 
+        # the recurrence mapped onto the emulator's own loop filter
         kwargs["memory_kwargs"] = {
-            **loihi.memory_kwargs(kwargs.get("synapse", 0.1), dt=dt),
+            **loihi.memory_kwargs(
+                theta, kwargs.get("order", 6), n_neurons=kwargs.get("n_neurons", 100),
+                tau=kwargs.get("synapse", 0.1), dt=dt,
+                neuron_type=kwargs.get("neuron_type")),
+            "input_rms": 0.3, "input_high": 1.0,
             **kwargs.get("memory_kwargs", {}),
         }
     net = delay_network(**kwargs)
@@ -127,7 +132,11 @@ def run_delay(backend="nengo", progress_bar=True, **kwargs):
     elif backend == "loihi":
         from nengo_lmu import loihi  # pylint: disable=import-outside-toplevel
 
-        with loihi.simulator(net, dt=dt, progress_bar=progress_bar) as sim:
+        loihi.check_loihi(net, dt=dt)  # a clear error before the emulator starts
+        import nengo_loihi  # pylint: disable=import-outside-toplevel
+
+        with nengo_loihi.Simulator(net, dt=dt, target="sim",
+                                   progress_bar=progress_bar) as sim:
             sim.run(duration)
             data = {k: sim.data[p] for k, p in net.delay_probes.items()}
             t = sim.trange()
