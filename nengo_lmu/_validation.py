@@ -24,8 +24,14 @@ def check_positive_finite(value, attr, obj=None):
     return value
 
 
-def check_order(order, attr="order", obj=None):
-    """Return ``order`` as an int if it is an integer >= 1."""
+#: Largest order accepted: the memory's dense order x order matrices then take
+#: 800 MB each and their matrix exponential minutes; far larger orders would
+#: exhaust memory or hang instead of failing.
+MAX_ORDER = 10_000
+
+
+def check_order(order, attr="order", obj=None, maximum=MAX_ORDER):
+    """Return ``order`` as an int if it is an integer in ``[1, maximum]``."""
     if isinstance(order, bool) or not isinstance(order, numbers.Integral):
         raise ValidationError(
             f"must be an integer >= 1, got {order!r} of type "
@@ -36,6 +42,10 @@ def check_order(order, attr="order", obj=None):
     if order < 1:
         raise ValidationError(
             f"must be an integer >= 1, got {order}", attr=attr, obj=obj
+        )
+    if order > maximum:
+        raise ValidationError(
+            f"must be an integer in [1, {maximum}], got {order}", attr=attr, obj=obj
         )
     return int(order)
 

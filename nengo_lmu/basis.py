@@ -98,4 +98,4 @@ def legendre_window_basis(order, n_points=200):
 
 def _check_points(n_points):
     # n_points is a count, so it follows the same rules as an order
-    return check_order(n_points, attr="n_points")
+    return check_order(n_points, attr="n_points", maximum=10**6)

@@ -7,6 +7,9 @@ import sys
 
 import numpy as np
 
+# TensorFlow's start-up notes are noise on a command line
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 
 def _positive_float(text):
     try:
@@ -102,6 +105,73 @@ def cmd_psmnist(args):
     return 0
 
 
+def _load_model_file(path, dt):
+    """A Nengo network from a paper-format HDF5 file or a saved Keras model,
+    and the Keras model itself (None for paper files)."""
+    from nengo.exceptions import ValidationError
+
+    from nengo_lmu.interop import network_from_keras, network_from_paper_file
+
+    if not os.path.exists(path):
+        raise ValidationError(f"no such file: {path}", attr="FILE")
+    try:
+        return network_from_paper_file(path, dt=dt, add_to_container=False), None
+    except ValidationError as paper_error:
+        try:
+            import keras_lmu
+            import tensorflow as tf
+        except ImportError as err:
+            raise ImportError(
+                "loading Keras models needs the `keras` extra: "
+                "pip install -c constraints.txt -e \".[keras]\"") from err
+        custom = {"LMU": keras_lmu.LMU, "LMUCell": keras_lmu.LMUCell,
+                  "LMUFeedforward": keras_lmu.LMUFeedforward}
+        try:
+            model = tf.keras.models.load_model(path, custom_objects=custom,
+                                               compile=False)
+        except Exception as err:  # Keras raises many kinds for foreign files
+            raise ValidationError(
+                f"{path} is neither an LMU-paper model file ({paper_error}) nor a "
+                f"Keras model Keras can load ({type(err).__name__})", attr="FILE"
+            ) from None
+        return network_from_keras(model, dt=dt, add_to_container=False), model
+
+
+def cmd_import(args):
+    import nengo
+    import numpy as np
+
+    from nengo_lmu.dl import import_nengo_dl
+
+    imported, model = _load_model_file(args.file, args.dt)
+    print(f"{args.file}: {'Keras model' if model is not None else 'LMU-paper file'} "
+          f"with {len(imported.lmus)} LMU layer(s); input size "
+          f"{imported.input.size_in}, output size {imported.output.size_out}")
+    if imported.input.size_in != 1 or imported.output.size_out != 10:
+        print("not a psMNIST classifier (1 input, 10 outputs): built, not evaluated")
+        return 0
+    from nengo_lmu.tasks import psmnist
+
+    _, (x, y) = psmnist(n_train=10, n_test=args.n_test)
+    with nengo.Network() as net:
+        stim = nengo.Node(np.zeros(1))
+        net.add(imported)
+        nengo.Connection(stim, imported.input, synapse=None)
+        probe = nengo.Probe(imported.output, synapse=None)
+    nengo_dl = import_nengo_dl()
+    with nengo_dl.Simulator(net, minibatch_size=args.n_test) as sim:
+        logits = sim.predict({stim: x}, n_steps=x.shape[1])[probe][:, -1]
+    acc = np.mean(np.argmax(logits, axis=-1) == y[:, 0, 0])
+    print(f"psMNIST accuracy on {args.n_test} test digits in NengoDL: {acc:.4f}")
+    if model is not None:
+        keras_logits = np.asarray(model.predict(x, verbose=0))
+        keras_logits = keras_logits[:, -1] if keras_logits.ndim == 3 else keras_logits
+        print(f"Keras: accuracy {np.mean(np.argmax(keras_logits, -1) == y[:, 0, 0]):.4f}"
+              f", max |output difference| {np.max(np.abs(keras_logits - logits)):.2e}"
+              " (Keras applies its final activation; Nengo gives logits)")
+    return 0
+
+
 def cmd_info(args):
     import nengo_lmu
 
@@ -177,6 +247,20 @@ def build_parser():
     ps.add_argument("--output-dir", default=".",
                     help="where to write parameters and the plot (default .)")
     ps.set_defaults(func=cmd_psmnist)
+
+    imp = sub.add_parser(
+        "import",
+        help="load a KerasLMU model or an LMU-paper model file and evaluate it",
+        description="Build the Nengo network of a saved Keras model (KerasLMU "
+        "layers, Dense readout) or of an LMU-paper HDF5 file, and evaluate it on "
+        "psMNIST test digits in NengoDL if it is a psMNIST classifier.",
+    )
+    imp.add_argument("file", metavar="FILE", help="model file (.h5 or .keras)")
+    imp.add_argument("--dt", type=_positive_float, default=0.001,
+                     help="seconds per sequence step (default 0.001)")
+    imp.add_argument("--n-test", type=_positive_int, default=100,
+                     help="test digits to evaluate (default 100)")
+    imp.set_defaults(func=cmd_import)
 
     info = sub.add_parser("info", help="versions of the stack and importable backends")
     info.set_defaults(func=cmd_info)

@@ -52,11 +52,26 @@ def synapse_polynomial(synapse, dt=None):
     _check_synapse(synapse)
     num, den = np.asarray(synapse.num, float), np.asarray(synapse.den, float)
     if synapse.analog and dt is not None:
-        num, den, _ = scipy.signal.cont2discrete((num, den), dt, method=synapse.method)
+        try:
+            with np.errstate(all="ignore"):
+                num, den, _ = scipy.signal.cont2discrete(
+                    (num, den), dt, method=synapse.method
+                )
+        except (ValueError, np.linalg.LinAlgError):  # inf/NaN after overflow
+            num = den = np.array([np.nan])
         num = np.ravel(num)
     elif not synapse.analog and dt is None:
         raise ValidationError(
             "a discrete synapse needs the simulator's dt to be given", attr="dt"
+        )
+    if not (
+        np.all(np.isfinite(num)) and np.all(np.isfinite(den)) and np.any(num != 0)
+    ):
+        where = "" if dt is None else f" discretized at dt={dt:g}"
+        raise ValidationError(
+            f"{synapse!r}{where} is out of floating-point range (a time constant "
+            "far too small or too large for this dt)",
+            attr="synapse",
         )
     num, den = _trim(num), _trim(den)
     if num.size != 1:
@@ -226,13 +241,26 @@ def state_covariance(system, input_rms, input_high, n_frequencies=4000):
             f"must be below the Nyquist frequency {0.5 / system.dt:g} Hz",
             attr="input_high",
         )
+    if not np.isfinite(2 * np.pi * input_high):
+        raise ValidationError(
+            f"is too large, got {input_high!r}", attr="input_high"
+        )
     freqs = np.linspace(0, input_high, n_frequencies)
     X = system.with_output(np.eye(system.state_size)).frequency_response(
         2 * np.pi * freqs
     )
     # power density per input: rms**2 spread over [0, high]
     integrand = np.einsum("fim,fjm->fij", X, X.conj()).real
-    return input_rms**2 * np.trapz(integrand, freqs, axis=0) / input_high
+    with np.errstate(all="ignore"):
+        cov = np.float64(input_rms) ** 2 * (
+            np.trapz(integrand, freqs, axis=0) / input_high
+        )
+    if not np.all(np.isfinite(cov)):
+        raise ValidationError(
+            f"is too large: the state covariance overflows for input_rms={input_rms:g}",
+            attr="input_rms",
+        )
+    return cov
 
 
 def scaled_realization(system, input_rms, input_high, radius=1.0, n_std=3.0):

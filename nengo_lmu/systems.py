@@ -219,16 +219,38 @@ class LinearSystem:
             block = np.zeros((n + m, n + m))
             block[:n, :n] = A * dt
             block[:n, n:] = B * dt
-            expm = scipy.linalg.expm(block)
+            with np.errstate(all="ignore"):
+                expm = scipy.linalg.expm(block)
+            self._check_discretized(dt, method, expm)
             return self._with(A=expm[:n, :n], B=expm[:n, n:], dt=dt)
         if method == "euler":
-            return self._with(A=eye + dt * A, B=dt * B, dt=dt)
+            with np.errstate(all="ignore"):
+                Ad, Bd = eye + dt * A, dt * B
+            self._check_discretized(dt, method, Ad, Bd)
+            return self._with(A=Ad, B=Bd, dt=dt)
         # bilinear: s = (2 / dt) (z - 1) / (z + 1)
-        lhs = eye - 0.5 * dt * A
-        Ad = np.linalg.solve(lhs, eye + 0.5 * dt * A)
-        Bd = np.linalg.solve(lhs, dt * B)
-        Cd = np.linalg.solve(lhs.T, C.T).T
-        return self._with(A=Ad, B=Bd, C=Cd, D=D + 0.5 * C @ Bd, dt=dt)
+        with np.errstate(all="ignore"):
+            lhs = eye - 0.5 * dt * A
+            try:
+                Ad = np.linalg.solve(lhs, eye + 0.5 * dt * A)
+                Bd = np.linalg.solve(lhs, dt * B)
+                Cd = np.linalg.solve(lhs.T, C.T).T
+                Dd = D + 0.5 * C @ Bd
+            except np.linalg.LinAlgError:  # singular, or inf/NaN after overflow
+                Ad = Bd = Cd = Dd = np.full((1, 1), np.nan)
+        self._check_discretized(dt, method, Ad, Bd, Cd, Dd)
+        return self._with(A=Ad, B=Bd, C=Cd, D=Dd, dt=dt)
+
+    def _check_discretized(self, dt, method, *matrices):
+        """A discretisation that overflowed names ``dt``, not a matrix."""
+        if not all(np.all(np.isfinite(m)) for m in matrices):
+            raise ValidationError(
+                f"is too large for this system: the {method!r} discretisation at "
+                f"dt={dt:g} overflows (dt times the largest rate of A is "
+                f"{dt * np.abs(self._A).sum(axis=1).max():.3g})",
+                attr="dt",
+                obj=self,
+            )
 
     def frequency_response(self, omega):
         """Transfer function evaluated at angular frequencies ``omega`` (rad/s).
@@ -366,7 +388,15 @@ class LegendreDelay(LinearSystem):
         self.theta = check_positive_finite(theta, "theta", self)
         self.order = check_order(order, "order", self)
         A, B = legendre_matrices(self.order)
-        super().__init__(A / self.theta, B / self.theta, np.ones((1, self.order)))
+        with np.errstate(all="ignore"):
+            A, B = A / self.theta, B / self.theta
+        if not np.all(np.isfinite(A)):
+            raise ValidationError(
+                f"is too small: A / theta overflows for theta={self.theta:g}",
+                attr="theta",
+                obj=self,
+            )
+        super().__init__(A, B, np.ones((1, self.order)))
 
     def __repr__(self):
         return f"LegendreDelay(theta={self.theta:g}, order={self.order})"
@@ -412,8 +442,20 @@ class PadeDelay(LinearSystem):
     def __init__(self, theta, order):
         self.theta = check_positive_finite(theta, "theta", self)
         self.order = check_order(order, "order", self)
-        num, den = pade_coefficients(self.theta, self.order)
-        num, den = num / den[0], den / den[0]
+        try:
+            num, den = pade_coefficients(self.theta, self.order)
+            with np.errstate(all="ignore"):
+                num, den = num / den[0], den / den[0]
+        except OverflowError:
+            num = den = np.array([np.nan])
+        if not (np.all(np.isfinite(num)) and np.all(np.isfinite(den))):
+            raise ValidationError(
+                f"with theta={self.theta:g}, order={self.order} takes the canonical "
+                "form's coefficients out of floating-point range (theta**order "
+                "over- or underflows); use LegendreDelay",
+                attr="order",
+                obj=self,
+            )
         q = self.order
         A = np.zeros((q, q))
         A[0, :] = -den[1:]

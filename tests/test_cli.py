@@ -50,3 +50,34 @@ def test_library_errors_exit_2_without_traceback():
     )
     assert out.returncode == 2, out.stderr[-500:]
     assert "Traceback" not in out.stderr
+
+
+def test_import_command(tmp_path, capsys):
+    import keras_lmu
+    import numpy as np
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(0)
+    model = tf.keras.Sequential([
+        tf.keras.Input((784, 1)),
+        keras_lmu.LMU(1, 4, 784, tf.keras.layers.SimpleRNNCell(5)),
+        tf.keras.layers.Dense(10),
+    ])
+    path = tmp_path / "model.h5"
+    model.save(path)
+    assert main(["import", str(path), "--n-test", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "Keras model with 1 LMU layer" in out
+    diff = float(out.split("max |output difference| ")[1].split()[0])
+    assert diff < 1e-4
+    # not a psMNIST classifier: built, not evaluated
+    other = tf.keras.Sequential([tf.keras.Input((5, 2)),
+                                 keras_lmu.LMU(1, 4, 5, None, input_to_hidden=False)])
+    other(np.zeros((1, 5, 2), dtype=np.float32))
+    other.save(tmp_path / "other.h5")
+    assert main(["import", str(tmp_path / "other.h5")]) == 0
+    assert "not evaluated" in capsys.readouterr().out
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not a model")
+    assert main(["import", str(bad)]) == 2
+    assert main(["import", str(tmp_path / "missing.h5")]) == 2
