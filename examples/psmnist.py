@@ -30,10 +30,10 @@ def main():
     steps = train[0].shape[1]
     net = psmnist_network(order=order, theta=steps * 0.001, hidden_units=units,
                           hidden_neuron_type=nengo.RectifiedLinear(),
-                          hidden_recurrent=False)
+                          hidden_recurrent=False, output_synapse=0.005)
     train_psmnist(net, train, test, epochs=epochs, verbose=0)
     rate = evaluate_psmnist(net, test)
-    spiking = evaluate_psmnist(to_spiking(net, synapse=0.01, rate_scale=1000), test)
+    spiking = evaluate_psmnist(to_spiking(net, rate_scale=1000), test)
     print(f"test accuracy: rate {rate:.3f}, spiking {spiking:.3f}")
 
 

@@ -92,11 +92,11 @@ def cmd_psmnist(args):
           f"hidden units; {epochs} epochs in NengoDL")
     net = psmnist_network(order=order, theta=steps * 0.001, hidden_units=units,
                           hidden_neuron_type=nengo.RectifiedLinear(),
-                          hidden_recurrent=False)
+                          hidden_recurrent=False, output_synapse=0.005)
     params = os.path.join(args.output_dir, "psmnist_params")
     history = train_psmnist(net, train, test, epochs=epochs, params_path=params)
     acc_rate = evaluate_psmnist(net, test)
-    spiking = to_spiking(net, synapse=0.01, rate_scale=args.rate_scale)
+    spiking = to_spiking(net, rate_scale=args.rate_scale)
     acc_spiking = evaluate_psmnist(spiking, test)
     curve = os.path.join(args.output_dir, "psmnist_training.png")
     plot_training(curve, history)

@@ -157,7 +157,8 @@ def run_delay(backend="nengo", progress_bar=True, **kwargs):
 
 
 def psmnist_network(order=256, theta=0.784, hidden_units=212, hidden_neuron_type=None,
-                    hidden_recurrent=True, input_to_hidden=True, seed=0, dt=0.001):
+                    hidden_recurrent=True, input_to_hidden=True, output_synapse=None,
+                    seed=0, dt=0.001):
     """An LMU and a 10-class readout (logits at every step), as a network with
     attributes ``stim`` (input node), ``lmu``, ``probe`` (logits)."""
     with nengo.Network(seed=seed) as net:
@@ -165,7 +166,8 @@ def psmnist_network(order=256, theta=0.784, hidden_units=212, hidden_neuron_type
         net.lmu = LMU(1, 1, order, theta, hidden_units=hidden_units,
                       hidden_neuron_type=hidden_neuron_type,
                       hidden_recurrent=hidden_recurrent,
-                      input_to_hidden=input_to_hidden, dt=dt, seed=seed)
+                      input_to_hidden=input_to_hidden, output_synapse=output_synapse,
+                      dt=dt, seed=seed)
         nengo.Connection(net.stim, net.lmu.input, synapse=None)
         logits = nengo.Node(size_in=10, label="logits")
         limit = np.sqrt(6 / (hidden_units + 10))

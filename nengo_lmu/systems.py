@@ -217,9 +217,9 @@ class LinearSystem:
         if method == "zoh":
             # exp([[A, B], [0, 0]] dt) = [[Abar, Bbar], [0, I]]
             block = np.zeros((n + m, n + m))
-            block[:n, :n] = A * dt
-            block[:n, n:] = B * dt
             with np.errstate(all="ignore"):
+                block[:n, :n] = A * dt
+                block[:n, n:] = B * dt
                 expm = scipy.linalg.expm(block)
             self._check_discretized(dt, method, expm)
             return self._with(A=expm[:n, :n], B=expm[:n, n:], dt=dt)
@@ -244,10 +244,12 @@ class LinearSystem:
     def _check_discretized(self, dt, method, *matrices):
         """A discretisation that overflowed names ``dt``, not a matrix."""
         if not all(np.all(np.isfinite(m)) for m in matrices):
+            with np.errstate(all="ignore"):
+                rate = dt * np.abs(self._A).sum(axis=1).max()
             raise ValidationError(
                 f"is too large for this system: the {method!r} discretisation at "
                 f"dt={dt:g} overflows (dt times the largest rate of A is "
-                f"{dt * np.abs(self._A).sum(axis=1).max():.3g})",
+                f"{rate:.3g})",
                 attr="dt",
                 obj=self,
             )
@@ -262,8 +264,11 @@ class LinearSystem:
         -------
         H : ndarray, shape (len(omega), output_size, input_size), complex
         """
-        omega = np.atleast_1d(np.asarray(omega, dtype=float))
-        if omega.ndim != 1 or not np.all(np.isfinite(omega)):
+        try:
+            omega = np.atleast_1d(np.asarray(omega, dtype=float))
+        except (TypeError, ValueError):
+            omega = None
+        if omega is None or omega.ndim != 1 or not np.all(np.isfinite(omega)):
             raise ValidationError(
                 "must be a finite scalar or 1-D array", attr="omega", obj=self
             )
@@ -274,7 +279,15 @@ class LinearSystem:
         eye = np.eye(self.state_size)
         H = np.empty((omega.size, self.output_size, self.input_size), dtype=complex)
         for k, sk in enumerate(s):
-            H[k] = C @ np.linalg.solve(sk * eye - A, B) + D
+            try:
+                H[k] = C @ np.linalg.solve(sk * eye - A, B) + D
+            except np.linalg.LinAlgError:
+                raise ValidationError(
+                    f"contains a pole of the system ({omega[k]:g} rad/s), where "
+                    "the transfer function is infinite",
+                    attr="omega",
+                    obj=self,
+                ) from None
         return H
 
     def simulate(self, u, x0=None, dt=None, return_states=False):
@@ -304,16 +317,24 @@ class LinearSystem:
             Only if ``return_states``.
         """
         sys = self._discrete_for_simulation(dt)
-        u = np.asarray(u, dtype=float)
-        if u.ndim == 1 and self.input_size == 1:
+        given = u
+        try:
+            u = np.asarray(u, dtype=float)
+        except (TypeError, ValueError):
+            u = None
+        if u is not None and u.ndim == 1 and self.input_size == 1:
             u = u[:, None]
-        if u.ndim != 2 or u.shape[1] != self.input_size:
+        if u is None or u.ndim != 2 or u.shape[1] != self.input_size:
             raise ValidationError(
-                f"must have shape (steps, {self.input_size}), got {u.shape}",
+                f"must be an array of numbers of shape (steps, {self.input_size}), "
+                f"got {type(given).__name__ if u is None else u.shape}",
                 attr="u",
                 obj=self,
             )
-        x = np.zeros(self.state_size) if x0 is None else np.array(x0, dtype=float)
+        try:
+            x = np.zeros(self.state_size) if x0 is None else np.array(x0, dtype=float)
+        except (TypeError, ValueError):
+            x = np.zeros(0)
         if x.shape != (self.state_size,):
             raise ValidationError(
                 f"must have shape ({self.state_size},), got {x.shape}",

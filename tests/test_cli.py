@@ -81,3 +81,16 @@ def test_import_command(tmp_path, capsys):
     bad.write_text("not a model")
     assert main(["import", str(bad)]) == 2
     assert main(["import", str(tmp_path / "missing.h5")]) == 2
+
+
+def test_psmnist_command_quick(tmp_path, capsys):
+    args = ["psmnist", "--quick", "--epochs", "1", "--order", "16", "--units", "16",
+            "--output-dir", str(tmp_path)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    line = [x for x in out.splitlines() if x.startswith("test accuracy")][0]
+    rate = float(line.split("rate ")[1].split(",")[0])
+    spiking = float(line.split("spiking ")[1])
+    assert 0 <= spiking <= 1 and rate > 0.1  # above chance after one epoch
+    assert (tmp_path / "psmnist_params.npz").exists()
+    assert (tmp_path / "psmnist_training.png").read_bytes()[:4] == b"\x89PNG"

@@ -179,6 +179,8 @@ def test_no_hidden_output_is_memory():
     ({"hidden_kernel_initializer": np.full((4, 3), np.nan)},
      "hidden_kernel_initializer"),
     ({"memory_neurons": 10, "discretizer": "euler"}, "discretizer"),
+    ({"output_synapse": -0.1}, "output_synapse"),
+    ({"output_synapse": "slow"}, "output_synapse"),
 ])
 def test_bad_lmu_parameters(kwargs, attr):
     args = dict(size_in=1, memory_d=1, order=4, theta=0.1, hidden_units=3)

@@ -136,6 +136,11 @@ class LMU(nengo.Network):
         not supported there).
     memory_kwargs : dict, optional
         Further `LMUMemory` arguments for the neural memory.
+    output_synapse : nengo.synapses.Synapse or float, optional
+        Synapse from the hidden neurons to ``output`` (None by default, as in
+        Keras). Training with the synapse that a spiking version will need
+        (see `nengo_lmu.dl.to_spiking`) teaches the readout the synapse's lag,
+        so that only spike noise differs after the swap.
     memory_matrices : tuple of array_like, optional
         ``(Abar, Bbar)`` of shapes ``(order, order)`` and ``(order, 1)``: the
         discrete memory update ``m_t = Abar m_{t-1} + Bbar u_t`` to use instead
@@ -200,6 +205,7 @@ hidden_bias_initializer : optional
         dt=0.001,
         memory_neurons=None,
         memory_kwargs=None,
+        output_synapse=None,
         memory_matrices=None,
         kernel_initializer="glorot_uniform",
         recurrent_initializer="orthogonal",
@@ -226,6 +232,21 @@ hidden_bias_initializer : optional
         )
         self.hidden_units = _check_units(hidden_units, "hidden_units", self, True)
         self.dt = check_positive_finite(dt, "dt", self)
+        if isinstance(output_synapse, (int, float)) and not isinstance(
+            output_synapse, bool
+        ):
+            output_synapse = nengo.Lowpass(check_positive_finite(
+                output_synapse, "output_synapse", self))
+        if output_synapse is not None and not isinstance(
+            output_synapse, nengo.synapses.Synapse
+        ):
+            raise ValidationError(
+                f"must be None, a time constant or a nengo Synapse, got "
+                f"{output_synapse!r}",
+                attr="output_synapse",
+                obj=self,
+            )
+        self.output_synapse = output_synapse
         if discretizer not in DISCRETIZERS:
             raise ValidationError(
                 f"must be one of {DISCRETIZERS}, got {discretizer!r}",
@@ -363,7 +384,7 @@ hidden_bias_initializer : optional
         if self.hidden_to_memory:
             nengo.Connection(h, u, transform=kernel[self.size_in:].T, synapse=0)
         self.output = nengo.Node(size_in=self.hidden_units, label="output")
-        nengo.Connection(h, self.output, synapse=None)
+        nengo.Connection(h, self.output, synapse=self.output_synapse)
 
     def _check_memory_matrices(self, memory_matrices, memory_neurons, memory_kwargs):
         if memory_matrices is None:

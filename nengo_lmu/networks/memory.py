@@ -125,6 +125,19 @@ class LMUMemory(nengo.Network):
     state_transform : ndarray or None
         ``T`` with Legendre state ``m = T z`` for the ensembles' state ``z``.
 
+    Notes
+    -----
+    Inputs arrive at run time, so no build-time check can refuse a NaN or
+    an infinite input. If one reaches ``input`` (from a process, or an
+    upstream computation; a Node function returning one is already refused
+    by Nengo), it propagates and stays: the exact memory's state becomes NaN
+    at that step (an infinity becomes NaN one step later, through
+    ``inf - inf`` in ``Abar m``) and every later state and readout is NaN,
+    since a linear recurrence cannot forget it; the neural memory's voltages
+    and synapse states become NaN the same way. Only ``sim.reset()`` (or a
+    new simulator) clears it. Guard the input upstream (for example with
+    ``np.nan_to_num`` in a Node) where it may contain such values.
+
     Examples
     --------
     >>> with nengo.Network() as net:

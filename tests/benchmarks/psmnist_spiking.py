@@ -1,7 +1,8 @@
 """Benchmark B4: psMNIST, rate to spiking.
 
 Trains a spiking-capable LMU (exact memory, a rectified-linear hidden layer
-reading the memory and the input, a dense readout) with NengoDL on the
+reading the memory and the input, a dense readout; the hidden layer's output
+synapse is in place during training, so that its lag is learned) with NengoDL on the
 shipped psMNIST training sequences, and KerasLMU's same model with the same
 budget (epochs, minibatch, optimiser); reports both rate accuracies on the
 test sequences, then swaps the hidden neurons for their spiking twins
@@ -50,22 +51,23 @@ def main():
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--order", type=int, default=None)
     parser.add_argument("--units", type=int, default=None)
-    parser.add_argument("--rate-scale", type=float, default=100.0)
-    parser.add_argument("--synapse", type=float, default=0.01)
+    parser.add_argument("--rate-scale", type=float, default=1000.0)
+    parser.add_argument("--synapse", type=float, default=0.005,
+                        help="output synapse, used in training and after the swap")
     args = parser.parse_args()
     if args.quick:
         train, test = psmnist(n_train=500, n_test=200, subsample=4)
         epochs, order, units = args.epochs or 2, args.order or 64, args.units or 64
     else:
         train, test = psmnist(n_train=4000, n_test=1000)
-        epochs, order, units = args.epochs or 8, args.order or 128, args.units or 128
+        epochs, order, units = args.epochs or 5, args.order or 128, args.units or 128
     steps = train[0].shape[1]
     lr, batch = 1e-3, 100
     start = time.perf_counter()
     acc_keras = keras_accuracy(train, test, order, units, epochs, lr, batch)
     net = psmnist_network(order=order, theta=steps * 0.001, hidden_units=units,
                           hidden_neuron_type=nengo.RectifiedLinear(),
-                          hidden_recurrent=False)
+                          hidden_recurrent=False, output_synapse=args.synapse)
     history = train_psmnist(net, train, test, epochs=epochs, learning_rate=lr,
                             batch_size=batch, verbose=2)
     acc_rate = evaluate_psmnist(net, test)
