@@ -22,6 +22,7 @@ from fractions import Fraction
 import nengo
 import numpy as np
 import pytest
+import scipy.linalg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nengo.exceptions import ValidationError
@@ -212,6 +213,10 @@ def check_simulated_recurrence(steps_theta, q, n_steps, chunk):
             u[:, 1] = rng.normal(size=len(u))
             yield u
 
+    # stationary E|x|^2 for unit white input: trace of the discrete gramian
+    stationary = np.sqrt(
+        np.trace(scipy.linalg.solve_discrete_lyapunov(sys_d.A, sys_d.B @ sys_d.B.T))
+    )
     t0 = time.time()
     rms, peak = step_recurrence(sys_d.A, sys_d.B, chunks(), x0=x0)
     elapsed = time.time() - t0
@@ -219,14 +224,18 @@ def check_simulated_recurrence(steps_theta, q, n_steps, chunk):
         f"recurrence theta={steps_theta} order={q}, {n_steps} steps "
         f"({elapsed:.1f} s): zero input max|x|={peak[:, 0].max():.3f} "
         f"(|x0|=1) last |x|={peak[-1, 0]:.2e}; white input rms|x| first chunk "
-        f"{rms[0, 1]:.4f}, last chunk {rms[-1, 1]:.4f}, max {peak[:, 1].max():.4f}"
+        f"{rms[0, 1]:.4f}, last chunk {rms[-1, 1]:.4f}, max {peak[:, 1].max():.4f} "
+        f"(stationary rms {stationary:.4f})"
     )
     assert np.all(np.isfinite(rms)) and np.all(np.isfinite(peak))
     assert peak[:, 0].max() < 10  # zero input: no growth from |x0| = 1
-    # white input: the state settles to a stationary spread and stays there
-    settled = rms[len(rms) // 2 :, 1]
-    assert settled.max() < 1.5 * settled.min(), settled
-    assert peak[:, 1].max() < 10 * settled.mean()
+    # white input: the state's spread grows to the stationary one (over a
+    # window) and never beyond it
+    assert rms[:, 1].max() < 1.1 * stationary
+    assert peak[:, 1].max() < 5 * stationary
+    if n_steps >= 2 * steps_theta:
+        settled = rms[len(rms) // 2 :, 1]
+        assert np.all(np.abs(settled / stationary - 1) < 0.1), settled
     return rms, peak
 
 
@@ -365,7 +374,7 @@ def exact_memory_net(theta=10.0, order=64):
         memory = LMUMemory(theta, order)
         nengo.Connection(stim, memory.input, synapse=None)
         delayed = memory.add_delay_output([0.5, 1.0])
-        net.probes = [
+        net.watch = [
             nengo.Probe(memory.output, sample_every=1.0),
             nengo.Probe(delayed, sample_every=0.1),
         ]
@@ -380,7 +389,7 @@ def spiking_memory_net(seed=0):
         )
         nengo.Connection(stim, memory.input, synapse=None)
         delayed = memory.add_delay_output(1.0)
-        net.probes = [
+        net.watch = [
             nengo.Probe(delayed, synapse=0.01, sample_every=0.1),
             nengo.Probe(memory.output, synapse=0.01, sample_every=1.0),
         ]
@@ -394,10 +403,10 @@ def run_exact_long(n_steps):
             "exact LMUMemory theta=10 s order=64",
             sim,
             n_steps,
-            net.probes,
+            net.watch,
             [n_steps // 1000, n_steps // 100],
         )
-        assert np.abs(sim.data[net.probes[1]]).max() < 10
+        assert np.abs(sim.data[net.watch[1]]).max() < 10
 
 
 def run_spiking_long(n_steps):
@@ -407,11 +416,11 @@ def run_spiking_long(n_steps):
             "spiking LMUMemory theta=1 s order=6 100 neurons/dim",
             sim,
             n_steps,
-            net.probes,
+            net.watch,
             [n_steps // 100, n_steps // 1000],
         )
         # the delayed signal (rms 0.3) stays in range
-        assert np.abs(sim.data[net.probes[0]]).max() < 2
+        assert np.abs(sim.data[net.watch[0]]).max() < 2
 
 
 def test_long_simulation_exact_memory():
@@ -439,12 +448,12 @@ def test_long_simulation_spiking_memory_100k_steps():
 def _bad_input_run(value, **memory_kwargs):
     bad_step, n = 200, 600
 
-    def stim_fn(t):
-        k = int(round(t / DT))
-        return value if k == bad_step else np.sin(2 * np.pi * t)
-
+    # a Node *function* returning NaN is refused by Nengo itself
+    # (SimulationError); a process, or an upstream computation, passes it on
+    values = np.sin(2 * np.pi * DT * np.arange(n))[:, None]
+    values[bad_step] = value
     with nengo.Network(seed=0) as net:
-        stim = nengo.Node(stim_fn)
+        stim = nengo.Node(nengo.processes.PresentInput(values, DT))
         memory = LMUMemory(0.1, 6, **memory_kwargs)
         nengo.Connection(stim, memory.input, synapse=None)
         probe = nengo.Probe(memory.output, synapse=None)
@@ -462,23 +471,23 @@ def _bad_input_run(value, **memory_kwargs):
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
 def test_nan_or_inf_input_poisons_exact_memory_until_reset(value):
     out, after_reset, bad = _bad_input_run(value)
-    # step k is at t = (k + 1) dt: the bad sample enters at row bad - 1
-    assert np.all(np.isfinite(out[: bad - 1]))
-    # from then on every later state is NaN (inf - inf in Abar m)
-    assert np.all(np.isnan(out[bad:]))
+    # PresentInput gives values[k] at step k (row k): the bad sample enters the
+    # state at row bad
+    assert np.all(np.isfinite(out[:bad]))
+    # from then on every state is NaN (inf becomes NaN through inf - inf in Abar m)
+    assert np.all(np.isnan(out[bad + 1 :]))
     # sim.reset() clears it
     assert np.all(np.isfinite(after_reset))
 
 
-def test_nan_input_to_spiking_memory_stays_finite_or_nan_documented():
+def test_nan_input_poisons_spiking_memory_until_reset():
     out, after_reset, bad = _bad_input_run(
         np.nan, n_neurons=20, neuron_type=nengo.SpikingRectifiedLinear()
     )
-    assert np.all(np.isfinite(out[: bad - 1]))
-    report(
-        "NaN into a spiking memory: finite after it? "
-        f"{bool(np.all(np.isfinite(out[bad + 5:])))}; NaN rows {int(np.isnan(out).any(axis=1).sum())}"
-    )
+    assert np.all(np.isfinite(out[:bad]))
+    # the NaN reaches the neurons' voltages and the recurrent synapses' state:
+    # from then on the memory's output is NaN, until sim.reset()
+    assert np.all(np.isnan(out[bad + 1 :]))
     assert np.all(np.isfinite(after_reset))
 
 
@@ -529,7 +538,7 @@ def allowed(error, huge_allocation=False):
     fit (e.g. 10^12 inputs, which Nengo too would refuse at build)."""
     if isinstance(error, ValidationError):
         return True
-    return huge_allocation and isinstance(error, MemoryError)
+    return huge_allocation and isinstance(error, (MemoryError, ValueError))
 
 
 def attempt(name, fn, *args, huge_allocation=False, **kwargs):
@@ -677,7 +686,7 @@ def test_hostile_mapping(kw):
         system = LegendreDelay(1.0, 4)
     _check_system(attempt("ss2sim", ss2sim, system, kw["synapse"], dt=kw["dt"]))
     _check_system(attempt("ss2sim", ss2sim, "system", kw["synapse"], dt=kw["dt"]))
-    if kw["dt"] is not None and kw["high"] < 0.5 / kw["dt"]:
+    if kw["dt"] is not None:
         system = attempt("discretize", system.discretize, kw["dt"])
     if system is not None:
         result = attempt(
@@ -820,44 +829,50 @@ def test_hostile_inputs_tried():
 # Repeatability
 
 REPEAT_SCRIPT = """
-import hashlib, sys, warnings
+import sys, warnings
 warnings.simplefilter("ignore")
 sys.path.insert(0, {tests!r})
-import nengo
-from test_robustness import spiking_memory_net
-net = spiking_memory_net(seed=3)
-with nengo.Simulator(net, progress_bar=False) as sim:
-    sim.run_steps(1000)
-print(hashlib.sha256(sim.data[net.probes[0]].tobytes()).hexdigest())
+import numpy as np
+from test_robustness import spiking_run
+np.save({exact!r}, spiking_run(optimize=False))
+np.save({optimized!r}, spiking_run(optimize=True))
 """
 
 
-def spiking_digest(n_steps=1000, seed=3):
-    import hashlib
-
+def spiking_run(n_steps=1000, seed=3, optimize=True):
     net = spiking_memory_net(seed=seed)
-    with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
+    with nengo.Simulator(net, dt=DT, progress_bar=False, optimize=optimize) as sim:
         sim.run_steps(n_steps)
-        data = sim.data[net.probes[0]]
-    return data, hashlib.sha256(data.tobytes()).hexdigest()
+        return np.array(sim.data[net.watch[0]])
 
 
-def test_same_seed_same_spiking_output_in_process_and_across_processes():
-    data1, digest1 = spiking_digest()
-    data2, digest2 = spiking_digest()
-    assert np.array_equal(data1, data2)
-    assert np.any(data1 != 0)
-    _, other = spiking_digest(seed=4)
-    assert other != digest1  # the seed matters
+def test_same_seed_same_spiking_output_in_process_and_across_processes(tmp_path):
+    # Nengo's operator optimizer (optimize=True, the default) merges operators
+    # in an order that varies from build to build, so sums may round
+    # differently in the last bit (measured 4e-17 here, and the same in a
+    # plain Nengo network): identical bits need optimize=False.
+    exact = [spiking_run(optimize=False) for _ in range(2)]
+    optimized = [spiking_run(optimize=True) for _ in range(3)]
+    assert np.array_equal(exact[0], exact[1])
+    assert np.any(exact[0] != 0)
+    for data in optimized:
+        assert np.allclose(data, exact[0], rtol=0, atol=1e-12)
+    report(
+        "same seed, one process: optimize=False bit-identical; optimize=True max "
+        f"difference {max(np.abs(d - exact[0]).max() for d in optimized):.1e}"
+    )
+    assert not np.allclose(spiking_run(seed=4), exact[0])  # the seed matters
     tests = os.path.dirname(os.path.abspath(__file__))
-    out = subprocess.run(
-        [sys.executable, "-c", REPEAT_SCRIPT.format(tests=tests)],
+    paths = {"exact": str(tmp_path / "exact.npy"), "optimized": str(tmp_path / "opt.npy")}
+    subprocess.run(
+        [sys.executable, "-c", REPEAT_SCRIPT.format(tests=tests, **paths)],
         capture_output=True,
         text=True,
         timeout=300,
         check=True,
     )
-    assert out.stdout.strip().splitlines()[-1] == digest1
+    assert np.array_equal(np.load(paths["exact"]), exact[0])
+    assert np.allclose(np.load(paths["optimized"]), exact[0], rtol=0, atol=1e-12)
 
 
 # ---------------------------------------------------------------------------
@@ -984,7 +999,8 @@ def _pickle_roundtrip_outputs(make, n_steps=300):
     clone = pickle.loads(pickle.dumps(net))
     outputs = []
     for model in (net, clone):
-        with nengo.Simulator(model, dt=DT, progress_bar=False) as sim:
+        # optimize=False: bit-identical builds (see the repeatability test)
+        with nengo.Simulator(model, dt=DT, progress_bar=False, optimize=False) as sim:
             sim.run_steps(n_steps)
             outputs.append(sim.data[model.probe])
     return net, clone, outputs

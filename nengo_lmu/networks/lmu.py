@@ -182,7 +182,7 @@ hidden_bias_initializer : optional
         ``hidden_recurrent_kernel``, ``hidden_bias`` (absent when unused).
     fixed_connections : list of nengo.Connection
         The memory's own connections (``Abar``, ``Bbar``), which training
-        leaves alone by default (see `nengo_lmu.dl.configure_trainable`).
+        leaves alone by default (see `nengo_lmu.dl.configure_training`).
     theta_connection : nengo.Connection or None
         The trainable ``dt / theta`` gain (Euler with ``trainable_theta``).
     """
