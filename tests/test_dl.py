@@ -40,7 +40,7 @@ def build_lmu_net(**kwargs):
 def test_fit_lowers_loss_and_keeps_memory_fixed():
     net = build_lmu_net(input_to_hidden=True)
     configure_training(net, keep_history=True)
-    x, y = delay_data(64, 40, delay=10, seed=0)
+    x, y = delay_data(320, 40, delay=10, seed=0)
     abar = net.lmu.memory.all_connections[0]
     before = np.array(abar.transform.init)
     hidden_in = [c for c in net.lmu.all_connections
@@ -50,10 +50,10 @@ def test_fit_lowers_loss_and_keeps_memory_fixed():
     with nengo_dl.Simulator(net, minibatch_size=32, seed=0, progress_bar=False) as sim:
         sim.compile(optimizer=tf.optimizers.Adam(0.01), loss=tf.losses.mse)
         loss0 = sim.evaluate({net.stim: x}, {net.probe: y}, verbose=0)["loss"]
-        sim.fit({net.stim: x}, {net.probe: y}, epochs=5, verbose=0)
+        sim.fit({net.stim: x}, {net.probe: y}, epochs=1, verbose=0)  # one epoch
         loss1 = sim.evaluate({net.stim: x}, {net.probe: y}, verbose=0)["loss"]
         sim.freeze_params(net)
-    assert loss1 < 0.7 * loss0, (loss0, loss1)
+    assert loss1 < 0.7 * loss0, (loss0, loss1)  # measured 0.306 -> 0.117
     # memory fixed (freeze_params writes it back through float32)
     assert np.allclose(np.array(abar.transform.init), before, atol=1e-6)
     assert any(not np.allclose(c.transform.init, b)  # hidden weights trained
