@@ -90,6 +90,60 @@ def configure_training(
     return network
 
 
+def load_params(sim, path, include_state=False):
+    """Load parameters written by ``sim.save_params(path)`` into ``sim``, or
+    nothing at all.
+
+    Like ``nengo_dl.Simulator.load_params``, but every variable's shape is
+    checked before any is assigned, so a file written by a network of another
+    shape is refused with an error naming the mismatches, and the simulator
+    keeps its parameters (NengoDL's own method assigns variable by variable
+    and stops at the first mismatch).
+
+    Parameters
+    ----------
+    sim : nengo_dl.Simulator
+    path : str or path-like
+        As given to ``save_params`` (``.npz`` is added if missing).
+    include_state : bool
+        Also load the simulator state, if it was saved.
+    """
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    path = str(path)
+    file = path if path.endswith(".npz") else path + ".npz"
+    params = list(sim.keras_model.weights)
+    if include_state:
+        params.extend(sim.tensor_graph.saved_state.values())
+    try:
+        with np.load(file) as data:
+            values = [data[f"arr_{i}"] for i in range(len(data.files))]
+    except (OSError, ValueError, KeyError) as err:
+        raise ValidationError(
+            f"cannot read NengoDL parameters from {file}: {err}", attr="path"
+        ) from None
+    if len(values) != len(params):
+        raise ValidationError(
+            f"{file} holds {len(values)} variables, this simulator has "
+            f"{len(params)}: it was written by a different network; nothing "
+            "was loaded",
+            attr="path",
+        )
+    mismatched = [
+        f"variable {i} ({param.name}): {tuple(param.shape)} here, "
+        f"{value.shape} in the file"
+        for i, (param, value) in enumerate(zip(params, values))
+        if tuple(param.shape) != value.shape
+    ]
+    if mismatched:
+        raise ValidationError(
+            f"{file} was written by a network of another shape; nothing was "
+            "loaded. " + "; ".join(mismatched),
+            attr="path",
+        )
+    tf.keras.backend.batch_set_value(list(zip(params, values)))
+
+
 def spiking_twin(neuron_type):
     """The spiking neuron type with the same rate function as ``neuron_type``.
 

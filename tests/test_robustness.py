@@ -973,30 +973,44 @@ def saved_params(dl, tmp_path_factory):
 
 
 @pytest.mark.parametrize("shape", [dict(hidden_units=16), dict(order=6)])
-def test_nengo_dl_params_of_another_shape_are_refused(dl, saved_params, shape):
+def test_params_of_another_shape_are_refused_and_nothing_half_loaded(
+    dl, saved_params, shape
+):
+    """nengo_lmu.dl.load_params checks every shape before assigning anything
+    (NengoDL's own load_params assigns until the first mismatch)."""
+    from nengo_lmu.dl import load_params
+
     nengo_dl, _ = dl
     net = trainable_net(**shape)
     with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
-        with pytest.raises((ValueError, nengo.exceptions.SimulationError)) as info:
-            sim.load_params(saved_params)
-    report(f"load_params of another shape {shape}: {type(info.value).__name__}: {info.value}")
-    assert "shape" in str(info.value).lower()
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="NengoDL's load_params assigns variable by variable and stops at the "
-    "first mismatch: variables before it are already overwritten",
-)
-def test_nengo_dl_refused_params_leave_nothing_half_loaded(dl, saved_params):
-    nengo_dl, _ = dl
-    net = trainable_net(order=6)
-    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
         before = [np.array(w) for w in sim.keras_model.get_weights()]
-        with pytest.raises(ValueError):
-            sim.load_params(saved_params)
+        with pytest.raises(nengo.exceptions.ValidationError, match="another shape"):
+            load_params(sim, saved_params)
         after = [np.array(w) for w in sim.keras_model.get_weights()]
     assert all(np.array_equal(a, b) for a, b in zip(before, after))
+
+
+def test_load_params_loads_and_refuses_foreign_files(dl, saved_params, tmp_path):
+    from nengo_lmu.dl import load_params
+
+    nengo_dl, _ = dl
+    x, _ = delay_xy()
+    net = trainable_net()
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        load_params(sim, saved_params)
+        ours = sim.predict({net.stim: x}, verbose=0)[net.probe]
+    net = trainable_net()
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        sim.load_params(saved_params)  # NengoDL's own, on a matching network
+        theirs = sim.predict({net.stim: x}, verbose=0)[net.probe]
+        bad = tmp_path / "bad.npz"
+        bad.write_text("not numpy")
+        with pytest.raises(nengo.exceptions.ValidationError, match="path"):
+            load_params(sim, bad)
+        np.savez(tmp_path / "few.npz", np.zeros(3))
+        with pytest.raises(nengo.exceptions.ValidationError, match="nothing"):
+            load_params(sim, tmp_path / "few")
+    assert np.array_equal(ours, theirs)
 
 
 # ---------------------------------------------------------------------------
