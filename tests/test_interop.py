@@ -474,3 +474,60 @@ def test_paper_file_errors_build_nothing(paper_file, tmp_path):
         assert info.value.attr in ("path", "hidden_activation")
         assert str(path) in str(info.value)
         assert not outer.all_objects, path
+
+
+def test_imported_weights_run_with_neural_memory_and_spiking():
+    """An imported layer's trained matrices also run with a neural memory,
+    and, after fine-tuning with a rectified-linear hidden part in NengoDL,
+    spiking."""
+    from nengo_lmu.dl import configure_training, to_spiking
+    from nengo_lmu.interop import lmu_from_keras
+
+    steps = 1000
+    tf.keras.utils.set_random_seed(0)
+    layer = keras_lmu.LMU(1, 4, 200, keras.layers.Dense(16, activation="relu"),
+                          kernel_initializer=keras.initializers.Constant(1.0),
+                          return_sequences=True)
+    signal = nengo.processes.WhiteSignal(1.0, high=2, rms=0.3, y0=0, seed=0)
+    x = signal.run_steps(steps)[None].astype(np.float32)
+    y_keras = layer(x).numpy()[0]
+
+    def rmse(a, b):
+        return np.sqrt(np.mean((a - b) ** 2)) / np.sqrt(np.mean(b**2))
+
+    # the same weights with 4 x 200 spiking neurons as the memory
+    with nengo.Network(seed=0) as net:
+        stim = nengo.Node(nengo.processes.PresentInput(x[0], DT))
+        lmu = lmu_from_keras(layer, dt=DT, memory_neurons=200, memory_kwargs=dict(
+            neuron_type=nengo.SpikingRectifiedLinear(), input_rms=0.3,
+            input_high=2.0))
+        nengo.Connection(stim, lmu.input, synapse=None)
+        probe = nengo.Probe(lmu.output, synapse=0.02)
+    with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
+        sim.run_steps(steps)
+    y_ref = nengo.Lowpass(0.02).filt(y_keras, dt=DT, y0=0)
+    neural_error = rmse(sim.data[probe], y_ref)
+    assert neural_error < 0.35, neural_error  # measured 0.106
+
+    # fine-tune in NengoDL with the output synapse a spiking version needs,
+    # then swap to spiking neurons
+    with nengo.Network(seed=0) as net:
+        stim = nengo.Node(np.zeros(1))
+        lmu = lmu_from_keras(layer, dt=DT, output_synapse=0.005)
+        nengo.Connection(stim, lmu.input, synapse=None)
+        net.probe = nengo.Probe(lmu.output, synapse=None)
+    net.stim = stim
+    configure_training(net, keep_history=True)
+    target = y_keras[None]
+    with nengo_dl.Simulator(net, unroll_simulation=10, progress_bar=False) as sim:
+        sim.compile(optimizer=tf.optimizers.Adam(1e-3), loss=tf.losses.mse)
+        sim.fit({stim: x}, {net.probe: target}, epochs=2, verbose=0)
+        rate = sim.predict({stim: x}, verbose=0)[net.probe][0]
+        sim.freeze_params(net)
+    spiking = to_spiking(net, rate_scale=1000)
+    spiking.stim.output = nengo.processes.PresentInput(x[0], DT)
+    with nengo.Simulator(spiking, dt=DT, progress_bar=False) as sim:
+        sim.run_steps(steps)
+    spiking_error = rmse(nengo.Lowpass(0.02).filt(sim.data[spiking.probe], dt=DT),
+                         nengo.Lowpass(0.02).filt(rate, dt=DT))
+    assert spiking_error < 0.2, spiking_error  # measured 0.088
