@@ -233,21 +233,17 @@ class LMUMemory(nengo.Network):
                 )
 
     def _build_exact(self):
-        eye = np.eye(self.size_in)
         self.output = nengo.Node(size_in=self.size_in * self.order, label="state")
-        # synapse=0 is a one-step delay: m[k] = Abar m[k-1] + Bbar u[k]
-        nengo.Connection(
-            self.output,
-            self.output,
-            transform=np.kron(eye, self.discrete_system.A),
-            synapse=0,
-        )
-        nengo.Connection(
-            self.input,
-            self.output,
-            transform=np.kron(eye, self.discrete_system.B),
-            synapse=None,
-        )
+        # one pair of connections per input dimension, rather than one
+        # block-diagonal kron(I, Abar): that would be (size_in * order)^2 dense
+        # (whole nodes when there is one dimension: no slicing ops in NengoDL)
+        for d in range(self.size_in):
+            state, u = self.output, self.input
+            if self.size_in > 1:
+                state, u = state[d * self.order: (d + 1) * self.order], u[d]
+            # synapse=0 is a one-step delay: m[k] = Abar m[k-1] + Bbar u[k]
+            nengo.Connection(state, state, transform=self.discrete_system.A, synapse=0)
+            nengo.Connection(u, state, transform=self.discrete_system.B, synapse=None)
 
     def _build_neural(self, neuron_type, input_rms, input_high, n_std, ens_kwargs):
         # Defaults measured on benchmark B1 (docs/benchmarks.rst): narrow
@@ -277,12 +273,15 @@ class LMUMemory(nengo.Network):
         for d in range(self.size_in):
             group = [
                 nengo.Ensemble(
-                    self.neurons_per_dimension * k, k, label=f"memory[{d}][{b.start}]", **ens_kwargs
+                    self.neurons_per_dimension * k,
+                    k,
+                    label=f"memory[{d}][{b.start}]",
+                    **ens_kwargs,
                 )
                 for b in blocks
             ]
             out = self.output[d * self.order: (d + 1) * self.order]
-            for j, (pre, bj) in enumerate(zip(group, blocks)):
+            for pre, bj in zip(group, blocks):
                 for post, bi in zip(group, blocks):
                     if np.any(Ahat[bi, bj]):
                         nengo.Connection(
