@@ -24,7 +24,7 @@ def test_import_does_not_import_nengo_loihi():
 
 @pytest.mark.parametrize("tau", [0.02, 0.1, 0.5])
 def test_quantized_pole_matches_the_emulator(tau):
-    pytest.importorskip("nengo_loihi")
+    import nengo_loihi  # noqa: F401 (the loihi extra is a test dependency)
     from nengo_loihi.builder import Model
     from nengo_loihi.builder.discretize import decay_int
 
@@ -84,7 +84,7 @@ def test_loop_synapse_rejects_bad_values(kwargs, attr):
 
 
 def test_memory_kwargs_rejects_neurons_loihi_cannot_run():
-    pytest.importorskip("nengo_loihi")
+    import nengo_loihi  # noqa: F401 (the loihi extra is a test dependency)
     with pytest.raises(ValidationError, match="LIFRate cannot be simulated on Loihi"):
         loihi.memory_kwargs(1.0, 6, neuron_type=nengo.LIFRate())
     with pytest.raises(ValidationError, match="NeuronType instance"):
@@ -106,7 +106,7 @@ def memory_net(seed=0, T=1.0, **kwargs):
 
 
 def test_check_passes_for_recommended_memory():
-    pytest.importorskip("nengo_loihi")
+    import nengo_loihi  # noqa: F401 (the loihi extra is a test dependency)
     net, memory, _ = memory_net()
     report = loihi.check_loihi(net)
     assert report.on_chip == memory.ensembles and report.off_chip == []
@@ -116,7 +116,7 @@ def test_check_passes_for_recommended_memory():
 
 @pytest.mark.parametrize("neuron_type", [nengo.LIFRate(), nengo.Tanh()])
 def test_check_rejects_unsupported_neuron_type(neuron_type):
-    pytest.importorskip("nengo_loihi")
+    import nengo_loihi  # noqa: F401 (the loihi extra is a test dependency)
     net, memory, _ = memory_net()
     memory.ensembles[0].neuron_type = neuron_type
     name = type(neuron_type).__name__
@@ -131,7 +131,7 @@ def test_check_rejects_unsupported_neuron_type(neuron_type):
 
 
 def test_check_rejects_non_lowpass_synapse():
-    pytest.importorskip("nengo_loihi")
+    import nengo_loihi  # noqa: F401 (the loihi extra is a test dependency)
     with nengo.Network(seed=0) as net:
         a = nengo.Ensemble(50, 1, label="a")
         nengo.Connection(a, a, synapse=nengo.Alpha(0.1))
@@ -140,7 +140,7 @@ def test_check_rejects_non_lowpass_synapse():
 
 
 def test_check_rejects_loop_through_host_node():
-    pytest.importorskip("nengo_loihi")
+    import nengo_loihi  # noqa: F401 (the loihi extra is a test dependency)
     with nengo.Network(seed=0) as net:
         a = nengo.Ensemble(50, 1, label="a")
         relay = nengo.Node(lambda t, x: x, size_in=1, label="relay")
@@ -151,7 +151,7 @@ def test_check_rejects_loop_through_host_node():
 
 
 def test_check_explains_unquantisable_weights():
-    pytest.importorskip("nengo_loihi")
+    import nengo_loihi  # noqa: F401 (the loihi extra is a test dependency)
     # the balanced realisation as 1-D ensembles has tiny cross weights
     net, _, _ = memory_net(ensemble_dimensions=1)
     with pytest.raises(BuildError, match="weight exponent.*ensemble_dimensions=order"):
@@ -174,7 +174,7 @@ def test_delay_memory_on_emulator(mapped):
     for platform differences. Mapped onto Nengo's Lowpass instead (as for
     nengo.Simulator), the same network's error is several times larger.
     """
-    nengo_loihi = pytest.importorskip("nengo_loihi")
+    import nengo_loihi
     T = 5.0
     kwargs = {} if mapped else {"mapping_synapse": nengo.Lowpass(0.1)}
     net, _, probes = memory_net(seed=0, T=T, **kwargs)

@@ -891,7 +891,7 @@ def test_same_seed_same_spiking_output_in_process_and_across_processes(tmp_path)
 @pytest.fixture(scope="module")
 def dl():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    nengo_dl = pytest.importorskip("nengo_dl")
+    import nengo_dl
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     return nengo_dl, tf
