@@ -60,7 +60,7 @@ def main():
         epochs, order, units = args.epochs or 2, args.order or 64, args.units or 64
     else:
         train, test = psmnist(n_train=4000, n_test=1000)
-        epochs, order, units = args.epochs or 5, args.order or 128, args.units or 128
+        epochs, order, units = args.epochs or 8, args.order or 128, args.units or 128
     steps = train[0].shape[1]
     lr, batch = 1e-3, 100
     start = time.perf_counter()
