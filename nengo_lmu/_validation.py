@@ -3,6 +3,7 @@ names the parameter and what is allowed, before any work is done."""
 
 import numbers
 
+import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
 
@@ -30,24 +31,42 @@ def check_positive_finite(value, attr, obj=None):
 MAX_ORDER = 10_000
 
 
-def check_order(order, attr="order", obj=None, maximum=MAX_ORDER):
-    """Return ``order`` as an int if it is an integer in ``[1, maximum]``."""
-    if isinstance(order, bool) or not isinstance(order, numbers.Integral):
+def check_count(value, attr, obj=None, low=1, high=None, allow_none=False):
+    """Return ``value`` as an int if it is an integer in ``[low, high]`` (or
+    None, when ``allow_none``)."""
+    if value is None and allow_none:
+        return None
+    allowed = f"an integer >= {low}" if high is None else (
+        f"an integer in [{low}, {high}]"
+    )
+    if allow_none:
+        allowed = "None or " + allowed
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValidationError(
-            f"must be an integer >= 1, got {order!r} of type "
-            f"{type(order).__name__}",
+            f"must be {allowed}, got {value!r} of type {type(value).__name__}",
             attr=attr,
             obj=obj,
         )
-    if order < 1:
+    if value < low or (high is not None and value > high):
+        raise ValidationError(f"must be {allowed}, got {value}", attr=attr, obj=obj)
+    return int(value)
+
+
+def check_order(order, attr="order", obj=None, maximum=MAX_ORDER):
+    """Return ``order`` as an int if it is an integer in ``[1, maximum]``."""
+    return check_count(order, attr, obj, low=1, high=maximum)
+
+
+def check_synapse(synapse, attr="synapse", obj=None):
+    """Return ``synapse`` if it is a ``nengo.LinearFilter``."""
+    if not isinstance(synapse, nengo.LinearFilter):
         raise ValidationError(
-            f"must be an integer >= 1, got {order}", attr=attr, obj=obj
+            "must be a nengo.LinearFilter (e.g. nengo.Lowpass, nengo.Alpha), got "
+            f"{synapse!r}",
+            attr=attr,
+            obj=obj,
         )
-    if order > maximum:
-        raise ValidationError(
-            f"must be an integer in [1, {maximum}], got {order}", attr=attr, obj=obj
-        )
-    return int(order)
+    return synapse
 
 
 def check_fraction(r, attr="r", obj=None):

@@ -7,6 +7,8 @@ import sys
 
 import numpy as np
 
+from nengo_lmu.recipes import BACKENDS
+
 # TensorFlow's start-up notes are noise on a command line
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -33,7 +35,6 @@ def _positive_int(text):
 
 NEURON_TYPES = ("SpikingRectifiedLinear", "LIF", "RectifiedLinear", "LIFRate",
                 "Izhikevich", "AdaptiveLIF")
-BACKENDS = ("nengo", "dl", "loihi")
 
 
 def cmd_delay(args):

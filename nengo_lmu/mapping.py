@@ -18,18 +18,8 @@ import scipy.linalg
 import scipy.signal
 from nengo.exceptions import ValidationError
 
-from nengo_lmu._validation import check_positive_finite
+from nengo_lmu._validation import check_positive_finite, check_synapse
 from nengo_lmu.systems import LinearSystem
-
-
-def _check_synapse(synapse):
-    if not isinstance(synapse, nengo.LinearFilter):
-        raise ValidationError(
-            "must be a nengo.LinearFilter (e.g. nengo.Lowpass, nengo.Alpha), got "
-            f"{synapse!r}",
-            attr="synapse",
-        )
-    return synapse
 
 
 def _trim(coefficients):
@@ -49,7 +39,7 @@ def synapse_polynomial(synapse, dt=None):
     Raises a ValidationError if the (discretized) synapse has zeros, which no
     constant recurrent transform can compensate.
     """
-    _check_synapse(synapse)
+    check_synapse(synapse)
     num, den = np.asarray(synapse.num, float), np.asarray(synapse.den, float)
     if synapse.analog and dt is not None:
         try:
@@ -141,7 +131,7 @@ def ss2sim(system, synapse, dt=None):
         raise ValidationError(
             f"must be a LinearSystem, got {type(system).__name__}", attr="system"
         )
-    _check_synapse(synapse)
+    check_synapse(synapse)
     if dt is None and not system.analog:
         dt = system.dt
     if dt is not None:

@@ -90,6 +90,27 @@ def plot_delay(path, t, u, neural, theta, order, dt):
     plt.close(fig)
 
 
+BACKENDS = ("nengo", "dl", "loihi")
+
+
+def _simulator(backend, net, dt, progress_bar):
+    """The simulator of a backend: Nengo's, NengoDL's, or the Loihi emulator
+    (after `nengo_lmu.loihi.check_loihi`, for a clear error before it starts)."""
+    if backend == "dl":
+        from nengo_lmu.dl import import_nengo_dl  # pylint: disable=C0415
+
+        return import_nengo_dl().Simulator(net, dt=dt, progress_bar=progress_bar)
+    if backend == "loihi":
+        from nengo_lmu import loihi  # pylint: disable=import-outside-toplevel
+
+        loihi.check_loihi(net, dt=dt)
+        import nengo_loihi  # pylint: disable=import-outside-toplevel
+
+        return nengo_loihi.Simulator(net, dt=dt, target="sim",
+                                     progress_bar=progress_bar)
+    return nengo.Simulator(net, dt=dt, progress_bar=progress_bar)
+
+
 def run_delay(backend="nengo", progress_bar=True, **kwargs):
     """Build and run the delay task on a backend ("nengo", "dl", "loihi").
 
@@ -99,6 +120,8 @@ def run_delay(backend="nengo", progress_bar=True, **kwargs):
         ``t``, ``u``, ``neural`` and ``exact`` (decoded delays), ``nrmse``
         (per delay: neural and exact), ``seconds`` (simulation wall time).
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}")
     duration = kwargs.get("duration", 20.0)
     dt = kwargs.get("dt", 0.001)
     theta = kwargs.get("theta", 1.0)
@@ -116,32 +139,10 @@ def run_delay(backend="nengo", progress_bar=True, **kwargs):
         }
     net = delay_network(**kwargs)
     start = time.perf_counter()
-    if backend == "nengo":
-        with nengo.Simulator(net, dt=dt, progress_bar=progress_bar) as sim:
-            sim.run(duration)
-            data = {k: sim.data[p] for k, p in net.delay_probes.items()}
-            t = sim.trange()
-    elif backend == "dl":
-        from nengo_lmu.dl import import_nengo_dl  # pylint: disable=C0415
-
-        nengo_dl = import_nengo_dl()
-        with nengo_dl.Simulator(net, dt=dt, progress_bar=progress_bar) as sim:
-            sim.run(duration)
-            data = {k: sim.data[p] for k, p in net.delay_probes.items()}
-            t = sim.trange()
-    elif backend == "loihi":
-        from nengo_lmu import loihi  # pylint: disable=import-outside-toplevel
-
-        loihi.check_loihi(net, dt=dt)  # a clear error before the emulator starts
-        import nengo_loihi  # pylint: disable=import-outside-toplevel
-
-        with nengo_loihi.Simulator(net, dt=dt, target="sim",
-                                   progress_bar=progress_bar) as sim:
-            sim.run(duration)
-            data = {k: sim.data[p] for k, p in net.delay_probes.items()}
-            t = sim.trange()
-    else:
-        raise ValueError(f"backend must be one of nengo, dl, loihi; got {backend!r}")
+    with _simulator(backend, net, dt, progress_bar) as sim:
+        sim.run(duration)
+        data = {k: sim.data[p] for k, p in net.delay_probes.items()}
+        t = sim.trange()
     seconds = time.perf_counter() - start
     u = data["input"][:, 0]
     nrmse = {

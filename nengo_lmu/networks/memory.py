@@ -1,33 +1,23 @@
 """LMUMemory: the LMU's linear memory as a Nengo network, exact or in neurons."""
 
-import numbers
-
 import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
 
-from nengo_lmu._validation import check_fraction, check_order, check_positive_finite
-from nengo_lmu.basis import delay_readout, shifted_legendre, window_readout
-from nengo_lmu.mapping import (
-    _check_synapse,
-    balanced_realization,
-    scaled_realization,
-    ss2sim,
+from nengo_lmu._validation import (
+    check_count,
+    check_fraction,
+    check_order,
+    check_positive_finite,
+    check_synapse,
 )
+from nengo_lmu.basis import delay_readout, shifted_legendre, window_readout
+from nengo_lmu.mapping import balanced_realization, scaled_realization, ss2sim
 
 REALIZATIONS = ("balanced", "scaled")
 DEFAULT_INTERCEPTS = nengo.dists.Uniform(-0.3, 0.3)
 DEFAULT_SOLVER = nengo.solvers.LstsqL2(reg=0.03)
 from nengo_lmu.systems import LegendreDelay
-
-
-def _check_count(value, attr, obj, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        allowed = "None or an integer >= 1" if allow_none else "an integer >= 1"
-        raise ValidationError(f"must be {allowed}, got {value!r}", attr=attr, obj=obj)
-    return int(value)
 
 
 class LMUMemory(nengo.Network):
@@ -172,11 +162,13 @@ class LMUMemory(nengo.Network):
         super().__init__(label=label, seed=seed, add_to_container=add_to_container)
         self.theta = check_positive_finite(theta, "theta", self)
         self.order = check_order(order, "order", self)
-        self.size_in = _check_count(size_in, "size_in", self)
-        self.neurons_per_dimension = _check_count(n_neurons, "n_neurons", self, allow_none=True)
-        self.synapse = _check_synapse(synapse)
+        self.size_in = check_count(size_in, "size_in", self)
+        self.neurons_per_dimension = check_count(
+            n_neurons, "n_neurons", self, allow_none=True
+        )
+        self.synapse = check_synapse(synapse)
         self.mapping_synapse = (
-            self.synapse if mapping_synapse is None else _check_synapse(mapping_synapse)
+            self.synapse if mapping_synapse is None else check_synapse(mapping_synapse)
         )
         self.dt = check_positive_finite(dt, "dt", self)
         if self.theta < self.dt:
@@ -186,7 +178,7 @@ class LMUMemory(nengo.Network):
                 attr="theta",
                 obj=self,
             )
-        self.ensemble_dimensions = _check_count(
+        self.ensemble_dimensions = check_count(
             ensemble_dimensions, "ensemble_dimensions", self
         )
         if self.order % self.ensemble_dimensions != 0:

@@ -18,6 +18,7 @@ import nengo
 import numpy as np
 
 from nengo_lmu import LegendreDelay, LMUMemory, delay_readout, ss2sim
+from nengo_lmu.recipes import delay_nrmse
 
 THETA, ORDER, DT, TAU = 1.0, 6, 0.001, 0.1
 MAX_RATES = nengo.dists.Uniform(100, 120)
@@ -66,15 +67,6 @@ def library_default(n_neurons, stim, **overrides):
     return memory.add_delay_output(1.0)
 
 
-def nrmse(decoded, u):
-    """NRMSE of decoded u(t - theta) against the ideal delayed input, both
-    filtered by the probe synapse Lowpass(0.01)."""
-    shift = int(round(THETA / DT))
-    ideal = np.concatenate([np.zeros(shift), u[:-shift]])
-    ideal = nengo.Lowpass(0.01).filt(ideal, dt=DT, y0=0)
-    return np.sqrt(np.mean((decoded - ideal) ** 2)) / np.sqrt(np.mean(u**2))
-
-
 NENGO_DEFAULTS = dict(
     intercepts=nengo.dists.Uniform(-1, 0.5), solver=nengo.solvers.LstsqL2(reg=0.1)
 )
@@ -111,7 +103,8 @@ def measure(n_neurons, duration, seed=0, ablation=False):
     with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
         sim.run(duration)
     u = sim.data[p_u][:, 0]
-    return {k: nrmse(sim.data[p][:, 0], u) for k, p in probes.items()}
+    return {k: delay_nrmse(sim.data[p][:, 0], u, 1.0, THETA, DT)
+            for k, p in probes.items()}
 
 
 def main():
