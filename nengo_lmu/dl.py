@@ -258,11 +258,15 @@ def to_spiking(network, synapse=0.005, rate_scale=1.0, tanh_max_rate=500.0):
     neurons keep their own synapse.
 
     ``rate_scale`` multiplies the firing rates of rectified-linear neurons
-    without changing what they compute: their input (bias and every
+    driven through ``.neurons`` (trained units, such as the LMU's hidden
+    state) without changing what they compute: their input (bias and every
     connection into ``.neurons``) is multiplied by ``rate_scale`` and their
     amplitude divided by it, which a rectified-linear rate function passes
     through exactly. More spikes per second carry the same values with less
-    spike noise.
+    spike noise. Ensembles with a decoded input (a neural memory's) keep the
+    rates their ``max_rates`` give them. On Loihi no neuron fires more than
+    once per step: keep ``rate_scale`` such that the trained units stay
+    below that (see ``docs/guide/training_to_loihi.rst``).
 
     **Tanh units** (``nengo.Tanh``, the LMU's default and KerasLMU's) become
     *pairs* of spiking LIF neurons: an ``on`` neuron driven by the unit's input
@@ -339,7 +343,12 @@ def to_spiking(network, synapse=0.005, rate_scale=1.0, tanh_max_rate=500.0):
             new.neuron_type = swapped[old]
             spiking_ensembles.add(new)
     if rate_scale != 1.0:
-        _scale_rates(spiking, spiking_ensembles, rate_scale)
+        decoded = {
+            conn.post_obj
+            for conn in spiking.all_connections
+            if isinstance(conn.post_obj, nengo.Ensemble)
+        }
+        _scale_rates(spiking, spiking_ensembles - decoded, rate_scale)
     pairs = {_tanh_pair(spiking, copies[ens], tanh_max_rate) for ens in tanh}
     for conn in spiking.all_connections:
         pre = getattr(conn.pre_obj, "ensemble", conn.pre_obj)
@@ -506,8 +515,7 @@ def _hashable(value):
 
 def _scale_rates(network, ensembles, scale):
     """Multiply rectified-linear neurons' input by ``scale``, amplitude by
-    ``1 / scale``; only connections into ``.neurons`` are supported, since a
-    decoded input's gain would need changing too."""
+    ``1 / scale`` (``ensembles`` have inputs only into ``.neurons``)."""
     for ens in ensembles:
         if not isinstance(ens.neuron_type, nengo.SpikingRectifiedLinear):
             raise ValidationError(
@@ -529,12 +537,6 @@ def _scale_rates(network, ensembles, scale):
         post = conn.post_obj
         if isinstance(post, nengo.ensemble.Neurons) and post.ensemble in ensembles:
             conn.transform = _scaled_transform(conn, scale)
-        elif post in ensembles:
-            raise ValidationError(
-                f"{conn} feeds a rate-scaled ensemble through its decoded input; "
-                "connect to .neurons instead",
-                attr="rate_scale",
-            )
 
 
 def _scaled_transform(conn, scale):
