@@ -122,3 +122,120 @@ def as_matrix(value, attr, obj=None, vector_as=None):
     if not np.all(np.isfinite(arr)):
         raise ValidationError("must contain only finite values", attr=attr, obj=obj)
     return arr
+
+
+def is_number(value):
+    """True for real numbers, NumPy scalars included, but not for booleans."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def check_nonnegative(value, attr, obj=None):
+    """Return ``value`` as a float if it is a finite number >= 0."""
+    if not is_number(value):
+        raise ValidationError(
+            f"must be a finite number >= 0, got {value!r} of type "
+            f"{type(value).__name__}",
+            attr=attr,
+            obj=obj,
+        )
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise ValidationError(
+            f"must be a finite number >= 0, got {value!r}", attr=attr, obj=obj
+        )
+    return value
+
+
+def check_multiple(value, step, attr, step_name, obj=None):
+    """Return ``round(value / step)`` if ``value`` is a whole multiple (>= 1) of
+    ``step``."""
+    ratio = value / step
+    n = int(round(ratio))
+    if n < 1 or abs(ratio - n) > 1e-9 * max(1.0, ratio):
+        raise ValidationError(
+            f"must be a whole multiple (>= 1) of {step_name}={step:g}, got {value:g}",
+            attr=attr,
+            obj=obj,
+        )
+    return n
+
+
+def check_bool(value, attr, obj=None):
+    """Return ``value`` as a bool if it is True or False (NumPy's included)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValidationError(
+            f"must be True or False, got {value!r}", attr=attr, obj=obj
+        )
+    return bool(value)
+
+
+def check_dtype(dtype, attr="dtype", obj=None):
+    """Return ``dtype`` as a ``numpy.dtype`` if it is a floating-point type."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise ValidationError(
+            f"must be a floating-point NumPy dtype, got {dtype!r}", attr=attr, obj=obj
+        ) from None
+    if dtype.kind != "f":
+        raise ValidationError(
+            f"must be a floating-point NumPy dtype, got {dtype}", attr=attr, obj=obj
+        )
+    return dtype
+
+
+def check_seed(seed, attr="seed", obj=None, allow_none=False):
+    """Return ``seed`` as an int if NumPy accepts it as a seed (0 to 2**32 - 1)."""
+    return check_count(seed, attr, obj, low=0, high=2**32 - 1, allow_none=allow_none)
+
+
+def check_choice(value, choices, attr, obj=None, what=None):
+    """Return ``value`` if it is one of ``choices`` (any container of names).
+
+    ``what`` replaces the start of the message ("must be one of") with a more
+    specific phrase, e.g. ``"has no Nengo neuron type here; supported:"``.
+    """
+    try:
+        ok = value in choices
+    except TypeError:  # unhashable value and a dict or set of choices
+        ok = False
+    if not ok:
+        allowed = ", ".join(repr(c) for c in choices)
+        if what is None:
+            msg = f"must be one of {allowed}; got {value!r}"
+        else:
+            msg = f"{value!r} {what} {allowed}"
+        raise ValidationError(msg, attr=attr, obj=obj)
+    return value
+
+
+def check_neuron_type(neuron_type, attr="neuron_type", obj=None, allow_none=False):
+    """Return ``neuron_type`` if it is a ``nengo.neurons.NeuronType`` instance."""
+    if neuron_type is None and allow_none:
+        return None
+    if not isinstance(neuron_type, nengo.neurons.NeuronType):
+        raise ValidationError(
+            "must be a nengo.neurons.NeuronType instance (e.g. nengo.LIF(), "
+            f"nengo.RectifiedLinear()), got {neuron_type!r}",
+            attr=attr,
+            obj=obj,
+        )
+    return neuron_type
+
+
+def coerce_synapse(synapse, attr="synapse", obj=None, allow_none=False):
+    """Return ``synapse`` as a ``nengo.synapses.Synapse``: a number (NumPy
+    scalars included) is the time constant of a ``nengo.Lowpass``."""
+    if synapse is None and allow_none:
+        return None
+    if is_number(synapse):
+        return nengo.Lowpass(check_nonnegative(synapse, attr, obj))
+    if not isinstance(synapse, nengo.synapses.Synapse):
+        allowed = "None, " if allow_none else ""
+        raise ValidationError(
+            f"must be {allowed}a time constant (a number >= 0) or a nengo Synapse, "
+            f"got {synapse!r}",
+            attr=attr,
+            obj=obj,
+        )
+    return synapse

@@ -1,4 +1,8 @@
-"""The ``nengo-lmu`` command (also ``python -m nengo_lmu``)."""
+"""The ``nengo-lmu`` command (also ``python -m nengo_lmu``).
+
+This module parses arguments and prints; the work is done by `nengo_lmu.tasks`
+(the experiments) and `nengo_lmu.interop` (model files).
+"""
 
 import argparse
 import importlib
@@ -7,10 +11,13 @@ import sys
 
 import numpy as np
 
-from nengo_lmu.recipes import BACKENDS
+from nengo_lmu.tasks.delay import BACKENDS, NEURON_TYPES, neuron_options
 
 # TensorFlow's start-up notes are noise on a command line
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+#: Seconds per simulator step of the delay command
+DT = 0.001
 
 
 def _positive_float(text):
@@ -33,26 +40,17 @@ def _positive_int(text):
     return value
 
 
-NEURON_TYPES = ("SpikingRectifiedLinear", "LIF", "RectifiedLinear", "LIFRate",
-                "Izhikevich", "AdaptiveLIF")
-
-
 def cmd_delay(args):
-    import nengo
+    from nengo_lmu.tasks.delay import DELAYS, INPUT_RMS, plot_delay, run_delay
 
-    from nengo_lmu.recipes import DELAYS, plot_delay, run_delay
-
-    neuron_type = getattr(nengo, args.neuron_type)()
-    max_rates = (nengo.dists.Uniform(100, 120)
-                 if args.neuron_type.endswith("RectifiedLinear") else None)
     print(f"Spiking LMU memory: theta={args.theta:g} s, order {args.order}, "
           f"{args.neurons} {args.neuron_type} neurons per dimension, "
           f"Lowpass({args.synapse:g}) synapse, {args.duration:g} s of 1 Hz white "
-          f"noise (rms 0.3), backend {args.backend}")
+          f"noise (rms {INPUT_RMS:g}), backend {args.backend}")
     result = run_delay(
         backend=args.backend, theta=args.theta, order=args.order,
-        n_neurons=args.neurons, neuron_type=neuron_type, max_rates=max_rates,
-        synapse=args.synapse, duration=args.duration, seed=args.seed,
+        n_neurons=args.neurons, synapse=args.synapse, duration=args.duration,
+        seed=args.seed, dt=DT, **neuron_options(args.neuron_type),
     )
     print("delay (s)   NRMSE spiking   NRMSE exact system")
     for r in DELAYS:
@@ -61,115 +59,47 @@ def cmd_delay(args):
     print(f"simulated in {result['seconds']:.1f} s")
     if args.output:
         plot_delay(args.output, result["t"], result["u"], result["neural"][:, -1],
-                   args.theta, args.order, 0.001)
+                   args.theta, args.order, DT)
         print(f"wrote {args.output}")
     return 0
 
 
 def cmd_psmnist(args):
-    import nengo
+    from nengo_lmu.tasks.psmnist import psmnist_settings, run_psmnist
 
-    from nengo_lmu.dl import to_spiking
-    from nengo_lmu.recipes import (
-        evaluate_psmnist,
-        plot_training,
-        psmnist_network,
-        train_psmnist,
-    )
-    from nengo_lmu.tasks import psmnist
-
-    if args.quick:
-        n_train, n_test, subsample = 1000, 200, 4
-        epochs = args.epochs or 2
-        order, units = args.order or 64, args.units or 64
-    else:
-        n_train, n_test, subsample = 4000, 1000, 1
-        epochs = args.epochs or 8
-        order, units = args.order or 128, args.units or 128
-    train, test = psmnist(n_train=n_train, n_test=n_test, subsample=subsample)
-    steps = train[0].shape[1]
-    print(f"psMNIST: {n_train} training / {n_test} test sequences of {steps} steps; "
-          f"LMU order {order}, theta {steps} steps, {units} rectified-linear "
-          f"hidden units; {epochs} epochs in NengoDL")
-    net = psmnist_network(order=order, theta=steps * 0.001, hidden_units=units,
-                          hidden_neuron_type=nengo.RectifiedLinear(),
-                          hidden_recurrent=False, output_synapse=0.005)
-    params = os.path.join(args.output_dir, "psmnist_params")
-    history = train_psmnist(net, train, test, epochs=epochs, params_path=params)
-    acc_rate = evaluate_psmnist(net, test)
-    spiking = to_spiking(net, rate_scale=args.rate_scale)
-    acc_spiking = evaluate_psmnist(spiking, test)
-    curve = os.path.join(args.output_dir, "psmnist_training.png")
-    plot_training(curve, history)
-    print(f"test accuracy: rate {acc_rate:.4f}, spiking {acc_spiking:.4f}")
-    print(f"wrote {params}.npz and {curve}")
+    settings = psmnist_settings(args.quick, epochs=args.epochs, order=args.order,
+                                units=args.units)
+    steps = -(-784 // settings["subsample"])
+    print(f"psMNIST: {settings['n_train']} training / {settings['n_test']} test "
+          f"sequences of {steps} steps; LMU order {settings['order']}, theta "
+          f"{steps} steps, {settings['units']} rectified-linear hidden units; "
+          f"{settings['epochs']} epochs in NengoDL")
+    result = run_psmnist(**settings, rate_scale=args.rate_scale,
+                         output_dir=args.output_dir)
+    print(f"test accuracy: rate {result['rate_accuracy']:.4f}, spiking "
+          f"{result['spiking_accuracy']:.4f}")
+    print(f"wrote {result['params_path']} and {result['plot_path']}")
     return 0
 
 
-def _load_model_file(path, dt):
-    """A Nengo network from a paper-format HDF5 file or a saved Keras model,
-    and the Keras model itself (None for paper files)."""
-    from nengo.exceptions import ValidationError
-
-    from nengo_lmu.interop import network_from_keras, network_from_paper_file
-
-    if not os.path.exists(path):
-        raise ValidationError(f"no such file: {path}", attr="FILE")
-    try:
-        return network_from_paper_file(path, dt=dt, add_to_container=False), None
-    except ValidationError as paper_error:
-        try:
-            import keras_lmu
-            import tensorflow as tf
-        except ImportError as err:
-            raise ImportError(
-                "loading Keras models needs the `keras` extra: "
-                "pip install -c constraints.txt -e \".[keras]\"") from err
-        custom = {"LMU": keras_lmu.LMU, "LMUCell": keras_lmu.LMUCell,
-                  "LMUFeedforward": keras_lmu.LMUFeedforward}
-        try:
-            model = tf.keras.models.load_model(path, custom_objects=custom,
-                                               compile=False)
-        except Exception as err:  # Keras raises many kinds for foreign files
-            raise ValidationError(
-                f"{path} is neither an LMU-paper model file ({paper_error}) nor a "
-                f"Keras model Keras can load ({type(err).__name__})", attr="FILE"
-            ) from None
-        return network_from_keras(model, dt=dt, add_to_container=False), model
-
-
 def cmd_import(args):
-    import nengo
-    import numpy as np
+    from nengo_lmu.interop import load_model_file
+    from nengo_lmu.tasks.psmnist import evaluate_classifier
 
-    from nengo_lmu.dl import import_nengo_dl
-
-    imported, model = _load_model_file(args.file, args.dt)
+    imported, model = load_model_file(args.file, args.dt)
     print(f"{args.file}: {'Keras model' if model is not None else 'LMU-paper file'} "
           f"with {len(imported.lmus)} LMU layer(s); input size "
           f"{imported.input.size_in}, output size {imported.output.size_out}")
     if imported.input.size_in != 1 or imported.output.size_out != 10:
         print("not a psMNIST classifier (1 input, 10 outputs): built, not evaluated")
         return 0
-    from nengo_lmu.tasks import psmnist
-
-    _, (x, y) = psmnist(n_train=10, n_test=args.n_test)
-    with nengo.Network() as net:
-        stim = nengo.Node(np.zeros(1))
-        net.add(imported)
-        nengo.Connection(stim, imported.input, synapse=None)
-        probe = nengo.Probe(imported.output, synapse=None)
-    nengo_dl = import_nengo_dl()
-    with nengo_dl.Simulator(net, minibatch_size=args.n_test) as sim:
-        logits = sim.predict({stim: x}, n_steps=x.shape[1])[probe][:, -1]
-    acc = np.mean(np.argmax(logits, axis=-1) == y[:, 0, 0])
-    print(f"psMNIST accuracy on {args.n_test} test digits in NengoDL: {acc:.4f}")
+    result = evaluate_classifier(imported, n_test=args.n_test, keras_model=model)
+    print(f"psMNIST accuracy on {args.n_test} test digits in NengoDL: "
+          f"{result['accuracy']:.4f}")
     if model is not None:
-        keras_logits = np.asarray(model.predict(x, verbose=0))
-        keras_logits = keras_logits[:, -1] if keras_logits.ndim == 3 else keras_logits
-        print(f"Keras: accuracy {np.mean(np.argmax(keras_logits, -1) == y[:, 0, 0]):.4f}"
-              f", max |output difference| {np.max(np.abs(keras_logits - logits)):.2e}"
-              " (Keras applies its final activation; Nengo gives logits)")
+        print(f"Keras: accuracy {result['keras_accuracy']:.4f}, max |output "
+              f"difference| {result['max_difference']:.2e} (Keras applies its final "
+              "activation; Nengo gives logits)")
     return 0
 
 

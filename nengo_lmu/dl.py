@@ -14,6 +14,8 @@ import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
 
+from nengo_lmu._validation import check_positive_finite, coerce_synapse
+
 #: Rate neuron types and their spiking twins (same rate function).
 SPIKING_TWINS = {
     nengo.RectifiedLinear: lambda n: nengo.SpikingRectifiedLinear(
@@ -202,17 +204,8 @@ def to_spiking(network, synapse=0.005, rate_scale=1.0):
         raise ValidationError(
             f"must be a nengo.Network, got {type(network).__name__}", attr="network"
         )
-    if isinstance(synapse, (int, float)):
-        synapse = nengo.Lowpass(synapse)
-    if not isinstance(synapse, nengo.synapses.Synapse):
-        raise ValidationError(
-            f"must be a time constant or a nengo Synapse, got {synapse!r}",
-            attr="synapse",
-        )
-    if not isinstance(rate_scale, (int, float)) or not rate_scale > 0:
-        raise ValidationError(
-            f"must be a number > 0, got {rate_scale!r}", attr="rate_scale"
-        )
+    synapse = coerce_synapse(synapse, "synapse")
+    rate_scale = check_positive_finite(rate_scale, "rate_scale")
     # check every type first, so that nothing is half-converted
     swapped = {}
     for ens in network.all_ensembles:

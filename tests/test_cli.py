@@ -94,3 +94,19 @@ def test_psmnist_command_quick(tmp_path, capsys):
     assert 0 <= spiking <= 1 and rate > 0.1  # above chance after one epoch
     assert (tmp_path / "psmnist_params.npz").exists()
     assert (tmp_path / "psmnist_training.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_tasks_and_interop_import_light():
+    """The command line, the tasks and the importers import no heavy backend
+    until a command or function needs one."""
+    code = (
+        "import sys, nengo_lmu.cli, nengo_lmu.tasks, nengo_lmu.interop\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] in "
+        "('tensorflow', 'nengo_dl', 'nengo_loihi', 'keras', 'keras_lmu', "
+        "'matplotlib', 'mlxtend', 'h5py')]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == ""
