@@ -119,7 +119,7 @@ def loop_synapse(
     Examples
     --------
     >>> synapse = loop_synapse(tau=0.1, dt=0.001)
-    >>> memory = LMUMemory(theta=1.0, order=6, n_neurons=100,
+    >>> memory = LMUMemory(theta=1.0, order=6, neurons_per_dimension=100,
     ...                    synapse=nengo.Lowpass(0.1), mapping_synapse=synapse)
     """
     tau = check_positive_finite(tau, "tau")
@@ -253,7 +253,7 @@ def memory_kwargs(
     kwargs = dict(
         theta=theta,
         order=order,
-        n_neurons=n_neurons,
+        neurons_per_dimension=n_neurons,
         synapse=nengo.Lowpass(check_positive_finite(tau, "tau")),
         mapping_synapse=loop_synapse(tau, dt, decode_tau, delay_steps),
         dt=dt,

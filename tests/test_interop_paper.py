@@ -34,7 +34,7 @@ def test_memory_matrices_equal_default_memory():
             nengo.Connection(stim, lmu.input, synapse=None)
         pa, pb = nengo.Probe(a.output), nengo.Probe(b.output)
     assert b.theta is None
-    assert len(b.fixed_connections) == 2
+    assert len(b.fixed_connections) == 2 * 2  # one (Abar, Bbar) pair per memory
     assert np.array_equal(b.memory.discrete_system.A, disc.A)
     with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
         sim.run_steps(30)
@@ -46,7 +46,8 @@ def test_memory_matrices_equal_default_memory():
     ({"memory_matrices": (np.eye(4), np.ones((4, 2)))}, "memory_matrices"),
     ({"memory_matrices": np.eye(4)}, "memory_matrices"),
     ({"memory_matrices": (np.full((4, 4), np.inf), np.ones(4))}, "memory_matrices"),
-    ({"memory_matrices": (np.eye(4), np.ones(4)), "memory_neurons": 10},
+    ({"memory_matrices": (np.eye(4), np.ones(4)),
+      "memory_neurons_per_dimension": 10},
      "memory_matrices"),
     ({"memory_matrices": (np.eye(4), np.ones(4)), "discretizer": "euler"},
      "memory_matrices"),

@@ -189,7 +189,7 @@ def test_no_hidden_output_is_memory():
     ({"kernel_initializer": np.ones((3, 3))}, "kernel_initializer"),
     ({"hidden_kernel_initializer": np.full((4, 3), np.nan)},
      "hidden_kernel_initializer"),
-    ({"memory_neurons": 10, "discretizer": "euler"}, "discretizer"),
+    ({"memory_neurons_per_dimension": 10, "discretizer": "euler"}, "discretizer"),
     ({"output_synapse": -0.1}, "output_synapse"),
     ({"output_synapse": "slow"}, "output_synapse"),
 ])

@@ -96,16 +96,16 @@ def test_bad_memory_parameters():
         ({"order": 0}, "order"),
         ({"order": 1.5}, "order"),
         ({"size_in": 0}, "size_in"),
-        ({"n_neurons": 0}, "n_neurons"),
-        ({"n_neurons": 2.5}, "n_neurons"),
+        ({"neurons_per_dimension": 0}, "neurons_per_dimension"),
+        ({"neurons_per_dimension": 2.5}, "neurons_per_dimension"),
         ({"synapse": 0.1}, "synapse"),
         ({"synapse": None}, "synapse"),
         ({"dt": -0.001}, "dt"),
         ({"theta": 1e-4}, "theta"),  # shorter than dt
-        ({"n_neurons": 10, "ensemble_dimensions": 4}, "ensemble_dimensions"),
-        ({"n_neurons": 10, "neuron_type": "LIF"}, "neuron_type"),
-        ({"max_rates": nengo.dists.Uniform(100, 200)}, "n_neurons"),
-        ({"n_neurons": 10, "input_rms": -1}, "input_rms"),
+        ({"neurons_per_dimension": 10, "ensemble_dimensions": 4}, "ensemble_dimensions"),
+        ({"neurons_per_dimension": 10, "neuron_type": "LIF"}, "neuron_type"),
+        ({"max_rates": nengo.dists.Uniform(100, 200)}, "neurons_per_dimension"),
+        ({"neurons_per_dimension": 10, "input_rms": -1}, "input_rms"),
     ]
     for kwargs, attr in cases:
         args = dict(theta=1.0, order=6)
@@ -143,7 +143,7 @@ def delay_nrmse(decoded, u, r, theta=1.0, dt=0.001):
     return np.sqrt(np.mean((decoded - ideal) ** 2)) / np.sqrt(np.mean(u**2))
 
 
-SPIKING = dict(theta=1.0, order=6, n_neurons=100,
+SPIKING = dict(theta=1.0, order=6, neurons_per_dimension=100,
                neuron_type=nengo.SpikingRectifiedLinear(),
                max_rates=nengo.dists.Uniform(100, 120), input_rms=0.3, input_high=1.0)
 
