@@ -35,6 +35,10 @@ PAPER_CELL_WEIGHTS = {
 }
 
 
+#: Most values in one weight array (a damaged file can claim any shape)
+MAX_WEIGHTS = 10**8
+
+
 def _text(value):
     if isinstance(value, (bytes, np.bytes_)):
         return value.decode("utf8")
@@ -63,8 +67,13 @@ def _read_layer_weights(path, group, name):
         if not isinstance(layer_group.get(full), h5py.Dataset):
             raise _file_error(path, f"layer {name!r}: weight {full!r} is listed "
                                     "but missing")
+        dataset = layer_group[full]
+        if dataset.size > MAX_WEIGHTS:
+            raise _file_error(path, f"layer {name!r}: weight {full!r} claims shape "
+                                    f"{dataset.shape} ({dataset.size:.3g} values, "
+                                    f"at most {MAX_WEIGHTS:.0e} here): a damaged file")
         try:
-            data = np.array(layer_group[full], dtype=float)
+            data = np.array(dataset, dtype=float)
         except (TypeError, ValueError):
             raise _file_error(path, f"layer {name!r}: weight {full!r} is not "
                                     "numeric") from None
@@ -156,6 +165,8 @@ def _model_layers(path, config):
     inner = _expect(path, config.get("config"), (list, dict), "config")
     layers = inner if isinstance(inner, list) else _expect(
         path, inner.get("layers"), list, "config.layers")
+    if isinstance(inner, dict) and "name" in inner:
+        _expect(path, inner["name"], str, "config.name")
     if cls not in ("Sequential", "Model", "Functional"):
         raise _file_error(path, f"model class {cls!r} is not supported (Sequential "
                                 "or a chain Model)")
@@ -216,7 +227,7 @@ def _paper_specs(path, dt):
     except ValidationError:
         raise
     except (OSError, KeyError, ValueError, TypeError, IndexError, AttributeError,
-            RuntimeError) as err:
+            RuntimeError, MemoryError) as err:
         # h5py's and HDF5's errors for truncated or corrupted files
         raise _file_error(path, "is damaged or not a complete HDF5 model file "
                                 f"({_one_line(err)})") from None
