@@ -2,6 +2,8 @@
 names the parameter and what is allowed, before any work is done."""
 
 import numbers
+import os
+import tempfile
 
 import nengo
 import numpy as np
@@ -239,3 +241,86 @@ def coerce_synapse(synapse, attr="synapse", obj=None, allow_none=False):
             obj=obj,
         )
     return synapse
+
+
+def _fspath(path, attr, obj):
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise ValidationError(
+            f"must be a path, got {path!r} of type {type(path).__name__}",
+            attr=attr, obj=obj,
+        ) from None
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not path or "\0" in path:
+        raise ValidationError(f"must be a path, got {path!r}", attr=attr, obj=obj)
+    return path
+
+
+def _check_writable_folder(folder, attr, obj, what):
+    """Raise unless ``folder`` is an existing folder where files can be created
+    (tried with a temporary file, so it holds for root and read-only mounts)."""
+    if not os.path.isdir(folder):
+        raise ValidationError(
+            f"{what}: the folder {folder!r} does not exist", attr=attr, obj=obj
+        )
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise ValidationError(
+            f"{what}: cannot write in the folder {folder!r} ({err.strerror})",
+            attr=attr, obj=obj,
+        ) from None
+
+
+def check_output_file(path, attr, suffixes, obj=None):
+    """Return ``path`` as a string if a file can be written there: its suffix is
+    one of ``suffixes`` (the formats known), it is not a folder, and its folder
+    exists and is writable."""
+    path = _fspath(path, attr, obj)
+    name = os.path.basename(path)
+    suffix = os.path.splitext(name)[1].lower()
+    if os.path.isdir(path) or not name:
+        raise ValidationError(
+            f"{path!r} is a folder; give a file name ending in "
+            f"{' or '.join(suffixes)}",
+            attr=attr, obj=obj,
+        )
+    if suffix not in suffixes:
+        raise ValidationError(
+            f"must end in {' or '.join(suffixes)} (the file format), got {path!r}",
+            attr=attr, obj=obj,
+        )
+    folder = os.path.dirname(os.path.abspath(path))
+    _check_writable_folder(folder, attr, obj, repr(path))
+    try:
+        name_max = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        name_max = 255
+    if len(os.fsencode(name)) + 16 > name_max:  # room for a temporary suffix
+        raise ValidationError(
+            f"the file name of {path!r} is too long (at most {name_max - 16} bytes)",
+            attr=attr, obj=obj,
+        )
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise ValidationError(
+            f"{path!r} exists and is not a regular file", attr=attr, obj=obj
+        )
+    return path
+
+
+def check_output_dir(path, attr, obj=None):
+    """Return ``path`` as a string if it is an existing, writable folder."""
+    path = _fspath(path, attr, obj)
+    _check_writable_folder(path, attr, obj, repr(path))
+    return path
+
+
+def check_input_path(path, attr, obj=None):
+    """Return ``path`` as a string if it names an existing file or folder."""
+    path = _fspath(path, attr, obj)
+    if not os.path.exists(path):
+        raise ValidationError(f"{path}: no such file", attr=attr, obj=obj)
+    return path

@@ -11,6 +11,12 @@ import sys
 
 import numpy as np
 
+from nengo_lmu._validation import (
+    check_count,
+    check_input_path,
+    check_output_dir,
+    check_output_file,
+)
 from nengo_lmu.tasks.delay import BACKENDS, NEURON_TYPES, neuron_options
 
 # TensorFlow's start-up notes are noise on a command line
@@ -18,6 +24,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 #: Seconds per simulator step of the delay command
 DT = 0.001
+
+
+class _Parser(argparse.ArgumentParser):
+    """Errors in one line (no usage block), exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {_one_line(message)}\n")
 
 
 def _positive_float(text):
@@ -38,6 +51,37 @@ def _positive_int(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
     return value
+
+
+# --- checks: every argument, path and combination, before any work ----------
+
+
+def check_delay(args):
+    from nengo_lmu.tasks.delay import LIMITS, check_delay_experiment
+    from nengo_lmu.tasks._plotting import FIGURE_SUFFIXES
+
+    check_delay_experiment(args.theta, args.order, args.neurons, args.duration,
+                           dt=DT, seed=args.seed, limits=LIMITS)
+    if args.output:
+        args.output = check_output_file(args.output, "output", FIGURE_SUFFIXES)
+
+
+def check_psmnist(args):
+    from nengo_lmu.tasks.psmnist import psmnist_settings
+
+    args.settings = psmnist_settings(args.quick, epochs=args.epochs,
+                                     order=args.order, units=args.units)
+    args.output_dir = check_output_dir(args.output_dir, "output_dir")
+
+
+def check_import(args):
+    from nengo_lmu.tasks.psmnist import MNIST_5K_TEST_PER_CLASS
+
+    args.file = check_input_path(args.file, "file")
+    check_count(args.n_test, "n_test", high=10 * MNIST_5K_TEST_PER_CLASS)
+
+
+# --- commands: run the work and print ---------------------------------------------
 
 
 def cmd_delay(args):
@@ -65,10 +109,9 @@ def cmd_delay(args):
 
 
 def cmd_psmnist(args):
-    from nengo_lmu.tasks.psmnist import psmnist_settings, run_psmnist
+    from nengo_lmu.tasks.psmnist import run_psmnist
 
-    settings = psmnist_settings(args.quick, epochs=args.epochs, order=args.order,
-                                units=args.units)
+    settings = args.settings
     steps = -(-784 // settings["subsample"])
     print(f"psMNIST: {settings['n_train']} training / {settings['n_test']} test "
           f"sequences of {steps} steps; LMU order {settings['order']}, theta "
@@ -83,23 +126,31 @@ def cmd_psmnist(args):
 
 
 def cmd_import(args):
+    from nengo.exceptions import ValidationError
+
     from nengo_lmu.interop import load_model_file
-    from nengo_lmu.tasks.psmnist import evaluate_classifier
+    from nengo_lmu.tasks.psmnist import evaluate_classifier, psmnist_subsample
 
     imported, model = load_model_file(args.file, args.dt)
+    steps = imported.sequence_length
     print(f"{args.file}: {'Keras model' if model is not None else 'LMU-paper file'} "
           f"with {len(imported.lmus)} LMU layer(s); input size "
-          f"{imported.input.size_in}, output size {imported.output.size_out}")
+          f"{imported.input.size_in}, output size {imported.output.size_out}, "
+          f"{'any number of' if steps is None else steps} steps per sequence")
     if imported.input.size_in != 1 or imported.output.size_out != 10:
         print("not a psMNIST classifier (1 input, 10 outputs): built, not evaluated")
         return 0
+    try:
+        psmnist_subsample(steps)
+    except ValidationError as err:
+        print(f"built, not evaluated: {err.args[0]}")
+        return 0
     result = evaluate_classifier(imported, n_test=args.n_test, keras_model=model)
-    print(f"psMNIST accuracy on {args.n_test} test digits in NengoDL: "
-          f"{result['accuracy']:.4f}")
+    print(f"psMNIST accuracy on {args.n_test} test digits of {result['steps']} "
+          f"steps in NengoDL: {result['accuracy']:.4f}")
     if model is not None:
-        print(f"Keras: accuracy {result['keras_accuracy']:.4f}, max |output "
-              f"difference| {result['max_difference']:.2e} (Keras applies its final "
-              "activation; Nengo gives logits)")
+        print(f"Keras: accuracy {result['keras_accuracy']:.4f}, max |logit "
+              f"difference| {result['max_difference']:.2e}")
     return 0
 
 
@@ -118,7 +169,7 @@ def cmd_info(args):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nengo-lmu",
         description="Legendre Memory Units as Nengo networks.",
     )
@@ -155,7 +206,7 @@ def build_parser():
     delay.add_argument("--output", default="nengo_lmu_delay.png",
                        help="PNG to write ('' for none; default "
                        "nengo_lmu_delay.png)")
-    delay.set_defaults(func=cmd_delay)
+    delay.set_defaults(func=cmd_delay, check=check_delay)
 
     ps = sub.add_parser(
         "psmnist",
@@ -177,7 +228,7 @@ def build_parser():
                     help="firing-rate scale of the spiking network (default 1000)")
     ps.add_argument("--output-dir", default=".",
                     help="where to write parameters and the plot (default .)")
-    ps.set_defaults(func=cmd_psmnist)
+    ps.set_defaults(func=cmd_psmnist, check=check_psmnist)
 
     imp = sub.add_parser(
         "import",
@@ -191,25 +242,62 @@ def build_parser():
                      help="seconds per sequence step (default 0.001)")
     imp.add_argument("--n-test", type=_positive_int, default=100,
                      help="test digits to evaluate (default 100)")
-    imp.set_defaults(func=cmd_import)
+    imp.set_defaults(func=cmd_import, check=check_import)
 
     info = sub.add_parser("info", help="versions of the stack and importable backends")
-    info.set_defaults(func=cmd_info)
+    info.set_defaults(func=cmd_info, check=None)
     return parser
 
 
+#: The command-line option of each checked setting, for the error messages
+FLAGS = {"theta": "--theta", "order": "--order", "n_neurons": "--neurons",
+         "duration": "--duration", "seed": "--seed", "output": "--output",
+         "epochs": "--epochs", "units": "--units", "output_dir": "--output-dir",
+         "rate_scale": "--rate-scale", "file": "FILE", "n_test": "--n-test",
+         "dt": "--dt", "path": "FILE"}
+
+
+def _one_line(text):
+    return " ".join(str(text).split())
+
+
 def main(argv=None):
-    """Run the command line; returns the exit code (2 for bad options)."""
+    """Run the command line; returns the exit code.
+
+    Every argument, path and combination is checked before any simulation or
+    training starts; a bad one ends the command with one line on stderr and
+    exit code 2. Ctrl-C ends it with one line and exit code 130; output files
+    are written whole or not at all.
+    """
     from nengo.exceptions import ValidationError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    command = "nengo-lmu"
     try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exit_:  # --help, or a bad option (printed)
+            return exit_.code
+        command = f"nengo-lmu {args.command}"
+        try:
+            if args.check is not None:
+                args.check(args)
+        except ValidationError as err:
+            flag = FLAGS.get(err.attr, err.attr)
+            print(f"{command}: error: argument {flag}: {_one_line(err.args[0])}",
+                  file=sys.stderr)
+            return 2
         return args.func(args)
+    except KeyboardInterrupt:
+        print(f"{command}: interrupted", file=sys.stderr)
+        return 130
     except (ValidationError, ImportError) as err:
-        # user mistakes and missing extras: one line, no traceback
-        print(f"nengo-lmu {args.command}: error: {err}", file=sys.stderr)
+        # library refusals and missing extras: one line, no traceback
+        print(f"{command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except OSError as err:  # e.g. a disk that fills up while writing
+        print(f"{command}: error: {_one_line(err)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -118,12 +118,23 @@ def load_params(sim, path, include_state=False):
     if include_state:
         params.extend(sim.tensor_graph.saved_state.values())
     try:
-        with np.load(file) as data:
-            values = [data[f"arr_{i}"] for i in range(len(data.files))]
-    except (OSError, ValueError, KeyError) as err:
+        with np.load(file, allow_pickle=False) as data:
+            values = [np.asarray(data[f"arr_{i}"]) for i in range(len(data.files))]
+    except Exception as err:  # noqa: BLE001 -- numpy, zipfile, zlib raise many kinds
+        # only the file is read in this block: any error is the file's
         raise ValidationError(
-            f"cannot read NengoDL parameters from {file}: {err}", attr="path"
+            f"cannot read NengoDL parameters from {file}: a damaged or foreign file "
+            f"({type(err).__name__}: {' '.join(str(err).split())[:200]})",
+            attr="path",
         ) from None
+    bad = [i for i, value in enumerate(values)
+           if value.dtype.kind not in "fiu" or not np.all(np.isfinite(value))]
+    if bad:
+        raise ValidationError(
+            f"{file}: variable(s) {bad} are not finite numbers: a damaged or foreign "
+            "file; nothing was loaded",
+            attr="path",
+        )
     if len(values) != len(params):
         raise ValidationError(
             f"{file} holds {len(values)} variables, this simulator has "

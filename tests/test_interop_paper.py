@@ -268,3 +268,116 @@ def test_paper_file_errors_build_nothing(paper_file, tmp_path):
         assert info.value.attr in ("path", "hidden_activation")
         assert str(path) in str(info.value)
         assert not outer.all_objects, path
+
+
+# --- damaged files: property tests --------------------------------------------
+
+from collections import Counter  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+READER_TRIED = Counter()
+READER_SETTINGS = dict(
+    deadline=None, derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+#: Configuration keys the reader uses (a wrong type there must be refused)
+USED_KEYS = {"class_name", "config", "layers", "name", "cell", "units", "order",
+             "theta", "hidden_activation", "activation", "use_bias", "go_backwards",
+             "return_sequences", "batch_input_shape", "inbound_nodes"}
+
+
+def read_outcome(path, kind):
+    """network_from_paper_file(path): "refused" (a ValidationError naming the
+    file) or "read"; anything else fails the test."""
+    with nengo.Network() as outer:
+        try:
+            network_from_paper_file(path)
+        except ValidationError as err:
+            assert str(path) in str(err), err
+            assert "\n" not in str(err)
+            assert not outer.all_objects  # nothing half-built
+            READER_TRIED[kind, "refused"] += 1
+            return "refused"
+    READER_TRIED[kind, "read"] += 1
+    return "read"
+
+
+@pytest.fixture(scope="module")
+def paper_path(paper_file):
+    return paper_file[0]
+
+
+@settings(max_examples=120, **READER_SETTINGS)
+@given(fraction=st.floats(0.0, 1.0, exclude_max=True))
+def test_paper_file_cut_short_is_refused(paper_path, tmp_path, fraction):
+    paper_bytes = paper_path.read_bytes()
+    path = tmp_path / "cut.h5"
+    path.write_bytes(paper_bytes[: int(fraction * len(paper_bytes))])
+    assert read_outcome(path, "cut") == "refused"
+
+
+@settings(max_examples=120, **READER_SETTINGS)
+@given(flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True),
+                                st.integers(1, 255)), min_size=1, max_size=8))
+def test_paper_file_with_flipped_bytes_is_refused_or_read(paper_path, tmp_path,
+                                                          flips):
+    paper_bytes = paper_path.read_bytes()
+    data = bytearray(paper_bytes)
+    for where, mask in flips:
+        data[int(where * len(data))] ^= mask
+    path = tmp_path / "flipped.h5"
+    path.write_bytes(bytes(data))
+    read_outcome(path, "flipped")  # a clean refusal, or weights read as stored
+
+
+def json_paths(node, path=()):
+    """Every (path, value) in a JSON tree, the root included."""
+    yield path, node
+    items = node.items() if isinstance(node, dict) else (
+        enumerate(node) if isinstance(node, list) else ())
+    for key, value in items:
+        yield from json_paths(value, path + (key,))
+
+
+def replace_at(node, path, value):
+    if not path:
+        return value
+    node[path[0]] = replace_at(node[path[0]], path[1:], value)
+    return node
+
+
+JSON_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 10**6),
+                        st.floats(allow_nan=True), st.text(max_size=5),
+                        st.just([]), st.just({}), st.just([1, "a"]),
+                        st.just({"config": 3}))
+
+
+def json_type(value):
+    return "number" if isinstance(value, (int, float)) and not isinstance(
+        value, bool) else type(value).__name__
+
+
+@settings(max_examples=150, **READER_SETTINGS)
+@given(data=st.data())
+def test_paper_config_with_wrong_types_anywhere_is_refused(paper_file, tmp_path,
+                                                           data):
+    _, _, _, cell, dense = paper_file
+    config = paper_config()
+    paths = list(json_paths(config))
+    path, old = data.draw(st.sampled_from(paths))
+    new = data.draw(JSON_VALUES.filter(lambda v: json_type(v) != json_type(old)))
+    config = replace_at(config, path, new)
+    file = write_paper_file(tmp_path / "typed.h5", cell, dense, config=config)
+    try:
+        outcome = read_outcome(file, "config")
+    except AssertionError:
+        raise AssertionError(f"replacing {path} with {new!r}") from None
+    if path and isinstance(path[-1], str) and path[-1] in USED_KEYS:
+        assert outcome == "refused", (path, new)
+
+
+def test_paper_reader_property_cases_tried():
+    print("[robustness] paper-file reader cases:", dict(READER_TRIED))

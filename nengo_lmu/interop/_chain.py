@@ -138,6 +138,9 @@ RETURNS_DOC = """
             ``.neurons``) or the Node holding its linear output.
         ``lmus`` : list of LMU
             The LMU networks among them.
+        ``sequence_length`` : int or None
+            The model's fixed number of steps per sequence, None if it takes
+            any length (or does not say).
 """
 
 

@@ -17,6 +17,7 @@ from nengo.exceptions import ValidationError
 from nengo_lmu._validation import check_positive_finite
 from nengo_lmu.interop._chain import (
     NO_OP_LAYERS,
+    OUTPUT_ACTIVATIONS,
     RETURNS_DOC,
     activation_neuron_type,
     build_chain,
@@ -130,12 +131,33 @@ def keras_lmu_parameters(layer, dt=0.001):
         params["recurrent_initializer"] = _numpy(cell.recurrent_kernel)
     if cell.bias is not None:
         params["bias_initializer"] = _numpy(cell.bias)
-    if feedforward and cell.discretizer != "zoh":
-        raise ValidationError(
-            "LMUFeedforward with a discretizer other than 'zoh' is not supported",
-            attr="discretizer",
-        )
+    if feedforward:
+        _check_feedforward_exact(cell)
     return params
+
+
+def _check_feedforward_exact(layer):
+    """Refuse an LMUFeedforward whose convolution the LMU network does not
+    reproduce: ``conv_mode="raw"`` with a ``truncate_ir`` that cut its impulse
+    response short (the network's memory never forgets its tail)."""
+    conv_mode = getattr(layer, "conv_mode", "fft")
+    if conv_mode != "raw" or getattr(layer, "truncate_ir", None) is None:
+        return
+    shape = getattr(layer, "_build_input_shape", None)
+    try:
+        steps = None if shape is None else tuple(shape)[1]
+    except (TypeError, IndexError):
+        steps = None
+    full = int(steps) if steps is not None else int(layer.theta * 5)
+    kept = int(layer.impulse_response.shape[0])
+    if kept < full:
+        raise ValidationError(
+            f"LMUFeedforward(conv_mode='raw', truncate_ir={layer.truncate_ir!r}) "
+            f"keeps {kept} of the {full} steps of its impulse response, which the "
+            "Nengo LMU cannot reproduce (its memory keeps the whole response); "
+            "use truncate_ir=None or conv_mode='fft' in Keras",
+            attr="truncate_ir",
+        )
 
 
 def lmu_from_keras(layer, dt=0.001, **kwargs):
@@ -291,7 +313,40 @@ def network_from_keras(model, dt=0.001, label=None, seed=None, add_to_container=
     """
     dt = check_positive_finite(dt, "dt")
     size_in, specs = _keras_specs(model, dt)
-    return build_chain(specs, size_in, label, seed, add_to_container)
+    net = build_chain(specs, size_in, label, seed, add_to_container)
+    net.sequence_length = _sequence_length(model)
+    return net
+
+
+def _sequence_length(model):
+    """The fixed number of steps of a model's input, or None."""
+    try:
+        shape = tuple(model.inputs[0].shape)
+    except (AttributeError, IndexError, TypeError):
+        return None
+    steps = shape[1] if len(shape) == 3 else None
+    return None if steps is None else int(steps)
+
+
+def keras_logits(model, x):
+    """A Keras model's output for ``x``, before a final softmax: what the
+    imported network's ``output`` gives (logits).
+
+    Where the model's last layer is a Dense layer with a softmax activation,
+    that layer's input is computed by Keras and its kernel and bias applied
+    here; any other model's output is returned as Keras computes it.
+    """
+    last = model.layers[-1]
+    activation = _activation_name(last)
+    if type(last).__name__ != "Dense" or activation not in OUTPUT_ACTIVATIONS:
+        return np.asarray(model.predict(x, verbose=0))
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    hidden = tf.keras.Model(model.inputs, last.input)
+    h = np.asarray(hidden.predict(x, verbose=0), dtype=np.float64)
+    kernel = last.kernel.numpy().astype(np.float64)
+    bias = 0.0 if last.bias is None else last.bias.numpy().astype(np.float64)
+    return h @ kernel + bias
 
 
 
@@ -324,6 +379,7 @@ def load_keras_model(path):
         return tf.keras.models.load_model(path, custom_objects=objects, compile=False)
     except Exception as err:  # Keras raises many kinds for foreign files
         raise ValidationError(
-            f"{path}: not a Keras model Keras can load ({type(err).__name__})",
+            f"{path}: Keras cannot load it ({type(err).__name__}: "
+            f"{' '.join(str(err).split())[:200]})",
             attr="path",
         ) from None

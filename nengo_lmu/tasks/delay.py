@@ -24,12 +24,13 @@ from nengo_lmu._validation import (
     check_count,
     check_dtype,
     check_fraction,
+    check_order,
     check_positive_finite,
     check_seed,
 )
 from nengo_lmu.basis import legendre_window_basis
 from nengo_lmu.networks import LMUMemory
-from nengo_lmu.tasks._plotting import pyplot
+from nengo_lmu.tasks._plotting import pyplot, save_figure
 
 def delay_task(
     n_samples,
@@ -128,6 +129,11 @@ INPUT_HIGH = 1.0
 #: Time constant of the decoded-delay probes' Lowpass filter; `delay_nrmse`
 #: filters the ideal delayed input the same way
 PROBE_TAU = 0.01
+#: The largest delay experiment the ``nengo-lmu`` command runs: memory order,
+#: neurons in all (order x neurons per dimension), simulated steps, and
+#: neurons x steps (the default run is 600 x 20,000 = 1.2e7; 1e9 takes about
+#: an hour in Nengo on one core)
+LIMITS = dict(order=1000, neurons=100_000, steps=1_000_000, neuron_steps=10**9)
 #: Where the delay experiment runs: Nengo's reference simulator, NengoDL, or
 #: the NengoLoihi emulator (with the recurrence mapped onto the chip's filters)
 BACKENDS = ("nengo", "dl", "loihi")
@@ -197,6 +203,57 @@ def _backend(backend):
     return _BACKEND_CLASSES[check_choice(backend, BACKENDS, "backend")]()
 
 
+def check_delay_experiment(theta, order, n_neurons, duration, dt=0.001, seed=0,
+                           limits=None):
+    """Check the delay experiment's settings before anything is built.
+
+    Raises a ValidationError naming the setting: ``theta`` must be at least
+    one step and shorter than ``duration`` (the delays are compared with the
+    input ``theta`` earlier); with ``limits`` (a dict like `LIMITS`), runs
+    larger than those are refused.
+
+    Returns
+    -------
+    settings : dict
+        ``theta``, ``order``, ``n_neurons``, ``duration``, ``dt``, ``seed``,
+        checked, and ``steps``.
+    """
+    theta = check_positive_finite(theta, "theta")
+    dt = check_positive_finite(dt, "dt")
+    duration = check_positive_finite(duration, "duration")
+    order = check_order(order)
+    n_neurons = check_count(n_neurons, "n_neurons")
+    seed = check_seed(seed)
+    if theta < dt:
+        raise ValidationError(
+            f"must be at least one time step (dt={dt:g} s), got {theta:g}", attr="theta"
+        )
+    if not duration > theta:
+        raise ValidationError(
+            f"must be shorter than the duration ({duration:g} s): the delay of "
+            f"theta is compared with the input theta earlier; got {theta:g}",
+            attr="theta",
+        )
+    steps = int(round(duration / dt))
+    if limits is not None:
+        for value, key, attr, what in [
+            (order, "order", "order", "the memory order"),
+            (order * n_neurons, "neurons", "n_neurons",
+             f"order x neurons per dimension ({order} x {n_neurons})"),
+            (steps, "steps", "duration", f"duration / dt ({steps} steps)"),
+            (order * n_neurons * steps, "neuron_steps", "duration",
+             f"neurons x steps ({order * n_neurons} x {steps})"),
+        ]:
+            if value > limits[key]:
+                raise ValidationError(
+                    f"too large: {what} is {value:.3g}, at most {limits[key]:.3g} "
+                    "here (see nengo_lmu.tasks.delay.LIMITS)",
+                    attr=attr,
+                )
+    return dict(theta=theta, order=order, n_neurons=n_neurons, duration=duration,
+                dt=dt, seed=seed, steps=steps)
+
+
 def delay_network(theta=1.0, order=6, n_neurons=100, neuron_type=None,
                   max_rates=None, synapse=0.1, duration=20.0, seed=0, dt=0.001,
                   memory_kwargs=None, backend="nengo"):
@@ -246,6 +303,7 @@ def delay_network(theta=1.0, order=6, n_neurons=100, neuron_type=None,
     ...     sim.run(net.duration)
     """
     backend = _backend(backend)
+    check_delay_experiment(theta, order, n_neurons, duration, dt, seed)
     params = backend.memory_kwargs(theta, order, n_neurons, neuron_type, max_rates,
                                    synapse, dt)
     params.update(input_rms=INPUT_RMS, input_high=INPUT_HIGH)
@@ -268,12 +326,19 @@ def delay_network(theta=1.0, order=6, n_neurons=100, neuron_type=None,
     return net
 
 
+def _delayed(u, delay, dt):
+    """``u`` delayed by ``delay`` seconds (whole steps), zero before it starts."""
+    shift = int(round(delay / dt))
+    out = np.zeros_like(u)
+    if shift < len(u):
+        out[shift:] = u[: len(u) - shift]
+    return out
+
+
 def delay_nrmse(decoded, u, r, theta, dt):
     """NRMSE of a decoded ``u(t - r theta)`` against the ideal delayed input,
     both filtered by the probe synapse ``Lowpass(PROBE_TAU)``."""
-    shift = int(round(r * theta / dt))
-    ideal = np.concatenate([np.zeros(shift), u[: len(u) - shift]])
-    ideal = nengo.Lowpass(PROBE_TAU).filt(ideal, dt=dt, y0=0)
+    ideal = nengo.Lowpass(PROBE_TAU).filt(_delayed(u, r * theta, dt), dt=dt, y0=0)
     return np.sqrt(np.mean((decoded - ideal) ** 2)) / np.sqrt(np.mean(u**2))
 
 
@@ -317,8 +382,7 @@ def plot_delay(path, t, u, neural, theta, order, dt):
     """Input, ideal delayed input and spiking readout of ``u(t - theta)``, and
     the Legendre window basis, written to ``path`` (PNG)."""
     plt = pyplot()
-    shift = int(round(theta / dt))
-    ideal = np.concatenate([np.zeros(shift), u[: len(u) - shift]])
+    ideal = _delayed(u, theta, dt)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6),
                                       gridspec_kw={"height_ratios": [2, 1]})
     top.plot(t, u, color="0.7", label="input u(t)")
@@ -333,8 +397,7 @@ def plot_delay(path, t, u, neural, theta, order, dt):
     bottom.set_ylabel("P_i(2r - 1)")
     bottom.set_title("Legendre window basis")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 #: Neuron types of the ``nengo-lmu delay`` command, by ``nengo`` class name

