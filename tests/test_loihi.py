@@ -85,8 +85,12 @@ def test_loop_synapse_rejects_bad_values(kwargs, attr):
 
 def test_memory_kwargs_rejects_neurons_loihi_cannot_run():
     import nengo_loihi  # noqa: F401 (the loihi extra is a test dependency)
-    with pytest.raises(ValidationError, match="LIFRate cannot be simulated on Loihi"):
-        loihi.memory_kwargs(1.0, 6, neuron_type=nengo.LIFRate())
+    with pytest.raises(ValidationError, match="Sigmoid cannot be simulated on Loihi"):
+        loihi.memory_kwargs(1.0, 6, neuron_type=nengo.Sigmoid())
+    # rate twins of chip types are accepted: trained first, then to_spiking
+    for rate_type in (nengo.LIFRate(), nengo.RectifiedLinear()):
+        kwargs = loihi.memory_kwargs(1.0, 6, neuron_type=rate_type)
+        assert kwargs["neuron_type"] is rate_type
     with pytest.raises(ValidationError, match="NeuronType instance"):
         loihi.memory_kwargs(1.0, 6, neuron_type="lif")
 
@@ -194,9 +198,9 @@ def test_lmu_kwargs_give_the_loihi_memory():
 
     kwargs = loihi.lmu_kwargs(1.0, 6, n_neurons=30, tau=0.05,
                               neuron_type=nengo.RectifiedLinear())
-    assert kwargs["memory_neurons"] == 30
+    assert kwargs["memory_neurons_per_dimension"] == 30
     memory = kwargs["memory_kwargs"]
-    assert not {"theta", "order", "dt", "n_neurons"} & set(memory)
+    assert not {"theta", "order", "dt", "neurons_per_dimension"} & set(memory)
     expected = loihi.loop_synapse(0.05, 0.001)
     assert np.allclose(memory["mapping_synapse"].den, expected.den)
     assert memory["synapse"] == nengo.Lowpass(0.05)
