@@ -351,7 +351,8 @@ def spiking_benchmark(args):
           f"ensembles, off chip: {len(report.off_chip)}, {report.n_blocks} cores; "
           f"{time.perf_counter() - start:.0f} s")
     print(f"RESULT benchmark=B5 acc_rate={acc_rate:.4f} acc_spiking={acc_spiking:.4f} "
-          f"acc_loihi={acc_loihi:.4f} drop_spiking={100 * (acc_rate - acc_spiking):.2f} "
+          f"acc_loihi={acc_loihi:.4f} "
+          f"drop_spiking={100 * (acc_rate - acc_spiking):.2f} "
           f"drop_loihi={100 * (acc_rate - acc_loihi):.2f} max_rate_hz={rate_hz:.1f} "
           f"neurons={neurons} acc_exact={acc_exact:.4f}")
 
@@ -367,7 +368,8 @@ def main():
     parser.add_argument("--order", type=int, default=None)
     parser.add_argument("--units", type=int, default=None)
     parser.add_argument("--lr", type=float, default=None,
-                        help="Adam's learning rate (default 1e-3; --quick: B5 1e-2, B6 2e-2)")
+                        help="Adam's learning rate (default 1e-3; "
+                        "--quick: B5 1e-2, B6 2e-2)")
     parser.add_argument("--steps-per-pixel", type=int, default=50,
                         help="B6: simulator steps (1 ms) per pixel")
     parser.add_argument("--synapse", type=float, default=0.01,
