@@ -13,6 +13,8 @@ from nengo_lmu.basis import (
 from nengo_lmu.networks import LMU, LinearNetwork, LMUMemory
 from nengo_lmu.mapping import (
     balanced_realization,
+    balanced_truncation,
+    double_exp,
     scaled_realization,
     ss2sim,
     state_covariance,

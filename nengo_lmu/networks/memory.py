@@ -312,3 +312,35 @@ class LMUMemory(LinearNetwork):
             )
         C = np.trapz(weights[:, None] * _shifted_legendre(self.order, r), r, axis=0)
         return self._add_readout(C[None, :], "window_function")
+
+    def add_output(self, function, n_points=100, **kwargs):
+        """A Node with a (nonlinear) function of the window, per input dimension.
+
+        ``function(window)`` gets the window sampled at ``n_points`` evenly
+        spaced delays, ``window[0] = u(t)`` to ``window[-1] = u(t - theta)``
+        (as `add_window_output` decodes it), and returns a scalar or a 1-D
+        array. The exact memory computes it in a Node; the neural memory
+        decodes it from neurons (an ensemble per input dimension that
+        represents the whole memory state, see `.LinearNetwork.add_output`
+        for the options ``neurons``, ``synapse``, ``n_eval_points`` and
+        ensemble keywords).
+
+        Returns
+        -------
+        node : nengo.Node
+            ``size_in * size_out`` dimensions, ordered input dimension first.
+
+        Examples
+        --------
+        The energy of the window, decoded from the memory's neurons:
+
+        >>> with nengo.Network() as net:
+        ...     memory = LMUMemory(1.0, 6, neurons_per_dimension=100)
+        ...     energy = memory.add_output(lambda w: np.mean(w**2))
+        """
+        if not callable(function):
+            raise ValidationError(
+                f"must be callable, got {function!r}", attr="function", obj=self
+            )
+        W = window_readout(self.order, n_points)
+        return super().add_output(lambda m: function(W @ m), **kwargs)
