@@ -325,6 +325,11 @@ class LinearNetwork(nengo.Network):
         self.gain_connection = None
         self.input_delay = 0
         self._groups = []
+        if self.neurons_per_dimension is not None:
+            # all the mathematics (and its checks) before building anything
+            ensemble_kwargs = self._realise(
+                neuron_type, input_rms, input_high, n_std, ensemble_kwargs
+            )
 
         with self:
             self.input = nengo.Node(size_in=self.size_in, label="input")
@@ -335,9 +340,7 @@ class LinearNetwork(nengo.Network):
                 else:
                     self._build_exact()
             else:
-                self._build_neural(
-                    neuron_type, input_rms, input_high, n_std, ensemble_kwargs
-                )
+                self._build_neural(ensemble_kwargs)
             self.output = self.state if output == "state" else self._build_output()
 
     def _check_choice(self, value, choices, attr):
@@ -381,18 +384,20 @@ class LinearNetwork(nengo.Network):
             change, self.state, transform=gain, synapse=None
         )
 
-    def _build_neural(self, neuron_type, input_rms, input_high, n_std, ens_kwargs):
+    def _realise(self, neuron_type, input_rms, input_high, n_std, ens_kwargs):
+        """The neural realisation's transforms; returns the ensemble options."""
         # Defaults measured on benchmark B1 (docs/benchmarks.rst): narrow
         # intercepts put every neuron's threshold where the scaled states
         # spend their time, and lighter regularisation than Nengo's 0.1 keeps
         # the decoded feedback gain close to one.
-        conn_kwargs = {"solver": ens_kwargs.pop("solver", DEFAULT_SOLVER)}
+        ens_kwargs = dict(ens_kwargs)
+        ens_kwargs.setdefault("solver", DEFAULT_SOLVER)
         ens_kwargs.setdefault("intercepts", DEFAULT_INTERCEPTS)
         if neuron_type is not None:
             ens_kwargs["neuron_type"] = neuron_type
         radius = ens_kwargs.get("radius", 1.0)
         system = self.discrete_system
-        n, m = system.state_size, system.input_size
+        n = system.state_size
         T = np.eye(n)
         if self.realization == "balanced":
             system, T = balanced_realization(system)
@@ -400,14 +405,23 @@ class LinearNetwork(nengo.Network):
             system, input_rms, input_high, radius=radius, n_std=n_std
         )
         T = T @ T_scale
-        # for nonlinear readouts (add_output): where the ensembles' states
-        # spend their time, and the options they were built with
-        self._state_covariance = state_covariance(scaled, input_rms, input_high)
-        self._ensemble_options = dict(ens_kwargs)
         self.mapped_system = ss2sim(
             scaled, self.mapping_synapse, dt=self.dt, zero_order=self.zero_order
         )
         self.state_transform = T
+        # for nonlinear readouts (add_output): where the ensembles' states
+        # spend their time, and the options they were built with
+        self._state_covariance = state_covariance(scaled, input_rms, input_high)
+        self._ensemble_options = {
+            k: v for k, v in ens_kwargs.items() if k != "solver"
+        }
+        return ens_kwargs
+
+    def _build_neural(self, ens_kwargs):
+        ens_kwargs = dict(ens_kwargs)
+        conn_kwargs = {"solver": ens_kwargs.pop("solver")}
+        n, m = self.discrete_system.state_size, self.discrete_system.input_size
+        T = self.state_transform
         Ahat = self.mapped_system.A
         # Bhat's columns are grouped by the input's advance j = 0 .. q-1 (q > 1
         # for higher-order synapses only)

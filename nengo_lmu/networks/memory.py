@@ -252,14 +252,18 @@ class LMUMemory(LinearNetwork):
         return A, B, self.dt / self.theta
 
     def _add_readout(self, C, label):
+        p = C.shape[0]
         with self:
-            node = nengo.Node(size_in=self.size_in * C.shape[0], label=label)
-            nengo.Connection(
-                self.output,
-                node,
-                transform=np.kron(np.eye(self.size_in), C),
-                synapse=None,
-            )
+            node = nengo.Node(size_in=self.size_in * p, label=label)
+            # one connection per input dimension (no dense block-diagonal
+            # kron(I, C) over all memories)
+            for d in range(self.size_in):
+                nengo.Connection(
+                    self._copy(self.output, d, self.order),
+                    self._copy(node, d, p),
+                    transform=C,
+                    synapse=None,
+                )
         return node
 
     def add_delay_output(self, r):
