@@ -87,7 +87,7 @@ def window_function_nrmse(duration, seed=5, theta=1.0, n_points=100):
     shifts = np.round(np.linspace(0, theta, n_points) / DT).astype(int)
     pad = np.concatenate([np.zeros(shifts.max()), u])
     windows = np.stack(
-        [pad[shifts.max() - s: shifts.max() - s + len(u)] for s in shifts], axis=1
+        [pad[shifts.max() - s : shifts.max() - s + len(u)] for s in shifts], axis=1
     )
     skip = int(round(theta / DT))  # from the first full window on
     errors = {}
@@ -104,8 +104,10 @@ def main():
     parser.add_argument("--quick", action="store_true", help="short runs")
     args = parser.parse_args()
     duration = 3.0 if args.quick else 10.0
-    print(f"Butterworth low-pass in spiking neurons: NRMSE "
-          f"{butterworth_nrmse(duration):.3f} ({duration:g} s)")
+    print(
+        f"Butterworth low-pass in spiking neurons: NRMSE "
+        f"{butterworth_nrmse(duration):.3f} ({duration:g} s)"
+    )
     for name, err in window_function_nrmse(duration).items():
         print(f"window function {name}: NRMSE {err:.3f}")
 

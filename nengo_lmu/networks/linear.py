@@ -237,8 +237,12 @@ class LinearNetwork(nengo.Network):
         **ensemble_kwargs,
     ):
         neurons_per_dimension = renamed_keyword(
-            ensemble_kwargs, "n_neurons", "neurons_per_dimension",
-            neurons_per_dimension, None, self,
+            ensemble_kwargs,
+            "n_neurons",
+            "neurons_per_dimension",
+            neurons_per_dimension,
+            None,
+            self,
         )
         super().__init__(label=label, seed=seed, add_to_container=add_to_container)
         if not isinstance(system, LinearSystem):
@@ -352,7 +356,7 @@ class LinearNetwork(nengo.Network):
     def _copy(self, node, c, size):
         """Copy ``c``'s slice of ``node`` (the whole node for one copy: no
         slicing ops in NengoDL)."""
-        return node if self.copies == 1 else node[c * size: (c + 1) * size]
+        return node if self.copies == 1 else node[c * size : (c + 1) * size]
 
     def _build_exact(self):
         A, B = self.discrete_system.A, self.discrete_system.B
@@ -412,9 +416,7 @@ class LinearNetwork(nengo.Network):
         # for nonlinear readouts (add_output): where the ensembles' states
         # spend their time, and the options they were built with
         self._state_covariance = state_covariance(scaled, input_rms, input_high)
-        self._ensemble_options = {
-            k: v for k, v in ens_kwargs.items() if k != "solver"
-        }
+        self._ensemble_options = {k: v for k, v in ens_kwargs.items() if k != "solver"}
         return ens_kwargs
 
     def _build_neural(self, ens_kwargs):
@@ -562,9 +564,7 @@ class LinearNetwork(nengo.Network):
                 "n_eval_points",
                 self,
             )
-            if synapse is not None and not isinstance(
-                synapse, nengo.synapses.Synapse
-            ):
+            if synapse is not None and not isinstance(synapse, nengo.synapses.Synapse):
                 raise ValidationError(
                     f"must be None or a nengo Synapse, got {synapse!r}",
                     attr="synapse",
@@ -576,7 +576,9 @@ class LinearNetwork(nengo.Network):
                 out = self._copy(output, c, size_out)
                 if not neural:
                     node = nengo.Node(
-                        lambda t, x: function(x), size_in=n, size_out=size_out,
+                        lambda t, x: function(x),
+                        size_in=n,
+                        size_out=size_out,
                         label=f"{label}[{c}]",
                     )
                     nengo.Connection(self._copy(self.state, c, n), node, synapse=None)
@@ -585,7 +587,13 @@ class LinearNetwork(nengo.Network):
                 # in a network of its own: `ensembles` stays the realisation's
                 with nengo.Network(label=f"{label}[{c}]"):
                     self._add_neural_output(
-                        function, c, out, neurons, synapse, n_eval_points, label,
+                        function,
+                        c,
+                        out,
+                        neurons,
+                        synapse,
+                        n_eval_points,
+                        label,
                         dict(ensemble_kwargs),
                     )
         return output

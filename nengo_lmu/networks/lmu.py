@@ -19,6 +19,8 @@ from nengo_lmu._validation import (
     check_count,
     check_order,
     check_positive_finite,
+    check_seed,
+    coerce_synapse,
 )
 from nengo_lmu.networks.linear import LinearNetwork, renamed_keyword
 from nengo_lmu.networks.memory import LMUMemory
@@ -224,6 +226,7 @@ hidden_bias_initializer : optional
             raise TypeError(
                 f"LMU got unexpected keyword arguments {sorted(deprecated)}"
             )
+        seed = check_seed(seed, "seed", allow_none=True)
         super().__init__(label=label, seed=seed, add_to_container=add_to_container)
         self.size_in = check_count(size_in, "size_in", self)
         self.memory_d = check_count(memory_d, "memory_d", self)
@@ -239,20 +242,9 @@ hidden_bias_initializer : optional
         )
         self.hidden_units = check_count(hidden_units, "hidden_units", self, low=0)
         self.dt = check_positive_finite(dt, "dt", self)
-        if isinstance(output_synapse, (int, float)) and not isinstance(
-            output_synapse, bool
-        ):
-            output_synapse = nengo.Lowpass(check_positive_finite(
-                output_synapse, "output_synapse", self))
-        if output_synapse is not None and not isinstance(
-            output_synapse, nengo.synapses.Synapse
-        ):
-            raise ValidationError(
-                f"must be None, a time constant or a nengo Synapse, got "
-                f"{output_synapse!r}",
-                attr="output_synapse",
-                obj=self,
-            )
+        output_synapse = coerce_synapse(
+            output_synapse, "output_synapse", self, allow_none=True
+        )
         self.output_synapse = output_synapse
         if discretizer not in DISCRETIZERS:
             raise ValidationError(

@@ -4,6 +4,7 @@ import warnings
 
 import nengo
 import numpy as np
+import scipy.integrate
 from nengo.exceptions import ValidationError
 
 from nengo_lmu._validation import (
@@ -220,8 +221,62 @@ class LMUMemory(LinearNetwork):
                 attr="realization",
                 obj=self,
             )
-        if neurons_per_dimension is not None and input_high is None:
+        default_high = neurons_per_dimension is not None and input_high is None
+        if default_high:
             input_high = 1.0 / self.theta
+        try:
+            self._init_linear(
+                neurons_per_dimension, synapse, dt, size_in, discretizer, neuron_type,
+                input_rms, input_high, n_std, realization, ensemble_dimensions,
+                mapping_synapse, zero_order, label, seed, add_to_container,
+                ensemble_kwargs,
+            )
+        except ValidationError as err:
+            raise self._neural_error(err, dt, realization, default_high) from None
+        self.realization = realization
+
+    def _neural_error(self, err, dt, realization, default_high):
+        """A ValidationError of the neural realisation, restated in terms of
+        this memory's theta and order, with what would work."""
+        msg = err.args[0] if err.args else str(err)
+        theta, order = self.theta, self.order
+        with np.errstate(over="ignore"):
+            steps = theta / dt
+        steps_text = f"{steps:.3g} steps" if np.isfinite(steps) else "over 1e308 steps"
+        where = f"LMUMemory(theta={theta:g}, order={order}) at dt={dt:g}"
+        if err.attr == "input_high" and default_high and "Nyquist" in msg:
+            return ValidationError(
+                f"{where}: a neural memory is scaled for inputs up to input_high = "
+                f"1 / theta = {1 / theta:g} Hz by default, which is not below the "
+                f"Nyquist frequency {0.5 / dt:g} Hz; use a larger theta (more than "
+                f"{2 * dt:g} s) or give input_high below {0.5 / dt:g} Hz",
+                attr="theta", obj=self,
+            )
+        if err.attr in ("system", "input_rms") and ("stable" in msg
+                                                     or "overflow" in msg):
+            return ValidationError(
+                f"{where}: theta is {steps_text}, so long that the discretised "
+                "memory does not decay in floating point, and its states cannot be "
+                "scaled for neurons; use a smaller theta (or a larger dt), or the "
+                "exact memory (no neurons)",
+                attr="theta", obj=self,
+            )
+        if err.attr == "system" and "minimal" in msg:
+            other = ("realization='legendre', " if realization == "balanced"
+                     else "")
+            return ValidationError(
+                f"{where}: the discretised Legendre delay cannot be balanced for "
+                f"neurons: it is numerically not minimal with {order} states over "
+                f"a window of {steps_text} ({msg}); use {other}a larger theta "
+                f"(more steps per window) or a lower order",
+                attr="order", obj=self,
+            )
+        return err
+
+    def _init_linear(self, neurons_per_dimension, synapse, dt, size_in, discretizer,
+                     neuron_type, input_rms, input_high, n_std, realization,
+                     ensemble_dimensions, mapping_synapse, zero_order, label, seed,
+                     add_to_container, ensemble_kwargs):
         super().__init__(
             LegendreDelay(self.theta, self.order),
             neurons_per_dimension=neurons_per_dimension,
@@ -243,7 +298,6 @@ class LMUMemory(LinearNetwork):
             add_to_container=add_to_container,
             **ensemble_kwargs,
         )
-        self.realization = realization
 
     def _euler_factors(self):
         # A and B at theta = 1 and the gain dt / theta: a trained gain is a
@@ -314,7 +368,8 @@ class LMUMemory(LinearNetwork):
                 attr="function",
                 obj=self,
             )
-        C = np.trapz(weights[:, None] * _shifted_legendre(self.order, r), r, axis=0)
+        basis = _shifted_legendre(self.order, r)
+        C = scipy.integrate.trapezoid(weights[:, None] * basis, r, axis=0)
         return self._add_readout(C[None, :], "window_function")
 
     def add_output(self, function, n_points=100, **kwargs):

@@ -23,7 +23,7 @@ import numpy as np
 
 from nengo_lmu import LegendreDelay, LMUMemory, delay_readout, ss2sim
 from nengo_lmu.mapping import double_exp
-from nengo_lmu.recipes import delay_nrmse
+from nengo_lmu.tasks.delay import delay_nrmse
 
 THETA, ORDER, DT, TAU = 1.0, 6, 0.001, 0.1
 MAX_RATES = nengo.dists.Uniform(100, 120)
