@@ -208,7 +208,7 @@ class LMUMemory(LinearNetwork):
             )
         if realization == "scaled":
             warnings.warn(
-                "realization='scaled' is deprecated since NengoLMU 0.2 (both "
+                "realization='scaled' is deprecated since NengoLMU 0.1.0 (both "
                 "realisations are scaled) and will be removed in the next "
                 "release; use realization='legendre'",
                 DeprecationWarning,
