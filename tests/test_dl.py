@@ -291,3 +291,56 @@ def test_load_params_loads_and_refuses_foreign_files(dl, saved_params, tmp_path)
         with pytest.raises(nengo.exceptions.ValidationError, match="nothing"):
             load_params(sim, tmp_path / "few")
     assert np.array_equal(ours, theirs)
+
+
+# --- damaged parameter files: property test --------------------------------------
+
+from collections import Counter  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PARAMS_TRIED = Counter()
+
+
+@pytest.fixture(scope="module")
+def params_sim(dl):
+    nengo_dl, _ = dl
+    net = trainable_net()
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        yield sim
+
+
+@settings(max_examples=80, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                 HealthCheck.too_slow])
+@given(op=st.sampled_from(["cut", "flip"]), where=st.floats(0, 1, exclude_max=True),
+       mask=st.integers(1, 255))
+def test_damaged_params_are_refused_and_nothing_loaded(params_sim, saved_params,
+                                                       tmp_path, op, where, mask):
+    from nengo_lmu.dl import load_params
+
+    data = bytearray(open(saved_params + ".npz", "rb").read())
+    at = int(where * len(data))
+    if op == "cut":
+        data = data[:at]
+    else:
+        data[at] ^= mask
+    path = tmp_path / "damaged.npz"
+    path.write_bytes(bytes(data))
+    before = [np.array(w) for w in params_sim.keras_model.get_weights()]
+    try:
+        load_params(params_sim, path)
+    except ValidationError as err:
+        assert str(path) in str(err)
+        after = [np.array(w) for w in params_sim.keras_model.get_weights()]
+        assert all(np.array_equal(a, b) for a, b in zip(before, after))
+        PARAMS_TRIED[op, "refused"] += 1
+        return
+    PARAMS_TRIED[op, "loaded"] += 1
+    assert op == "flip"  # a file cut short is never loaded
+    assert all(np.all(np.isfinite(w)) for w in params_sim.keras_model.get_weights())
+
+
+def test_params_property_cases_tried():
+    print("[robustness] saved-parameter cases:", dict(PARAMS_TRIED))
