@@ -344,3 +344,21 @@ def test_damaged_params_are_refused_and_nothing_loaded(params_sim, saved_params,
 
 def test_params_property_cases_tried():
     print("[robustness] saved-parameter cases:", dict(PARAMS_TRIED))
+
+
+def test_to_spiking_takes_numpy_scalars():
+    with nengo.Network() as net:
+        ens = nengo.Ensemble(5, 1, neuron_type=nengo.RectifiedLinear(),
+                             gain=np.ones(5), bias=np.zeros(5))
+        out = nengo.Node(size_in=5)
+        nengo.Connection(ens.neurons, out, synapse=None)
+    spiking = to_spiking(net, synapse=np.float32(0.01), rate_scale=np.float32(2.0))
+    conn = spiking.all_connections[0]
+    assert isinstance(conn.synapse, nengo.Lowpass)
+    assert conn.synapse.tau == pytest.approx(0.01)
+    assert isinstance(spiking.all_ensembles[0].neuron_type,
+                      nengo.SpikingRectifiedLinear)
+    for kwargs in ({"synapse": "0.01"}, {"rate_scale": np.float32(-1)},
+                   {"rate_scale": True}):
+        with pytest.raises(ValidationError):
+            to_spiking(net, **kwargs)
