@@ -130,6 +130,29 @@ def _inverse_zeros(num, den, p0, order):
     return (poly(den) * R).coef
 
 
+def double_exp(tau1, tau2):
+    """A double-exponential synapse, ``1 / ((tau1 s + 1) (tau2 s + 1))``.
+
+    The difference of two exponentials (rise ``min(tau1, tau2)``, decay
+    ``max(tau1, tau2)``) with unit gain at DC, as a `nengo.LinearFilter`
+    (Nengo has no DoubleExp of its own); ``double_exp(tau, tau)`` is
+    ``nengo.Alpha(tau)``. Discretised by zero-order hold, as the simulator
+    does, it has a zero, which `ss2sim` handles with ``zero_order``.
+
+    Parameters
+    ----------
+    tau1, tau2 : float
+        Time constants in seconds (> 0).
+
+    Examples
+    --------
+    >>> synapse = double_exp(0.1, 0.02)
+    """
+    tau1 = check_positive_finite(tau1, "tau1")
+    tau2 = check_positive_finite(tau2, "tau2")
+    return nengo.LinearFilter([1.0], [tau1 * tau2, tau1 + tau2, 1.0])
+
+
 def _matrix_polynomial(c, A):
     """``c[0] I + c[1] A + c[2] A^2 + ...`` by Horner's rule."""
     out = c[-1] * np.eye(A.shape[0])

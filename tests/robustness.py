@@ -103,7 +103,9 @@ def is_huge(*values):
 
 
 HYPOTHESIS = dict(
-    deadline=5000,
+    # no per-example deadline: on a loaded 2-core machine one example of a
+    # large hostile system can take seconds, which says nothing about a bug
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     derandomize=True,
 )

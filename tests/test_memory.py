@@ -28,6 +28,7 @@ from robustness import (
 )
 
 from nengo_lmu.basis import delay_readout
+from nengo_lmu.mapping import double_exp
 from nengo_lmu.networks import LMUMemory
 from nengo_lmu.systems import LegendreDelay
 
@@ -590,6 +591,61 @@ def test_pickled_lmu_memory_networks_give_identical_outputs():
         assert isinstance(clone.memory, LMUMemory)
         assert clone.memory.discrete_system.allclose(net.memory.discrete_system)
         assert np.array_equal(a, b) and np.any(a != 0)
+
+
+# --- higher-order synapses (zeros of the zero-order-hold synapse) ------------
+
+
+@pytest.mark.parametrize("synapse", [nengo.Alpha(0.1), double_exp(0.1, 0.02)])
+def test_higher_order_synapse_direct_mode_follows_exact_memory(synapse):
+    """With Direct-mode ensembles (no neuron error) the recurrence through
+    Nengo's own zoh Alpha / double exponential follows the exact memory,
+    1 + input_delay steps late, to the zero_order=1 approximation."""
+    u = white_input(2.0, seed=3)
+    memory, (out,), _ = run_memory(
+        u, theta=1.0, order=6, neurons_per_dimension=1, synapse=synapse,
+        neuron_type=nengo.Direct())
+    assert memory.input_delay == 2  # q = 2 poles + 1 Taylor term of the zero
+    _, x = memory.discrete_system.simulate(u, return_states=True)
+    d = memory.input_delay  # output[k] = x[k + 1] exactly; neural is 1 + d late
+    # measured 1.1e-5 (Alpha) and 1.7e-5 (double exponential)
+    assert np.abs(out[d:] - x[: len(u) - d]).max() < 1e-4 * np.abs(x).max()
+
+
+@pytest.fixture(scope="module")
+def synapse_runs():
+    """The delay task on Lowpass, Alpha and double-exponential recurrent
+    synapses (default memory, 100 spiking neurons per dimension), and the
+    exact memory's decoded delay as reference."""
+    u = white_input(6.0, seed=4)
+    synapses = {"lowpass": nengo.Lowpass(0.1), "alpha": nengo.Alpha(0.1),
+                "double_exp": double_exp(0.1, 0.02)}
+    with nengo.Network(seed=4) as net:
+        stim = nengo.Node(nengo.processes.PresentInput(u, 0.001))
+        exact = LMUMemory(1.0, 6)
+        nengo.Connection(stim, exact.input, synapse=None)
+        probes = {"exact": nengo.Probe(exact.add_delay_output(1.0), synapse=0.01)}
+        for name, synapse in synapses.items():
+            memory = LMUMemory(synapse=synapse, **SPIKING)
+            nengo.Connection(stim, memory.input, synapse=None)
+            probes[name] = nengo.Probe(memory.add_delay_output(1.0), synapse=0.01)
+    with nengo.Simulator(net, progress_bar=False) as sim:
+        sim.run_steps(len(u))
+    exact = sim.data[probes["exact"]][:, 0]
+    rms = np.sqrt(np.mean(u**2))
+    return {k: np.sqrt(np.mean((sim.data[p][:, 0] - exact) ** 2)) / rms
+            for k, p in probes.items() if k != "exact"}
+
+
+@pytest.mark.parametrize("name", ["lowpass", "alpha", "double_exp"])
+def test_higher_order_synapses_on_delay_task(synapse_runs, name):
+    # measured (seed 4, 6 s) against the exact memory: Lowpass 0.069, Alpha
+    # 0.071, double exponential 0.074; with the input advances summed onto
+    # the current input instead of delayed, Alpha gives about 1 (see
+    # docs/guide/memory.rst for the benchmark figures)
+    assert synapse_runs[name] < 0.09, synapse_runs
+    # as accurate as on a Lowpass, give or take spike noise
+    assert synapse_runs[name] < 1.3 * synapse_runs["lowpass"], synapse_runs
 
 
 # --- neural memories that cannot be built: errors that say what works ------------

@@ -79,14 +79,18 @@ class LinearNetwork(nengo.Network):
       ``mapping_synapse`` at ``dt`` by `~nengo_lmu.mapping.ss2sim` (the
       discrete Principle 3). The recurrence runs ensemble to ensemble, with
       no Node in the loop, so it can run on Loihi. The decoded state lags
-      the exact one by one time step (the recurrent synapse's update).
+      the exact one by one time step (the recurrent synapse's update; see
+      `input_delay` for higher-order synapses).
       Unless given, intercepts are ``Uniform(-0.3, 0.3)`` and the solver is
       ``LstsqL2(reg=0.03)`` (benchmark B1). Higher-order synapses with zeros
       (``nengo.Alpha``, ``nengo.DoubleExp``, discretised by zero-order hold)
       are mapped with the inverse of their zeros approximated to
-      ``zero_order`` Taylor terms (see `~nengo_lmu.mapping.ss2sim`); input
-      advances that a higher-order synapse calls for are summed onto the
-      current input (exact for inputs that change little over a few steps).
+      ``zero_order`` Taylor terms (see `~nengo_lmu.mapping.ss2sim`). A
+      synapse of order ``q`` (after that approximation: ``q = 3`` for Alpha
+      with ``zero_order=1``) calls for the input ``q - 1`` steps ahead; the
+      input is instead delayed by ``q - 1`` steps (`input_delay`, a chain of
+      one-step delays outside the recurrent loop), which makes the
+      recurrence follow the system exactly, ``input_delay`` steps late.
 
     ``state`` is the state in the given system's own coordinates in both
     realisations (neural states are decoded and transformed back), and
@@ -139,7 +143,10 @@ class LinearNetwork(nengo.Network):
         The synapse the recurrence is mapped onto when the simulator realises
         ``synapse`` as a different filter (for example the Loihi emulator's
         decode filter and delays, `nengo_lmu.loihi.loop_synapse`); defaults to
-        ``synapse``.
+        ``synapse``. The input advances that a higher-order mapping synapse
+        calls for are then summed onto the current input (the simulator may
+        not filter the input as it does the recurrence), which is exact only
+        for inputs that change little over the synapse's extra delay.
     zero_order : int
         Taylor degree of the approximate inverse of the mapping synapse's
         zeros (default 1; synapses without zeros are mapped exactly
@@ -174,6 +181,10 @@ class LinearNetwork(nengo.Network):
         ``T`` with the system's state ``x = T z`` for the ensembles' ``z``.
     gain_connection : nengo.Connection or None
         The Euler update's gain ``g`` (exact Euler realisation only).
+    input_delay : int
+        Steps by which the neural realisation delays the input (0 unless a
+        higher-order ``synapse`` calls for input advances): the decoded state
+        lags the exact one by ``1 + input_delay`` steps.
 
     Examples
     --------
@@ -232,6 +243,7 @@ class LinearNetwork(nengo.Network):
             neurons_per_dimension, "neurons_per_dimension", self, allow_none=True
         )
         self.synapse = check_synapse(synapse, obj=self)
+        self._mapping_synapse_given = mapping_synapse is not None
         self.mapping_synapse = (
             self.synapse
             if mapping_synapse is None
@@ -302,6 +314,7 @@ class LinearNetwork(nengo.Network):
         self.mapped_system = None
         self.state_transform = None
         self.gain_connection = None
+        self.input_delay = 0
 
         with self:
             self.input = nengo.Node(size_in=self.size_in, label="input")
@@ -381,10 +394,25 @@ class LinearNetwork(nengo.Network):
             scaled, self.mapping_synapse, dt=self.dt, zero_order=self.zero_order
         )
         self.state_transform = T
-        Ahat, Bhat = self.mapped_system.A, self.mapped_system.B
-        # terms on the input's advances (higher-order synapses only), grouped
-        # by advance: summed onto the current input
-        Bhat = Bhat.reshape(n, -1, m).sum(axis=1)
+        Ahat = self.mapped_system.A
+        # Bhat's columns are grouped by the input's advance j = 0 .. q-1 (q > 1
+        # for higher-order synapses only)
+        Bhat = self.mapped_system.B.reshape(n, -1, m)
+        q = Bhat.shape[1]
+        if not self._mapping_synapse_given:
+            # exact, for the input delayed by q - 1 steps: u[k + j - (q - 1)]
+            # from a chain of one-step delays (outside the recurrent loop)
+            inputs = [self.input]
+            for j in range(1, q):
+                inputs.append(nengo.Node(size_in=self.size_in, label=f"input[k-{j}]"))
+                nengo.Connection(inputs[-2], inputs[-1], synapse=0)
+            inputs = [(inputs[q - 1 - j], Bhat[:, j]) for j in range(q)]
+        else:
+            # the mapping synapse stands for a filter the simulator applies to
+            # the recurrence, not necessarily to the input: advances summed
+            # onto the current input
+            inputs = [(self.input, Bhat.sum(axis=1))]
+        self.input_delay = 0 if len(inputs) == 1 else q - 1
         k = self.ensemble_dimensions
         blocks = [slice(b, b + k) for b in range(0, n, k)]
         for c in range(self.copies):
@@ -412,9 +440,10 @@ class LinearNetwork(nengo.Network):
                 nengo.Connection(
                     pre, x, transform=T[:, bj], synapse=None, **conn_kwargs
                 )
-            u = self._copy(self.input, c, m)
-            for post, bi in zip(group, blocks):
-                nengo.Connection(u, post, transform=Bhat[bi], synapse=self.synapse)
+            for node, B in inputs:
+                u = self._copy(node, c, m)
+                for post, bi in zip(group, blocks):
+                    nengo.Connection(u, post, transform=B[bi], synapse=self.synapse)
 
     def _build_output(self):
         C, D = self.discrete_system.C, self.discrete_system.D
