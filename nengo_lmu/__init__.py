@@ -10,7 +10,7 @@ from nengo_lmu.basis import (
     shifted_legendre,
     window_readout,
 )
-from nengo_lmu.networks import LMU, LMUMemory
+from nengo_lmu.networks import LMU, LinearNetwork, LMUMemory
 from nengo_lmu.mapping import (
     balanced_realization,
     scaled_realization,

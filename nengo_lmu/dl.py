@@ -14,6 +14,8 @@ import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
 
+from nengo_lmu._validation import check_positive_finite, coerce_synapse
+
 #: Rate neuron types and their spiking twins (same rate function).
 SPIKING_TWINS = {
     nengo.RectifiedLinear: lambda n: nengo.SpikingRectifiedLinear(
@@ -128,12 +130,23 @@ def load_params(sim, path, include_state=False):
     if include_state:
         params.extend(sim.tensor_graph.saved_state.values())
     try:
-        with np.load(file) as data:
-            values = [data[f"arr_{i}"] for i in range(len(data.files))]
-    except (OSError, ValueError, KeyError) as err:
+        with np.load(file, allow_pickle=False) as data:
+            values = [np.asarray(data[f"arr_{i}"]) for i in range(len(data.files))]
+    except Exception as err:  # noqa: BLE001 -- numpy, zipfile, zlib raise many kinds
+        # only the file is read in this block: any error is the file's
         raise ValidationError(
-            f"cannot read NengoDL parameters from {file}: {err}", attr="path"
+            f"cannot read NengoDL parameters from {file}: a damaged or foreign file "
+            f"({type(err).__name__}: {' '.join(str(err).split())[:200]})",
+            attr="path",
         ) from None
+    bad = [i for i, value in enumerate(values)
+           if value.dtype.kind not in "fiu" or not np.all(np.isfinite(value))]
+    if bad:
+        raise ValidationError(
+            f"{file}: variable(s) {bad} are not finite numbers: a damaged or foreign "
+            "file; nothing was loaded",
+            attr="path",
+        )
     if len(values) != len(params):
         raise ValidationError(
             f"{file} holds {len(values)} variables, this simulator has "
@@ -214,17 +227,8 @@ def to_spiking(network, synapse=0.005, rate_scale=1.0):
         raise ValidationError(
             f"must be a nengo.Network, got {type(network).__name__}", attr="network"
         )
-    if isinstance(synapse, (int, float)):
-        synapse = nengo.Lowpass(synapse)
-    if not isinstance(synapse, nengo.synapses.Synapse):
-        raise ValidationError(
-            f"must be a time constant or a nengo Synapse, got {synapse!r}",
-            attr="synapse",
-        )
-    if not isinstance(rate_scale, (int, float)) or not rate_scale > 0:
-        raise ValidationError(
-            f"must be a number > 0, got {rate_scale!r}", attr="rate_scale"
-        )
+    synapse = coerce_synapse(synapse, "synapse")
+    rate_scale = check_positive_finite(rate_scale, "rate_scale")
     # check every type first, so that nothing is half-converted
     swapped = {}
     for ens in network.all_ensembles:

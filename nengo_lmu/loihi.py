@@ -24,7 +24,12 @@ import nengo
 import numpy as np
 from nengo.exceptions import BuildError, ValidationError
 
-from nengo_lmu._validation import check_positive_finite
+from nengo_lmu._validation import (
+    check_count,
+    check_neuron_type,
+    check_nonnegative,
+    check_positive_finite,
+)
 
 # Emulator defaults (NengoLoihi 1.1): decode-neuron output filter, and the
 # number of bits of a compartment's current decay.
@@ -40,14 +45,6 @@ DEFAULT_DELAY_STEPS = 8
 #: Recommended neuron settings for the on-chip memory (measured on the
 #: emulator; see ``docs/guide/loihi.rst``).
 DEFAULT_MAX_RATES = nengo.dists.Uniform(100, 120)
-
-
-def _check_steps(value, attr):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValidationError(
-            f"must be an integer >= 0, got {value!r}", attr=attr
-        )
-    return int(value)
 
 
 def quantized_pole(tau, dt=0.001):
@@ -122,18 +119,13 @@ def loop_synapse(
     Examples
     --------
     >>> synapse = loop_synapse(tau=0.1, dt=0.001)
-    >>> memory = LMUMemory(theta=1.0, order=6, n_neurons=100,
+    >>> memory = LMUMemory(theta=1.0, order=6, neurons_per_dimension=100,
     ...                    synapse=nengo.Lowpass(0.1), mapping_synapse=synapse)
     """
     tau = check_positive_finite(tau, "tau")
     dt = check_positive_finite(dt, "dt")
-    if isinstance(decode_tau, bool) or not np.isscalar(decode_tau) or not (
-        np.isfinite(decode_tau) and decode_tau >= 0
-    ):
-        raise ValidationError(
-            f"must be a finite number >= 0, got {decode_tau!r}", attr="decode_tau"
-        )
-    delay_steps = _check_steps(delay_steps, "delay_steps")
+    decode_tau = check_nonnegative(decode_tau, "decode_tau")
+    delay_steps = check_count(delay_steps, "delay_steps", low=0)
     poles = [quantized_pole(tau, dt)]
     if decode_tau > 0:
         poles.append(quantized_pole(decode_tau, dt))
@@ -253,11 +245,7 @@ def memory_kwargs(
         neuron_type = nengo.SpikingRectifiedLinear(
             initial_state={"voltage": nengo.dists.Choice([0])}
         )
-    if not isinstance(neuron_type, nengo.neurons.NeuronType):
-        raise ValidationError(
-            f"must be a nengo.neurons.NeuronType instance, got {neuron_type!r}",
-            attr="neuron_type",
-        )
+    check_neuron_type(neuron_type)
     try:
         _check_neuron_type(neuron_type)
     except ImportError:  # no NengoLoihi: the check happens in check_loihi
@@ -265,7 +253,7 @@ def memory_kwargs(
     kwargs = dict(
         theta=theta,
         order=order,
-        n_neurons=n_neurons,
+        neurons_per_dimension=n_neurons,
         synapse=nengo.Lowpass(check_positive_finite(tau, "tau")),
         mapping_synapse=loop_synapse(tau, dt, decode_tau, delay_steps),
         dt=dt,

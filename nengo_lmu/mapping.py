@@ -29,17 +29,48 @@ def _trim(coefficients):
     return coefficients[nonzero[0]:]
 
 
-def synapse_polynomial(synapse, dt=None):
+def synapse_polynomial(synapse, dt=None, zero_order=None):
     """Write the synapse as ``1 / c(p)`` and return ``c``'s coefficients.
 
     ``p`` is ``s`` (analog, ``dt=None``) or ``z`` (the synapse discretized at
     ``dt`` by its own method, as the Nengo simulator does). Coefficients are
     in increasing powers: ``c(p) = c[0] + c[1] p + ...``.
 
-    Raises a ValidationError if the (discretized) synapse has zeros, which no
-    constant recurrent transform can compensate.
+    A synapse with zeros, ``h = n(p) / d(p)`` (``nengo.Alpha`` and
+    ``nengo.DoubleExp`` discretized by zero-order hold have one, near
+    ``z = -1``), is no ``1 / c(p)``: no constant recurrent transform makes up
+    for its zeros exactly, and with ``zero_order=None`` (default) it raises a
+    ValidationError. With ``zero_order=K`` the returned ``c`` is ``d(p)``
+    times the Taylor polynomial of degree ``K`` of ``1 / n(p)`` about
+    ``p0`` (``z = 1``, or ``s = 0`` for analog), so that ``h c = 1 +
+    O((p - p0)^(K + 1))``: exact at DC, and close for the slow dynamics a
+    network realises (``z`` near 1). The inverse cannot be exact: the zero of
+    a zero-order-hold Alpha lies just outside the unit circle, so inverting
+    it would be unstable.
+
+    Parameters
+    ----------
+    synapse : nengo.LinearFilter
+    dt : float, optional
+        Time step for the discrete polynomial; None for the analog one.
+    zero_order : int, optional
+        Taylor degree of the inverse of the synapse's zeros; None refuses
+        synapses with zeros.
+
+    Returns
+    -------
+    c : ndarray
+        Coefficients in increasing powers of ``p``.
     """
     check_synapse(synapse)
+    if zero_order is not None and (
+        isinstance(zero_order, bool)
+        or not isinstance(zero_order, (int, np.integer))
+        or zero_order < 0
+    ):
+        raise ValidationError(
+            f"must be None or an integer >= 0, got {zero_order!r}", attr="zero_order"
+        )
     num, den = np.asarray(synapse.num, float), np.asarray(synapse.den, float)
     if synapse.analog and dt is not None:
         try:
@@ -64,15 +95,39 @@ def synapse_polynomial(synapse, dt=None):
             attr="synapse",
         )
     num, den = _trim(num), _trim(den)
-    if num.size != 1:
+    if num.size == 1:
+        return den[::-1] / num[0]
+    if zero_order is None:
         where = "analog" if dt is None else f"discretized at dt={dt:g}"
         raise ValidationError(
             f"must have no zeros ({where}), got numerator {num}: only all-pole "
             "synapses (Lowpass; Alpha and other LinearFilters with a constant "
-            "numerator, with dt=None) can be mapped",
+            "numerator, with dt=None) can be mapped exactly; give zero_order to "
+            "map one with zeros approximately",
             attr="synapse",
         )
-    return den[::-1] / num[0]
+    return _inverse_zeros(num[::-1], den[::-1], 0.0 if dt is None else 1.0, zero_order)
+
+
+def _inverse_zeros(num, den, p0, order):
+    """``den(p) R(p)`` with ``R`` the Taylor polynomial of degree ``order`` of
+    ``1 / num(p)`` about ``p0`` (coefficients in increasing powers)."""
+    poly = np.polynomial.Polynomial
+    # num in powers of e = p - p0
+    m = poly(num)(poly([p0, 1.0])).coef
+    m = np.concatenate([m, np.zeros(order + 1)])
+    if abs(m[0]) <= 1e-14 * np.abs(m).max():
+        raise ValidationError(
+            f"has a zero at p={p0:g} (no gain at DC); it cannot be inverted",
+            attr="synapse",
+        )
+    # 1 / m(e) = sum_k r_k e^k:  r_0 = 1 / m_0,  r_k = -sum_{i=1}^k m_i r_{k-i} / m_0
+    r = np.zeros(order + 1)
+    r[0] = 1.0 / m[0]
+    for k in range(1, order + 1):
+        r[k] = -np.dot(m[1: k + 1], r[k - 1:: -1][:k]) / m[0]
+    R = poly(r)(poly([-p0, 1.0]))
+    return (poly(den) * R).coef
 
 
 def _matrix_polynomial(c, A):
@@ -83,7 +138,7 @@ def _matrix_polynomial(c, A):
     return out
 
 
-def ss2sim(system, synapse, dt=None):
+def ss2sim(system, synapse, dt=None, zero_order=None):
     """Map ``system`` onto ``synapse``: the transforms of a recurrent network.
 
     Returns a `LinearSystem` ``(Ahat, Bhat, C, D)``: connecting a state
@@ -105,6 +160,12 @@ def ss2sim(system, synapse, dt=None):
       (discrete): ``Bhat = [B_0, ..., B_{q-1}]`` with
       ``B_j = sum_{i > j} c_i A^(i-j-1) B``. ``Bhat``'s columns are grouped by
       ``j``; ``Bhat[:, :input_size]`` alone is exact only when ``q = 1``.
+    * Synapses with zeros ``h = n(p) / d(p)`` (``nengo.Alpha`` or
+      ``nengo.DoubleExp`` discretized by zero-order hold) with ``zero_order``
+      given: as the all-pole case with ``c(p) = d(p) R(p)``, ``R`` the Taylor
+      polynomial of ``1 / n(p)`` about ``z = 1`` (``s = 0``) to that degree
+      (see `synapse_polynomial`). Approximate: exact at DC, with a relative
+      error of order ``|z - 1|^(zero_order + 1)`` at the system's poles.
 
     Parameters
     ----------
@@ -115,6 +176,9 @@ def ss2sim(system, synapse, dt=None):
     dt : float, optional
         Simulator time step. ``None`` (default) gives the analog mapping for an
         analog system; a discrete system uses its own ``dt``.
+    zero_order : int, optional
+        Map a synapse with zeros approximately, inverting its zeros to this
+        Taylor degree; None (default) refuses such synapses.
 
     Returns
     -------
@@ -143,7 +207,7 @@ def ss2sim(system, synapse, dt=None):
                 f"must equal the discrete system's dt={system.dt}, got {dt}",
                 attr="dt",
             )
-    c = synapse_polynomial(synapse, dt)
+    c = synapse_polynomial(synapse, dt, zero_order=zero_order)
     A, B, C, D = system.ss
     q = len(c) - 1
     if q < 1:

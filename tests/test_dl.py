@@ -162,3 +162,132 @@ def test_rate_scale_keeps_rate_function():
     assert errors[1] < 0.2 * errors[0], errors
     with pytest.raises(ValidationError, match="rate_scale"):
         to_spiking(net, rate_scale=-1)
+
+
+# ---------------------------------------------------------------------------
+# NengoDL: repeatable training, saved parameters
+
+
+@pytest.fixture(scope="module")
+def dl():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import nengo_dl
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    return nengo_dl, tf
+
+
+def trainable_net(hidden_units=8, order=4):
+    from nengo_lmu.dl import configure_training
+
+    with nengo.Network(seed=0) as net:
+        stim = nengo.Node(np.zeros(1))
+        lmu = LMU(
+            1, 1, order, 0.01, hidden_units=hidden_units,
+            hidden_neuron_type=nengo.RectifiedLinear(), seed=0,
+        )
+        out = nengo.Node(size_in=1)
+        nengo.Connection(stim, lmu.input, synapse=None)
+        nengo.Connection(
+            lmu.output, out, transform=np.full((1, hidden_units), 0.1), synapse=None
+        )
+        probe = nengo.Probe(out, synapse=None)
+    configure_training(net, keep_history=True)
+    net.stim, net.probe, net.lmu = stim, probe, lmu
+    return net
+
+
+def delay_xy():
+    rng = np.random.RandomState(0)
+    x = rng.uniform(-1, 1, size=(16, 20, 1)).astype(np.float32)
+    return x, np.roll(x, 3, axis=1)
+
+
+def train(dl, net, path=None):
+    nengo_dl, tf = dl
+    x, y = delay_xy()
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        sim.compile(optimizer=tf.optimizers.Adam(0.01), loss=tf.losses.mse)
+        sim.fit({net.stim: x}, {net.probe: y}, epochs=2, verbose=0)
+        weights = [np.array(w) for w in sim.keras_model.get_weights()]
+        out = sim.predict({net.stim: x}, verbose=0)[net.probe]
+        if path is not None:
+            sim.save_params(path)
+        sim.freeze_params(net)
+    return weights, out
+
+
+def test_nengo_dl_training_is_repeatable(dl):
+    w1, out1 = train(dl, trainable_net())
+    w2, out2 = train(dl, trainable_net())
+    assert len(w1) == len(w2) > 0
+    assert all(np.array_equal(a, b) for a, b in zip(w1, w2))
+    assert np.array_equal(out1, out2)
+    # and training changed the weights
+    nengo_dl, _ = dl
+    net = trainable_net()
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        initial = [np.array(w) for w in sim.keras_model.get_weights()]
+    assert any(not np.array_equal(a, b) for a, b in zip(initial, w1))
+
+
+def test_nengo_dl_params_save_and_load(dl, tmp_path):
+    nengo_dl, _ = dl
+    path = str(tmp_path / "params")
+    _, trained_out = train(dl, trainable_net(), path=path)
+    x, _ = delay_xy()
+    net = trainable_net()
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        fresh = sim.predict({net.stim: x}, verbose=0)[net.probe]
+        sim.load_params(path)
+        loaded = sim.predict({net.stim: x}, verbose=0)[net.probe]
+    assert not np.array_equal(fresh, trained_out)
+    assert np.array_equal(loaded, trained_out)
+
+
+@pytest.fixture(scope="module")
+def saved_params(dl, tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("params") / "params")
+    train(dl, trainable_net(), path=path)
+    return path
+
+
+@pytest.mark.parametrize("shape", [dict(hidden_units=16), dict(order=6)])
+def test_params_of_another_shape_are_refused_and_nothing_half_loaded(
+    dl, saved_params, shape
+):
+    """nengo_lmu.dl.load_params checks every shape before assigning anything
+    (NengoDL's own load_params assigns until the first mismatch)."""
+    from nengo_lmu.dl import load_params
+
+    nengo_dl, _ = dl
+    net = trainable_net(**shape)
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        before = [np.array(w) for w in sim.keras_model.get_weights()]
+        with pytest.raises(nengo.exceptions.ValidationError, match="another shape"):
+            load_params(sim, saved_params)
+        after = [np.array(w) for w in sim.keras_model.get_weights()]
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+
+
+def test_load_params_loads_and_refuses_foreign_files(dl, saved_params, tmp_path):
+    from nengo_lmu.dl import load_params
+
+    nengo_dl, _ = dl
+    x, _ = delay_xy()
+    net = trainable_net()
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        load_params(sim, saved_params)
+        ours = sim.predict({net.stim: x}, verbose=0)[net.probe]
+    net = trainable_net()
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        sim.load_params(saved_params)  # NengoDL's own, on a matching network
+        theirs = sim.predict({net.stim: x}, verbose=0)[net.probe]
+        bad = tmp_path / "bad.npz"
+        bad.write_text("not numpy")
+        with pytest.raises(nengo.exceptions.ValidationError, match="path"):
+            load_params(sim, bad)
+        np.savez(tmp_path / "few.npz", np.zeros(3))
+        with pytest.raises(nengo.exceptions.ValidationError, match="nothing"):
+            load_params(sim, tmp_path / "few")
+    assert np.array_equal(ours, theirs)

@@ -3,7 +3,18 @@ import numpy as np
 import pytest
 import scipy.linalg
 import scipy.signal
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nengo.exceptions import ValidationError
+from robustness import (
+    HYPOTHESIS,
+    attempt,
+    check_system,
+    check_tried,
+    hostile_kwargs,
+    orders,
+    synapses,
+)
 
 from nengo_lmu.mapping import (
     balanced_realization,
@@ -240,3 +251,44 @@ def test_scaled_realization_bad_input():
             scaled_realization(sys, **args)
     with pytest.raises(ValidationError, match="input_high"):
         scaled_realization(sys.discretize(0.01), input_rms=0.3, input_high=60)
+
+
+# ---------------------------------------------------------------------------
+# Hostile input (see robustness.py)
+
+
+@settings(max_examples=100, **HYPOTHESIS)
+@given(
+    hostile_kwargs(
+        {
+            "order": st.integers(1, 8),
+            "theta": st.floats(0.01, 10),
+            "synapse": st.builds(nengo.Lowpass, st.floats(0.005, 1.0)),
+            "dt": st.one_of(st.none(), st.floats(1e-4, 1e-2)),
+            "rms": st.floats(0.01, 10),
+            "high": st.floats(0.01, 10),
+            "radius": st.floats(0.1, 10),
+        },
+        {"order": orders, "synapse": synapses},
+    )
+)
+def test_hostile_mapping(kw):
+    system = attempt("LegendreDelay", LegendreDelay, kw["theta"], kw["order"])
+    if system is None:
+        system = LegendreDelay(1.0, 4)
+    check_system(attempt("ss2sim", ss2sim, system, kw["synapse"], dt=kw["dt"]))
+    check_system(attempt("ss2sim", ss2sim, "system", kw["synapse"], dt=kw["dt"]))
+    if kw["dt"] is not None:
+        system = attempt("discretize", system.discretize, kw["dt"])
+    if system is not None:
+        result = attempt(
+            "scaled_realization", scaled_realization, system, kw["rms"], kw["high"],
+            radius=kw["radius"],
+        )
+        if result is not None:
+            check_system(result[0])
+
+
+def test_hostile_inputs_tried():
+    """Runs after the property tests in file order: report the counts."""
+    check_tried(['ss2sim', 'scaled_realization'])

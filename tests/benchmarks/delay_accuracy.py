@@ -18,7 +18,7 @@ import nengo
 import numpy as np
 
 from nengo_lmu import LegendreDelay, LMUMemory, delay_readout, ss2sim
-from nengo_lmu.recipes import delay_nrmse
+from nengo_lmu.tasks.delay import delay_nrmse
 
 THETA, ORDER, DT, TAU = 1.0, 6, 0.001, 0.1
 MAX_RATES = nengo.dists.Uniform(100, 120)
@@ -54,7 +54,7 @@ def library_default(n_neurons, stim, **overrides):
     memory = LMUMemory(
         THETA,
         ORDER,
-        n_neurons=n_neurons,
+        neurons_per_dimension=n_neurons,
         synapse=nengo.Lowpass(TAU),
         dt=DT,
         neuron_type=nengo.SpikingRectifiedLinear(),
@@ -74,7 +74,7 @@ NENGO_DEFAULTS = dict(
 # choices to the library's defaults
 ABLATION = [
     ("scaled Legendre states (3 std in radius)",
-     dict(realization="scaled", **NENGO_DEFAULTS)),
+     dict(realization="legendre", **NENGO_DEFAULTS)),
     ("balanced realisation, scaled", dict(realization="balanced", **NENGO_DEFAULTS)),
     ("+ intercepts U(-0.3, 0.3)",
      dict(realization="balanced", solver=nengo.solvers.LstsqL2(reg=0.1))),
