@@ -150,9 +150,11 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help="B2 on 112-step sequences, 600 sequences per model")
     parser.add_argument("--planner", choices=["noop", "tree"], default="noop")
-    parser.add_argument("--unroll", type=int, default=16,
+    # 4 measured faster than 16 (and 8) in both steady state and graph
+    # construction, on both models (docs/benchmarks.rst, B2)
+    parser.add_argument("--unroll", type=int, default=4,
                         help="NengoDL unroll_simulation, B2 model")
-    parser.add_argument("--unroll-small", type=int, default=16,
+    parser.add_argument("--unroll-small", type=int, default=4,
                         help="NengoDL unroll_simulation, small model")
     parser.add_argument("--no-fuse", action="store_true",
                         help="NengoDL's default simplifications only (without "
