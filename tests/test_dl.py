@@ -121,11 +121,12 @@ def test_to_spiking_approaches_rate_output():
     assert errors[2] < 0.1, errors
 
 
-def test_to_spiking_refuses_tanh_and_changes_nothing():
-    net = build_lmu_net()
-    with pytest.raises(ValidationError, match="Tanh"):
+def test_to_spiking_refuses_sigmoid_and_changes_nothing():
+    # tanh units become pairs (tests/test_spiking.py); sigmoid has no twin
+    net = build_lmu_net(hidden_neuron_type=nengo.Sigmoid())
+    with pytest.raises(ValidationError, match="Sigmoid"):
         to_spiking(net)
-    assert isinstance(net.lmu.hidden.neuron_type, nengo.Tanh)
+    assert isinstance(net.lmu.hidden.neuron_type, nengo.Sigmoid)
     with pytest.raises(ValidationError, match="synapse"):
         to_spiking(nengo.Network(), synapse="fast")
     with pytest.raises(ValidationError, match="network"):
@@ -291,3 +292,74 @@ def test_load_params_loads_and_refuses_foreign_files(dl, saved_params, tmp_path)
         with pytest.raises(nengo.exceptions.ValidationError, match="nothing"):
             load_params(sim, tmp_path / "few")
     assert np.array_equal(ours, theirs)
+
+
+# --- damaged parameter files: property test --------------------------------------
+
+from collections import Counter  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PARAMS_TRIED = Counter()
+
+
+@pytest.fixture(scope="module")
+def params_sim(dl):
+    nengo_dl, _ = dl
+    net = trainable_net()
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        yield sim
+
+
+@settings(max_examples=80, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                 HealthCheck.too_slow])
+@given(op=st.sampled_from(["cut", "flip"]), where=st.floats(0, 1, exclude_max=True),
+       mask=st.integers(1, 255))
+def test_damaged_params_are_refused_and_nothing_loaded(params_sim, saved_params,
+                                                       tmp_path, op, where, mask):
+    from nengo_lmu.dl import load_params
+
+    data = bytearray(open(saved_params + ".npz", "rb").read())
+    at = int(where * len(data))
+    if op == "cut":
+        data = data[:at]
+    else:
+        data[at] ^= mask
+    path = tmp_path / "damaged.npz"
+    path.write_bytes(bytes(data))
+    before = [np.array(w) for w in params_sim.keras_model.get_weights()]
+    try:
+        load_params(params_sim, path)
+    except ValidationError as err:
+        assert str(path) in str(err)
+        after = [np.array(w) for w in params_sim.keras_model.get_weights()]
+        assert all(np.array_equal(a, b) for a, b in zip(before, after))
+        PARAMS_TRIED[op, "refused"] += 1
+        return
+    PARAMS_TRIED[op, "loaded"] += 1
+    assert op == "flip"  # a file cut short is never loaded
+    assert all(np.all(np.isfinite(w)) for w in params_sim.keras_model.get_weights())
+
+
+def test_params_property_cases_tried():
+    print("[robustness] saved-parameter cases:", dict(PARAMS_TRIED))
+
+
+def test_to_spiking_takes_numpy_scalars():
+    with nengo.Network() as net:
+        ens = nengo.Ensemble(5, 1, neuron_type=nengo.RectifiedLinear(),
+                             gain=np.ones(5), bias=np.zeros(5))
+        out = nengo.Node(size_in=5)
+        nengo.Connection(ens.neurons, out, synapse=None)
+    spiking = to_spiking(net, synapse=np.float32(0.01), rate_scale=np.float32(2.0))
+    conn = spiking.all_connections[0]
+    assert isinstance(conn.synapse, nengo.Lowpass)
+    assert conn.synapse.tau == pytest.approx(0.01)
+    assert isinstance(spiking.all_ensembles[0].neuron_type,
+                      nengo.SpikingRectifiedLinear)
+    for kwargs in ({"synapse": "0.01"}, {"rate_scale": np.float32(-1)},
+                   {"rate_scale": True}):
+        with pytest.raises(ValidationError):
+            to_spiking(net, **kwargs)

@@ -300,3 +300,13 @@ def test_pickled_lmu_networks_give_identical_outputs():
     assert set(clone.lmu.weights) == set(net.lmu.weights)
     assert all(np.array_equal(clone.lmu.weights[k], v) for k, v in net.lmu.weights.items())
     assert np.array_equal(a, b) and np.any(a != 0)
+
+
+def test_numpy_scalars_and_seed():
+    lmu = LMU(1, 1, 4, 0.1, hidden_units=3, output_synapse=np.float32(0.005))
+    assert isinstance(lmu.output_synapse, nengo.Lowpass)
+    assert lmu.output_synapse.tau == pytest.approx(0.005)
+    LMU(np.int64(1), np.int64(1), np.int64(4), np.float32(0.1), seed=np.int64(3))
+    for seed in (-1, 2**32, 1.5, "1"):
+        with pytest.raises(ValidationError, match="seed"):
+            LMU(1, 1, 4, 0.1, seed=seed)

@@ -648,6 +648,35 @@ def test_higher_order_synapses_on_delay_task(synapse_runs, name):
     assert synapse_runs[name] < 1.3 * synapse_runs["lowpass"], synapse_runs
 
 
+# --- neural memories that cannot be built: errors that say what works ------------
+
+
+@pytest.mark.parametrize("theta, order, attr, words", [
+    (0.002, 6, "theta", ["theta=0.002", "input_high", "larger theta"]),
+    (0.005, 12, "order", ["order=12", "realization='legendre'", "larger theta",
+                          "lower order"]),
+    (1.0, 150, "order", ["order=150", "realization='legendre'", "larger theta",
+                         "lower order"]),
+    (1e308, 6, "theta", ["theta=1e+308", "smaller theta"]),
+])
+def test_neural_memory_errors_name_theta_or_order(theta, order, attr, words):
+    with pytest.raises(ValidationError) as info:
+        LMUMemory(theta, order, n_neurons=10)
+    assert info.value.attr == attr
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+    assert "input_high: must be below" not in str(info.value)
+
+
+def test_suggested_realization_works():
+    # what the message suggests builds
+    for theta, order in [(0.005, 12), (1.0, 150)]:
+        LMUMemory(theta, order, n_neurons=2, realization="legendre")
+    # an input_high the user gave is named as given
+    with pytest.raises(ValidationError, match="input_high"):
+        LMUMemory(0.002, 6, n_neurons=10, input_high=600)
+
+
 # --- nonlinear functions of the window ----------------------------------------
 
 
