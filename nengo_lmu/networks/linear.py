@@ -41,7 +41,7 @@ READOUT_NEURONS_PER_DIMENSION = 300
 DEFAULT_ZERO_ORDER = 1
 
 
-def renamed_keyword(kwargs, old, new, value, default, obj=None, since="0.2"):
+def renamed_keyword(kwargs, old, new, value, default, obj=None, since="0.1.0"):
     """The value of a renamed keyword argument, warning if the old name was used.
 
     ``kwargs`` (a ``**kwargs`` dict) may hold the ``old`` name; it is popped.
