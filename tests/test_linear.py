@@ -2,7 +2,20 @@ import nengo
 import numpy as np
 import pytest
 import scipy.signal
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nengo.exceptions import ValidationError
+from robustness import (
+    HYPOTHESIS,
+    attempt,
+    check_tried,
+    hostile_kwargs,
+    is_huge,
+    matrices,
+    orders,
+    scalars,
+    synapses,
+)
 
 from nengo_lmu import LMU, LinearNetwork, LinearSystem, LMUMemory
 from nengo_lmu.basis import delay_readout, shifted_legendre
@@ -245,3 +258,59 @@ def test_renamed_keywords_warn_and_still_work():
     with pytest.warns(DeprecationWarning, match="delay_readout"):
         values = shifted_legendre(5, [0, 0.3, 1])
     assert np.array_equal(values, delay_readout(5, [0, 0.3, 1]))
+
+
+# --- hostile input (see robustness.py) ----------------------------------------
+
+SYSTEMS = [
+    LinearSystem([[-1.0]], [[1.0]], [[1.0]]),
+    LinearSystem([[-1.0, 2.0], [-2.0, -1.0]], [[1.0, 0.0], [0.0, 1.0]], [[1.0, 1.0]]),
+    LinearSystem([[0.5, 0.1], [0.0, 0.9]], [[1.0], [1.0]], [[1.0, 0.0]], dt=0.001),
+    LegendreDelay(0.5, 4),
+]
+
+
+@settings(max_examples=80, **HYPOTHESIS)
+@given(
+    hostile_kwargs(
+        {
+            "system": st.sampled_from(SYSTEMS),
+            "neurons_per_dimension": st.one_of(st.none(), st.integers(1, 8)),
+            "synapse": st.one_of(
+                st.builds(nengo.Lowpass, st.floats(0.01, 0.2)),
+                st.builds(nengo.Alpha, st.floats(0.01, 0.2)),
+            ),
+            "copies": st.integers(1, 3),
+            "output": st.sampled_from(["system", "state"]),
+            "zero_order": st.integers(0, 3),
+            "input_high": st.floats(0.1, 20),
+        },
+        {
+            "system": st.one_of(matrices(), scalars),
+            "neurons_per_dimension": st.sampled_from([0, -1, 2.5, "5", 10**12]),
+            "synapse": synapses,
+            "copies": st.one_of(orders, st.just(10**12)),
+            "output": st.sampled_from(["y", None, 1]),
+            "zero_order": st.one_of(orders, scalars),
+            "input_high": scalars,
+        },
+    )
+)
+def test_hostile_linear_network(kw):
+    """Any mix of valid and hostile arguments: a working network or a
+    ValidationError, never another exception."""
+    with nengo.Network():
+        network = attempt(
+            "LinearNetwork",
+            LinearNetwork,
+            kw.pop("system"),
+            huge_allocation=is_huge(kw["copies"], kw["neurons_per_dimension"]),
+            **kw,
+        )
+        if network is not None:
+            attempt("LinearNetwork.add_output", network.add_output, np.sum)
+
+
+def test_hostile_inputs_tried():
+    """Runs after the property tests in file order: report the counts."""
+    check_tried(["LinearNetwork", "LinearNetwork.add_output"])

@@ -476,6 +476,12 @@ MEMORY_EXTRAS = [
     {"mapping_synapse": nengo.Alpha(0.01)},
     {"mapping_synapse": "x"},
     {"realization": "scaled"},
+    {"realization": "legendre"},
+    {"zero_order": -1},
+    {"zero_order": 3},
+    {"discretizer": "euler"},
+    {"discretizer": "bilinear"},
+    {"n_neurons": 5},
 ]
 
 
@@ -486,7 +492,7 @@ MEMORY_EXTRAS = [
             "theta": st.floats(0.01, 2),
             "order": st.integers(1, 6),
             "size_in": st.integers(1, 3),
-            "n_neurons": st.one_of(st.none(), st.integers(1, 10)),
+            "neurons_per_dimension": st.one_of(st.none(), st.integers(1, 10)),
             "synapse": st.builds(nengo.Lowpass, st.floats(0.01, 0.2)),
             "dt": st.sampled_from([0.001, 0.002]),
             "extra": st.just({}),
@@ -495,7 +501,7 @@ MEMORY_EXTRAS = [
         {
             "order": orders,
             "size_in": st.one_of(orders, st.just(10**12)),
-            "n_neurons": st.sampled_from([0, -1, 2.5, "5", 10**12, True]),
+            "neurons_per_dimension": st.sampled_from([0, -1, 2.5, "5", 10**12, True]),
             "synapse": synapses,
             "extra": st.sampled_from(MEMORY_EXTRAS),
             "r": st.one_of(scalars, matrices()),
@@ -509,7 +515,7 @@ def test_hostile_lmu_memory(kw):
         kw["theta"],
         kw["order"],
         size_in=kw["size_in"],
-        n_neurons=kw["n_neurons"],
+        neurons_per_dimension=kw["neurons_per_dimension"],
         synapse=kw["synapse"],
         dt=kw["dt"],
         huge_allocation=is_huge(kw["size_in"]),
@@ -517,11 +523,12 @@ def test_hostile_lmu_memory(kw):
     )
     if memory is not None:
         attempt("add_delay_output", memory.add_delay_output, kw["r"])
+        attempt("add_output", memory.add_output, lambda w: w[kw["order"] % 3])
 
 
 def test_hostile_inputs_tried():
     """Runs after the property tests in file order: report the counts."""
-    check_tried(['LMUMemory', 'add_delay_output'])
+    check_tried(['LMUMemory', 'add_delay_output', 'add_output'])
 
 
 # ---------------------------------------------------------------------------
