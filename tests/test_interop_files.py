@@ -146,7 +146,7 @@ def files_of(path):
         path]
 
 
-@settings(max_examples=60, **KERAS_SETTINGS)
+@settings(max_examples=40, **KERAS_SETTINGS)
 @given(fmt=st.sampled_from(FORMATS), op=st.sampled_from(["cut", "flip"]),
        which=st.floats(0, 1, exclude_max=True),
        where=st.floats(0, 1, exclude_max=True), mask=st.integers(1, 255))
