@@ -14,6 +14,8 @@ import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
 
+from nengo_lmu.networks.lmu import DRAWN_SEED_LIMIT
+
 #: Rate neuron types and their spiking twins (same rate function).
 SPIKING_TWINS = {
     nengo.RectifiedLinear: lambda n: nengo.SpikingRectifiedLinear(
@@ -59,6 +61,12 @@ def configure_training(
     * ``keep_history``: False keeps only the last step's probe value, what a
       last-step task (psMNIST) trains on; True keeps every step.
 
+    * Probes without a seed get one that no connection can be assigned
+      (see `~nengo_lmu.networks.lmu.protect_from_probe_seeds`): NengoDL
+      makes any connection whose seed equals a probe's untrainable, which
+      happens silently when a subnetwork has the same seed as its parent.
+      Only probes of Nodes, Neurons and Connections, whose seed is unused.
+
     * ``planner``: NengoDL's ``noop_planner`` unless given. NengoDL's default
       (tree) planner merges operators in a way that makes the LMU's long
       unrolled recurrence about four times slower to train (benchmark B2).
@@ -75,6 +83,9 @@ def configure_training(
         nengo_dl.configure_settings(
             trainable=None, stateful=stateful, keep_history=keep_history, **settings
         )
+    for i, probe in enumerate(network.all_probes):
+        if probe.seed is None and not isinstance(probe.target, nengo.Ensemble):
+            probe.seed = DRAWN_SEED_LIMIT + i
     for lmu in _lmus(network):
         for conn in lmu.memory.all_connections:
             network.config[conn].trainable = bool(train_memory)
@@ -88,6 +99,97 @@ def configure_training(
             network.config[lmu.hidden].trainable = False
             network.config[lmu.hidden.neurons].trainable = True
     return network
+
+
+#: `lmu_weights` keys and the KerasLMU 0.8 variables they equal.
+KERAS_WEIGHT_NAMES = {
+    "kernel": "LMUCell.kernel",
+    "recurrent_kernel": "LMUCell.recurrent_kernel",
+    "bias": "LMUCell.bias",
+    "hidden_kernel": "hidden_cell.kernel",
+    "hidden_recurrent_kernel": "hidden_cell.recurrent_kernel (SimpleRNNCell)",
+    "hidden_bias": "hidden_cell.bias",
+    "theta": "LMUCell.theta * dt (1 / theta_inv when trainable)",
+}
+
+
+def lmu_weights(sim, lmu):
+    """The current (trained) weights of ``lmu`` in a NengoDL simulator.
+
+    Returned in KerasLMU 0.8's shapes, so they can be assigned to a
+    ``keras_lmu.LMUCell`` of the same options, or passed back to
+    `~nengo_lmu.LMU` as initializers:
+
+    ==========================  ================================  ============
+    key                         KerasLMU 0.8 variable             shape
+    ==========================  ================================  ============
+    ``kernel``                  ``LMUCell.kernel``                ``(input_d [+ units], memory_d)``
+    ``recurrent_kernel``        ``LMUCell.recurrent_kernel``      ``(memory_d * order, memory_d)``
+    ``bias``                    ``LMUCell.bias``                  ``(memory_d,)``
+    ``hidden_kernel``           ``hidden_cell.kernel``            ``(memory_d * order [+ input_d], units)``
+    ``hidden_recurrent_kernel`` ``hidden_cell.recurrent_kernel``  ``(units, units)``
+    ``hidden_bias``             ``hidden_cell.bias``              ``(units,)``
+    ``theta``                   ``LMUCell.theta`` times ``dt``    scalar, seconds
+    ==========================  ================================  ============
+
+    Keys of weights the LMU does not have (no memory-to-memory weights, no
+    hidden cell, ...) are absent. ``theta`` is the trained value when it is
+    trainable (KerasLMU's ``1 / theta_inv`` steps, here in seconds).
+
+    Parameters
+    ----------
+    sim : nengo_dl.Simulator
+        A simulator built from a network holding ``lmu`` (still open).
+    lmu : nengo_lmu.LMU
+
+    Returns
+    -------
+    weights : dict of str to ndarray or float
+
+    Examples
+    --------
+    >>> with nengo_dl.Simulator(net) as sim:  # doctest: +SKIP
+    ...     sim.fit(x, y)
+    ...     trained = lmu_weights(sim, net.lmu)
+    >>> keras_cell.kernel.assign(trained["kernel"])  # doctest: +SKIP
+    """
+    from nengo_lmu.networks.lmu import LMU  # pylint: disable=import-outside-toplevel
+
+    if not isinstance(lmu, LMU):
+        raise ValidationError(
+            f"must be a nengo_lmu.LMU, got {type(lmu).__name__}", attr="lmu"
+        )
+    if lmu not in _lmus(sim.model.toplevel):
+        raise ValidationError(
+            "this LMU is not part of the simulator's network", attr="lmu"
+        )
+    conns = [c for parts in lmu.weight_connections.values() for c in parts]
+    values = dict(zip(conns, sim.data.get_params(*[(c, "weights") for c in conns])))
+    weights = {
+        name: np.concatenate([np.asarray(values[c]).T for c in parts], axis=0)
+        for name, parts in lmu.weight_connections.items()
+    }
+    if "bias" in weights:
+        weights["bias"] = weights["bias"][0]
+    if lmu.hidden is not None:
+        weights["hidden_bias"] = np.array(
+            sim.data.get_params((lmu.hidden, "bias"))[0]
+        )
+    weights["theta"] = lmu_theta(sim, lmu)
+    return weights
+
+
+def lmu_theta(sim, lmu):
+    """``lmu``'s theta in seconds: the trained value when it is trainable."""
+    if lmu.theta_connection is not None:
+        gain = float(np.squeeze(sim.data.get_params((lmu.theta_connection,
+                                                     "weights"))[0]))
+        return lmu.dt / gain
+    if lmu.theta_layer is not None:
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+        return lmu.dt / float(tf.keras.backend.get_value(lmu.theta_layer.theta_inv))
+    return lmu.theta
 
 
 def load_params(sim, path, include_state=False):
