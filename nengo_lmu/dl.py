@@ -28,8 +28,18 @@ SPIKING_TWINS = {
 }
 
 
+def quiet_tensorflow():
+    """Keep TensorFlow's C++ info and debug lines (such as "Executor start
+    aborting") off stderr: sets ``TF_CPP_MIN_LOG_LEVEL=2`` unless the user
+    set it, which TensorFlow reads when it is first imported."""
+    import os  # pylint: disable=import-outside-toplevel
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
 def import_nengo_dl():
     """Import NengoDL, or say clearly which extra installs it."""
+    quiet_tensorflow()
     try:
         import nengo_dl  # pylint: disable=import-outside-toplevel
     except ImportError as err:
@@ -210,6 +220,7 @@ def load_params(sim, path, include_state=False):
     include_state : bool
         Also load the simulator state, if it was saved.
     """
+    quiet_tensorflow()
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     path = str(path)

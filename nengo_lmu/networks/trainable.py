@@ -53,7 +53,8 @@ def _layer_class():
                 shape=(),
                 dtype="float64",
                 initializer=tf.initializers.constant(self.initial_theta_inv),
-                constraint=tf.keras.constraints.NonNeg(),
+                # >= 0 as KerasLMU's NonNeg (which casts to float32)
+                constraint=tf.nn.relu,
             )
             super().build(input_shape)
 
