@@ -57,7 +57,8 @@ def _lmus(network):
 
 
 def configure_training(
-    network, train_memory=False, stateful=False, keep_history=False, **settings
+    network, train_memory=False, stateful=False, keep_history=False, fixed=(),
+    **settings
 ):
     """Set NengoDL's options for training sequences on ``network``.
 
@@ -70,6 +71,14 @@ def configure_training(
       as Keras's RNN layers do.
     * ``keep_history``: False keeps only the last step's probe value, what a
       last-step task (psMNIST) trains on; True keeps every step.
+    * ``fixed``: names of LMU weights that training leaves alone on every
+      `~nengo_lmu.LMU` in ``network``, from `lmu_weights`' keys (``"kernel"``,
+      ``"recurrent_kernel"``, ``"bias"``, ``"hidden_kernel"``,
+      ``"hidden_recurrent_kernel"``, ``"hidden_bias"``, ``"theta"``): the
+      per-weight trainability of the LMU paper's cell
+      (``trainable_input_encoders=False`` is ``fixed=["kernel"]``, and so
+      on). Names an LMU does not have are ignored; unknown names raise an
+      error.
 
     * Probes without a seed get one that no connection can be assigned
       (see `~nengo_lmu.networks.lmu.protect_from_probe_seeds`): NengoDL
@@ -96,19 +105,47 @@ def configure_training(
     for i, probe in enumerate(network.all_probes):
         if probe.seed is None and not isinstance(probe.target, nengo.Ensemble):
             probe.seed = DRAWN_SEED_LIMIT + i
+    fixed = _check_fixed(fixed)
     for lmu in _lmus(network):
+        _fix_weights(network, lmu, fixed)
         for conn in lmu.memory.all_connections:
             network.config[conn].trainable = bool(train_memory)
         for ens in lmu.memory.all_ensembles:
             network.config[ens].trainable = bool(train_memory)
         if lmu.theta_connection is not None:
-            network.config[lmu.theta_connection].trainable = True
+            network.config[lmu.theta_connection].trainable = "theta" not in fixed
+        if lmu.theta_layer is not None:
+            lmu.theta_layer.trainable = "theta" not in fixed
         if lmu.hidden is not None:
             # the hidden state is driven through .neurons: its encoders are
             # unused, its biases are the cell's b_h
             network.config[lmu.hidden].trainable = False
-            network.config[lmu.hidden.neurons].trainable = True
+            network.config[lmu.hidden.neurons].trainable = "hidden_bias" not in fixed
     return network
+
+
+def _check_fixed(fixed):
+    if isinstance(fixed, str):
+        fixed = [fixed]
+    try:
+        fixed = set(fixed)
+    except TypeError:
+        raise ValidationError(
+            f"must be a list of weight names, got {fixed!r}", attr="fixed"
+        ) from None
+    unknown = sorted(str(name) for name in fixed - set(KERAS_WEIGHT_NAMES))
+    if unknown:
+        raise ValidationError(
+            f"unknown weight names {unknown}; use {sorted(KERAS_WEIGHT_NAMES)}",
+            attr="fixed",
+        )
+    return fixed
+
+
+def _fix_weights(network, lmu, fixed):
+    for name, conns in lmu.weight_connections.items():
+        for conn in conns:
+            network.config[conn].trainable = name not in fixed
 
 
 #: `lmu_weights` keys and the KerasLMU 0.8 variables they equal.

@@ -366,3 +366,21 @@ def test_guide_psmnist_snippet_is_the_recipe_network():
     assert readout(ours) == readout(recipe)
     assert any(np.all(np.asarray(c.transform.init) == 0) and c.pre_obj.size_out == 1
                for c in ours.connections if c.post_obj.size_in == 10)  # bias
+
+
+def test_fixed_weights_stay_and_the_rest_trains():
+    """configure_training(fixed=[...]): per-weight trainability (the paper
+    cell's trainable_input_encoders=False and so on)."""
+    with nengo.Network(seed=0) as net:
+        stim = nengo.Node(np.zeros(1))
+        lmu = LMU(1, 1, 4, 0.01, hidden_units=5, memory_to_memory=True,
+                  input_to_hidden=True, use_bias=True, discretizer="euler",
+                  trainable_theta=True, seed=3)
+        nengo.Connection(stim, lmu.input, synapse=None)
+        probe = nengo.Probe(lmu.output, synapse=None)
+    fixed = ["kernel", "hidden_recurrent_kernel", "hidden_bias", "theta"]
+    moved = one_step_moves(net, lmu, stim, probe, fixed=fixed)
+    for key, step in moved.items():
+        assert (step == 0) == (key in fixed), (key, moved)
+    with pytest.raises(ValidationError, match="fixed"):
+        configure_training(net, fixed=["encoders"])
