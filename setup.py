@@ -22,7 +22,13 @@ extras = {
     "keras": ["keras-lmu>=0.8", "tensorflow>=2.8,<2.13", "h5py"],
     "data": ["mlxtend>=0.23,<0.24"],
     "plot": ["matplotlib>=3.5"],
-    "tests": ["pytest>=7,<8", "pytest-xdist", "hypothesis>=6"],
+    "tests": [
+        "pytest>=7,<8",
+        "pytest-xdist",
+        "hypothesis>=6",
+        "black==24.10.0",
+        "ruff==0.6.9",
+    ],
     "docs": ["sphinx>=7,<7.3", "matplotlib>=3.5"],
 }
 extras["all"] = sorted({req for reqs in extras.values() for req in reqs})

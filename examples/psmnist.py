@@ -12,8 +12,12 @@ import argparse
 import nengo
 
 from nengo_lmu.dl import to_spiking
-from nengo_lmu.recipes import evaluate_psmnist, psmnist_network, train_psmnist
-from nengo_lmu.tasks import psmnist
+from nengo_lmu.tasks.psmnist import (
+    evaluate_psmnist,
+    psmnist,
+    psmnist_network,
+    train_psmnist,
+)
 
 
 def main():

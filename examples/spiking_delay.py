@@ -9,7 +9,7 @@ compared with the exact (non-neural) memory.
 
 import argparse
 
-from nengo_lmu.recipes import DELAYS, run_delay
+from nengo_lmu.tasks.delay import DELAYS, run_delay
 
 
 def main():

@@ -2,6 +2,8 @@
 names the parameter and what is allowed, before any work is done."""
 
 import numbers
+import os
+import tempfile
 
 import nengo
 import numpy as np
@@ -122,3 +124,203 @@ def as_matrix(value, attr, obj=None, vector_as=None):
     if not np.all(np.isfinite(arr)):
         raise ValidationError("must contain only finite values", attr=attr, obj=obj)
     return arr
+
+
+def is_number(value):
+    """True for real numbers, NumPy scalars included, but not for booleans."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def check_nonnegative(value, attr, obj=None):
+    """Return ``value`` as a float if it is a finite number >= 0."""
+    if not is_number(value):
+        raise ValidationError(
+            f"must be a finite number >= 0, got {value!r} of type "
+            f"{type(value).__name__}",
+            attr=attr,
+            obj=obj,
+        )
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise ValidationError(
+            f"must be a finite number >= 0, got {value!r}", attr=attr, obj=obj
+        )
+    return value
+
+
+def check_multiple(value, step, attr, step_name, obj=None):
+    """Return ``round(value / step)`` if ``value`` is a whole multiple (>= 1) of
+    ``step``."""
+    ratio = value / step
+    n = int(round(ratio))
+    if n < 1 or abs(ratio - n) > 1e-9 * max(1.0, ratio):
+        raise ValidationError(
+            f"must be a whole multiple (>= 1) of {step_name}={step:g}, got {value:g}",
+            attr=attr,
+            obj=obj,
+        )
+    return n
+
+
+def check_bool(value, attr, obj=None):
+    """Return ``value`` as a bool if it is True or False (NumPy's included)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValidationError(
+            f"must be True or False, got {value!r}", attr=attr, obj=obj
+        )
+    return bool(value)
+
+
+def check_dtype(dtype, attr="dtype", obj=None):
+    """Return ``dtype`` as a ``numpy.dtype`` if it is a floating-point type."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise ValidationError(
+            f"must be a floating-point NumPy dtype, got {dtype!r}", attr=attr, obj=obj
+        ) from None
+    if dtype.kind != "f":
+        raise ValidationError(
+            f"must be a floating-point NumPy dtype, got {dtype}", attr=attr, obj=obj
+        )
+    return dtype
+
+
+def check_seed(seed, attr="seed", obj=None, allow_none=False):
+    """Return ``seed`` as an int if NumPy accepts it as a seed (0 to 2**32 - 1)."""
+    return check_count(seed, attr, obj, low=0, high=2**32 - 1, allow_none=allow_none)
+
+
+def check_choice(value, choices, attr, obj=None, what=None):
+    """Return ``value`` if it is one of ``choices`` (any container of names).
+
+    ``what`` replaces the start of the message ("must be one of") with a more
+    specific phrase, e.g. ``"has no Nengo neuron type here; supported:"``.
+    """
+    try:
+        ok = value in choices
+    except TypeError:  # unhashable value and a dict or set of choices
+        ok = False
+    if not ok:
+        allowed = ", ".join(repr(c) for c in choices)
+        if what is None:
+            msg = f"must be one of {allowed}; got {value!r}"
+        else:
+            msg = f"{value!r} {what} {allowed}"
+        raise ValidationError(msg, attr=attr, obj=obj)
+    return value
+
+
+def check_neuron_type(neuron_type, attr="neuron_type", obj=None, allow_none=False):
+    """Return ``neuron_type`` if it is a ``nengo.neurons.NeuronType`` instance."""
+    if neuron_type is None and allow_none:
+        return None
+    if not isinstance(neuron_type, nengo.neurons.NeuronType):
+        raise ValidationError(
+            "must be a nengo.neurons.NeuronType instance (e.g. nengo.LIF(), "
+            f"nengo.RectifiedLinear()), got {neuron_type!r}",
+            attr=attr,
+            obj=obj,
+        )
+    return neuron_type
+
+
+def coerce_synapse(synapse, attr="synapse", obj=None, allow_none=False):
+    """Return ``synapse`` as a ``nengo.synapses.Synapse``: a number (NumPy
+    scalars included) is the time constant of a ``nengo.Lowpass``."""
+    if synapse is None and allow_none:
+        return None
+    if is_number(synapse):
+        return nengo.Lowpass(check_nonnegative(synapse, attr, obj))
+    if not isinstance(synapse, nengo.synapses.Synapse):
+        allowed = "None, " if allow_none else ""
+        raise ValidationError(
+            f"must be {allowed}a time constant (a number >= 0) or a nengo Synapse, "
+            f"got {synapse!r}",
+            attr=attr,
+            obj=obj,
+        )
+    return synapse
+
+
+def _fspath(path, attr, obj):
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise ValidationError(
+            f"must be a path, got {path!r} of type {type(path).__name__}",
+            attr=attr, obj=obj,
+        ) from None
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not path or "\0" in path:
+        raise ValidationError(f"must be a path, got {path!r}", attr=attr, obj=obj)
+    return path
+
+
+def _check_writable_folder(folder, attr, obj, what):
+    """Raise unless ``folder`` is an existing folder where files can be created
+    (tried with a temporary file, so it holds for root and read-only mounts)."""
+    if not os.path.isdir(folder):
+        raise ValidationError(
+            f"{what}: the folder {folder!r} does not exist", attr=attr, obj=obj
+        )
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise ValidationError(
+            f"{what}: cannot write in the folder {folder!r} ({err.strerror})",
+            attr=attr, obj=obj,
+        ) from None
+
+
+def check_output_file(path, attr, suffixes, obj=None):
+    """Return ``path`` as a string if a file can be written there: its suffix is
+    one of ``suffixes`` (the formats known), it is not a folder, and its folder
+    exists and is writable."""
+    path = _fspath(path, attr, obj)
+    name = os.path.basename(path)
+    suffix = os.path.splitext(name)[1].lower()
+    if os.path.isdir(path) or not name:
+        raise ValidationError(
+            f"{path!r} is a folder; give a file name ending in "
+            f"{' or '.join(suffixes)}",
+            attr=attr, obj=obj,
+        )
+    if suffix not in suffixes:
+        raise ValidationError(
+            f"must end in {' or '.join(suffixes)} (the file format), got {path!r}",
+            attr=attr, obj=obj,
+        )
+    folder = os.path.dirname(os.path.abspath(path))
+    _check_writable_folder(folder, attr, obj, repr(path))
+    try:
+        name_max = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        name_max = 255
+    if len(os.fsencode(name)) + 16 > name_max:  # room for a temporary suffix
+        raise ValidationError(
+            f"the file name of {path!r} is too long (at most {name_max - 16} bytes)",
+            attr=attr, obj=obj,
+        )
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise ValidationError(
+            f"{path!r} exists and is not a regular file", attr=attr, obj=obj
+        )
+    return path
+
+
+def check_output_dir(path, attr, obj=None):
+    """Return ``path`` as a string if it is an existing, writable folder."""
+    path = _fspath(path, attr, obj)
+    _check_writable_folder(path, attr, obj, repr(path))
+    return path
+
+
+def check_input_path(path, attr, obj=None):
+    """Return ``path`` as a string if it names an existing file or folder."""
+    path = _fspath(path, attr, obj)
+    if not os.path.exists(path):
+        raise ValidationError(f"{path}: no such file", attr=attr, obj=obj)
+    return path

@@ -10,26 +10,32 @@ is the shifted Legendre polynomial on ``[0, 1]``. The readouts here are the
 rows of that sum: matrices that map the memory state to delayed inputs.
 """
 
+import warnings
+
 import numpy as np
 
 from nengo_lmu._validation import check_fraction, check_order
 
 
 def shifted_legendre(order, r):
-    """Shifted Legendre polynomials ``P_i(2 r - 1)`` for ``i < order``.
+    """Deprecated name of `delay_readout` (the same matrix).
 
-    Parameters
-    ----------
-    order : int
-        Number of polynomials (>= 1).
-    r : float or array_like
-        Points in ``[0, 1]``.
-
-    Returns
-    -------
-    values : ndarray, shape (len(r), order)
-        ``values[k, i] = P_i(2 r[k] - 1)``.
+    ``shifted_legendre(order, r)[k, i] = P_i(2 r[k] - 1)`` are the rows that
+    decode ``u(t - r theta)``; use `delay_readout`. Kept for one release with
+    a DeprecationWarning.
     """
+    warnings.warn(
+        "shifted_legendre is deprecated since NengoLMU 0.2 and will be removed in "
+        "the next release; use delay_readout (the same matrix)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return delay_readout(order, r)
+
+
+def _shifted_legendre(order, r):
+    """Shifted Legendre polynomials ``P_i(2 r - 1)`` for ``i < order``,
+    shape ``(len(r), order)``."""
     order = check_order(order)
     x = 2 * check_fraction(r) - 1
     values = np.empty((x.size, order))
@@ -47,6 +53,9 @@ def shifted_legendre(order, r):
 
 def delay_readout(order, r):
     """Readout rows that decode ``u(t - r theta)`` from the memory state.
+
+    Row ``k`` holds the shifted Legendre polynomials at ``r[k]``:
+    ``C[k, i] = P_i(2 r[k] - 1)``.
 
     Parameters
     ----------
@@ -67,7 +76,7 @@ def delay_readout(order, r):
     >>> delay_readout(4, 1.0)
     array([[1., 1., 1., 1.]])
     """
-    return shifted_legendre(order, r)
+    return _shifted_legendre(order, r)
 
 
 def window_readout(order, n_points):
@@ -93,7 +102,7 @@ def legendre_window_basis(order, n_points=200):
         how much state ``i`` contributes to the input ``r theta`` ago.
     """
     r = np.linspace(0, 1, _check_points(n_points))
-    return r, shifted_legendre(order, r)
+    return r, _shifted_legendre(order, r)
 
 
 def _check_points(n_points):

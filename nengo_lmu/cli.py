@@ -1,4 +1,8 @@
-"""The ``nengo-lmu`` command (also ``python -m nengo_lmu``)."""
+"""The ``nengo-lmu`` command (also ``python -m nengo_lmu``).
+
+This module parses arguments and prints; the work is done by `nengo_lmu.tasks`
+(the experiments) and `nengo_lmu.interop` (model files).
+"""
 
 import argparse
 import importlib
@@ -7,10 +11,26 @@ import sys
 
 import numpy as np
 
-from nengo_lmu.recipes import BACKENDS
+from nengo_lmu._validation import (
+    check_count,
+    check_input_path,
+    check_output_dir,
+    check_output_file,
+)
+from nengo_lmu.tasks.delay import BACKENDS, NEURON_TYPES, neuron_options
 
 # TensorFlow's start-up notes are noise on a command line
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+#: Seconds per simulator step of the delay command
+DT = 0.001
+
+
+class _Parser(argparse.ArgumentParser):
+    """Errors in one line (no usage block), exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {_one_line(message)}\n")
 
 
 def _positive_float(text):
@@ -33,26 +53,48 @@ def _positive_int(text):
     return value
 
 
-NEURON_TYPES = ("SpikingRectifiedLinear", "LIF", "RectifiedLinear", "LIFRate",
-                "Izhikevich", "AdaptiveLIF")
+# --- checks: every argument, path and combination, before any work ----------
+
+
+def check_delay(args):
+    from nengo_lmu.tasks.delay import LIMITS, check_delay_experiment
+    from nengo_lmu.tasks._plotting import FIGURE_SUFFIXES
+
+    check_delay_experiment(args.theta, args.order, args.neurons, args.duration,
+                           dt=DT, seed=args.seed, limits=LIMITS)
+    if args.output:
+        args.output = check_output_file(args.output, "output", FIGURE_SUFFIXES)
+
+
+def check_psmnist(args):
+    from nengo_lmu.tasks.psmnist import psmnist_settings
+
+    args.settings = psmnist_settings(args.quick, epochs=args.epochs,
+                                     order=args.order, units=args.units)
+    args.output_dir = check_output_dir(args.output_dir, "output_dir")
+
+
+def check_import(args):
+    from nengo_lmu.tasks.psmnist import MNIST_5K_TEST_PER_CLASS
+
+    args.file = check_input_path(args.file, "file")
+    check_count(args.n_test, "n_test", high=10 * MNIST_5K_TEST_PER_CLASS)
+
+
+# --- commands: run the work and print ---------------------------------------------
 
 
 def cmd_delay(args):
-    import nengo
+    from nengo_lmu.tasks.delay import DELAYS, INPUT_RMS, plot_delay, run_delay
 
-    from nengo_lmu.recipes import DELAYS, plot_delay, run_delay
-
-    neuron_type = getattr(nengo, args.neuron_type)()
-    max_rates = (nengo.dists.Uniform(100, 120)
-                 if args.neuron_type.endswith("RectifiedLinear") else None)
     print(f"Spiking LMU memory: theta={args.theta:g} s, order {args.order}, "
           f"{args.neurons} {args.neuron_type} neurons per dimension, "
           f"Lowpass({args.synapse:g}) synapse, {args.duration:g} s of 1 Hz white "
-          f"noise (rms 0.3), backend {args.backend}")
+          f"noise (rms {INPUT_RMS:g}), backend {args.backend}")
     result = run_delay(
         backend=args.backend, theta=args.theta, order=args.order,
-        n_neurons=args.neurons, neuron_type=neuron_type, max_rates=max_rates,
-        synapse=args.synapse, duration=args.duration, seed=args.seed,
+        n_neurons=args.neurons, synapse=args.synapse, duration=args.duration,
+        seed=args.seed, dt=DT, **neuron_options(args.neuron_type),
     )
     print("delay (s)   NRMSE spiking   NRMSE exact system")
     for r in DELAYS:
@@ -61,115 +103,54 @@ def cmd_delay(args):
     print(f"simulated in {result['seconds']:.1f} s")
     if args.output:
         plot_delay(args.output, result["t"], result["u"], result["neural"][:, -1],
-                   args.theta, args.order, 0.001)
+                   args.theta, args.order, DT)
         print(f"wrote {args.output}")
     return 0
 
 
 def cmd_psmnist(args):
-    import nengo
+    from nengo_lmu.tasks.psmnist import run_psmnist
 
-    from nengo_lmu.dl import to_spiking
-    from nengo_lmu.recipes import (
-        evaluate_psmnist,
-        plot_training,
-        psmnist_network,
-        train_psmnist,
-    )
-    from nengo_lmu.tasks import psmnist
-
-    if args.quick:
-        n_train, n_test, subsample = 1000, 200, 4
-        epochs = args.epochs or 2
-        order, units = args.order or 64, args.units or 64
-    else:
-        n_train, n_test, subsample = 4000, 1000, 1
-        epochs = args.epochs or 8
-        order, units = args.order or 128, args.units or 128
-    train, test = psmnist(n_train=n_train, n_test=n_test, subsample=subsample)
-    steps = train[0].shape[1]
-    print(f"psMNIST: {n_train} training / {n_test} test sequences of {steps} steps; "
-          f"LMU order {order}, theta {steps} steps, {units} rectified-linear "
-          f"hidden units; {epochs} epochs in NengoDL")
-    net = psmnist_network(order=order, theta=steps * 0.001, hidden_units=units,
-                          hidden_neuron_type=nengo.RectifiedLinear(),
-                          hidden_recurrent=False, output_synapse=0.005)
-    params = os.path.join(args.output_dir, "psmnist_params")
-    history = train_psmnist(net, train, test, epochs=epochs, params_path=params)
-    acc_rate = evaluate_psmnist(net, test)
-    spiking = to_spiking(net, rate_scale=args.rate_scale)
-    acc_spiking = evaluate_psmnist(spiking, test)
-    curve = os.path.join(args.output_dir, "psmnist_training.png")
-    plot_training(curve, history)
-    print(f"test accuracy: rate {acc_rate:.4f}, spiking {acc_spiking:.4f}")
-    print(f"wrote {params}.npz and {curve}")
+    settings = args.settings
+    steps = -(-784 // settings["subsample"])
+    print(f"psMNIST: {settings['n_train']} training / {settings['n_test']} test "
+          f"sequences of {steps} steps; LMU order {settings['order']}, theta "
+          f"{steps} steps, {settings['units']} rectified-linear hidden units; "
+          f"{settings['epochs']} epochs in NengoDL")
+    result = run_psmnist(**settings, rate_scale=args.rate_scale,
+                         output_dir=args.output_dir)
+    print(f"test accuracy: rate {result['rate_accuracy']:.4f}, spiking "
+          f"{result['spiking_accuracy']:.4f}")
+    print(f"wrote {result['params_path']} and {result['plot_path']}")
     return 0
 
 
-def _load_model_file(path, dt):
-    """A Nengo network from a paper-format HDF5 file or a saved Keras model,
-    and the Keras model itself (None for paper files)."""
+def cmd_import(args):
     from nengo.exceptions import ValidationError
 
-    from nengo_lmu.interop import network_from_keras, network_from_paper_file
+    from nengo_lmu.interop import load_model_file
+    from nengo_lmu.tasks.psmnist import evaluate_classifier, psmnist_subsample
 
-    if not os.path.exists(path):
-        raise ValidationError(f"no such file: {path}", attr="FILE")
-    try:
-        return network_from_paper_file(path, dt=dt, add_to_container=False), None
-    except ValidationError as paper_error:
-        try:
-            import keras_lmu
-            import tensorflow as tf
-        except ImportError as err:
-            raise ImportError(
-                "loading Keras models needs the `keras` extra: "
-                "pip install -c constraints.txt -e \".[keras]\"") from err
-        custom = {"LMU": keras_lmu.LMU, "LMUCell": keras_lmu.LMUCell,
-                  "LMUFeedforward": keras_lmu.LMUFeedforward}
-        try:
-            model = tf.keras.models.load_model(path, custom_objects=custom,
-                                               compile=False)
-        except Exception as err:  # Keras raises many kinds for foreign files
-            raise ValidationError(
-                f"{path} is neither an LMU-paper model file ({paper_error}) nor a "
-                f"Keras model Keras can load ({type(err).__name__})", attr="FILE"
-            ) from None
-        return network_from_keras(model, dt=dt, add_to_container=False), model
-
-
-def cmd_import(args):
-    import nengo
-    import numpy as np
-
-    from nengo_lmu.dl import import_nengo_dl
-
-    imported, model = _load_model_file(args.file, args.dt)
+    imported, model = load_model_file(args.file, args.dt)
+    steps = imported.sequence_length
     print(f"{args.file}: {'Keras model' if model is not None else 'LMU-paper file'} "
           f"with {len(imported.lmus)} LMU layer(s); input size "
-          f"{imported.input.size_in}, output size {imported.output.size_out}")
+          f"{imported.input.size_in}, output size {imported.output.size_out}, "
+          f"{'any number of' if steps is None else steps} steps per sequence")
     if imported.input.size_in != 1 or imported.output.size_out != 10:
         print("not a psMNIST classifier (1 input, 10 outputs): built, not evaluated")
         return 0
-    from nengo_lmu.tasks import psmnist
-
-    _, (x, y) = psmnist(n_train=10, n_test=args.n_test)
-    with nengo.Network() as net:
-        stim = nengo.Node(np.zeros(1))
-        net.add(imported)
-        nengo.Connection(stim, imported.input, synapse=None)
-        probe = nengo.Probe(imported.output, synapse=None)
-    nengo_dl = import_nengo_dl()
-    with nengo_dl.Simulator(net, minibatch_size=args.n_test) as sim:
-        logits = sim.predict({stim: x}, n_steps=x.shape[1])[probe][:, -1]
-    acc = np.mean(np.argmax(logits, axis=-1) == y[:, 0, 0])
-    print(f"psMNIST accuracy on {args.n_test} test digits in NengoDL: {acc:.4f}")
+    try:
+        psmnist_subsample(steps)
+    except ValidationError as err:
+        print(f"built, not evaluated: {err.args[0]}")
+        return 0
+    result = evaluate_classifier(imported, n_test=args.n_test, keras_model=model)
+    print(f"psMNIST accuracy on {args.n_test} test digits of {result['steps']} "
+          f"steps in NengoDL: {result['accuracy']:.4f}")
     if model is not None:
-        keras_logits = np.asarray(model.predict(x, verbose=0))
-        keras_logits = keras_logits[:, -1] if keras_logits.ndim == 3 else keras_logits
-        print(f"Keras: accuracy {np.mean(np.argmax(keras_logits, -1) == y[:, 0, 0]):.4f}"
-              f", max |output difference| {np.max(np.abs(keras_logits - logits)):.2e}"
-              " (Keras applies its final activation; Nengo gives logits)")
+        print(f"Keras: accuracy {result['keras_accuracy']:.4f}, max |logit "
+              f"difference| {result['max_difference']:.2e}")
     return 0
 
 
@@ -188,7 +169,7 @@ def cmd_info(args):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="nengo-lmu",
         description="Legendre Memory Units as Nengo networks.",
     )
@@ -225,7 +206,7 @@ def build_parser():
     delay.add_argument("--output", default="nengo_lmu_delay.png",
                        help="PNG to write ('' for none; default "
                        "nengo_lmu_delay.png)")
-    delay.set_defaults(func=cmd_delay)
+    delay.set_defaults(func=cmd_delay, check=check_delay)
 
     ps = sub.add_parser(
         "psmnist",
@@ -247,7 +228,7 @@ def build_parser():
                     help="firing-rate scale of the spiking network (default 1000)")
     ps.add_argument("--output-dir", default=".",
                     help="where to write parameters and the plot (default .)")
-    ps.set_defaults(func=cmd_psmnist)
+    ps.set_defaults(func=cmd_psmnist, check=check_psmnist)
 
     imp = sub.add_parser(
         "import",
@@ -261,25 +242,62 @@ def build_parser():
                      help="seconds per sequence step (default 0.001)")
     imp.add_argument("--n-test", type=_positive_int, default=100,
                      help="test digits to evaluate (default 100)")
-    imp.set_defaults(func=cmd_import)
+    imp.set_defaults(func=cmd_import, check=check_import)
 
     info = sub.add_parser("info", help="versions of the stack and importable backends")
-    info.set_defaults(func=cmd_info)
+    info.set_defaults(func=cmd_info, check=None)
     return parser
 
 
+#: The command-line option of each checked setting, for the error messages
+FLAGS = {"theta": "--theta", "order": "--order", "n_neurons": "--neurons",
+         "duration": "--duration", "seed": "--seed", "output": "--output",
+         "epochs": "--epochs", "units": "--units", "output_dir": "--output-dir",
+         "rate_scale": "--rate-scale", "file": "FILE", "n_test": "--n-test",
+         "dt": "--dt", "path": "FILE"}
+
+
+def _one_line(text):
+    return " ".join(str(text).split())
+
+
 def main(argv=None):
-    """Run the command line; returns the exit code (2 for bad options)."""
+    """Run the command line; returns the exit code.
+
+    Every argument, path and combination is checked before any simulation or
+    training starts; a bad one ends the command with one line on stderr and
+    exit code 2. Ctrl-C ends it with one line and exit code 130; output files
+    are written whole or not at all.
+    """
     from nengo.exceptions import ValidationError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    command = "nengo-lmu"
     try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exit_:  # --help, or a bad option (printed)
+            return exit_.code
+        command = f"nengo-lmu {args.command}"
+        try:
+            if args.check is not None:
+                args.check(args)
+        except ValidationError as err:
+            flag = FLAGS.get(err.attr, err.attr)
+            print(f"{command}: error: argument {flag}: {_one_line(err.args[0])}",
+                  file=sys.stderr)
+            return 2
         return args.func(args)
+    except KeyboardInterrupt:
+        print(f"{command}: interrupted", file=sys.stderr)
+        return 130
     except (ValidationError, ImportError) as err:
-        # user mistakes and missing extras: one line, no traceback
-        print(f"nengo-lmu {args.command}: error: {err}", file=sys.stderr)
+        # library refusals and missing extras: one line, no traceback
+        print(f"{command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except OSError as err:  # e.g. a disk that fills up while writing
+        print(f"{command}: error: {_one_line(err)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

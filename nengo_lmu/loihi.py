@@ -24,7 +24,12 @@ import nengo
 import numpy as np
 from nengo.exceptions import BuildError, ValidationError
 
-from nengo_lmu._validation import check_positive_finite
+from nengo_lmu._validation import (
+    check_count,
+    check_neuron_type,
+    check_nonnegative,
+    check_positive_finite,
+)
 
 # Emulator defaults (NengoLoihi 1.1): decode-neuron output filter, and the
 # number of bits of a compartment's current decay.
@@ -40,14 +45,6 @@ DEFAULT_DELAY_STEPS = 8
 #: Recommended neuron settings for the on-chip memory (measured on the
 #: emulator; see ``docs/guide/loihi.rst``).
 DEFAULT_MAX_RATES = nengo.dists.Uniform(100, 120)
-
-
-def _check_steps(value, attr):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValidationError(
-            f"must be an integer >= 0, got {value!r}", attr=attr
-        )
-    return int(value)
 
 
 def quantized_pole(tau, dt=0.001):
@@ -122,18 +119,13 @@ def loop_synapse(
     Examples
     --------
     >>> synapse = loop_synapse(tau=0.1, dt=0.001)
-    >>> memory = LMUMemory(theta=1.0, order=6, n_neurons=100,
+    >>> memory = LMUMemory(theta=1.0, order=6, neurons_per_dimension=100,
     ...                    synapse=nengo.Lowpass(0.1), mapping_synapse=synapse)
     """
     tau = check_positive_finite(tau, "tau")
     dt = check_positive_finite(dt, "dt")
-    if isinstance(decode_tau, bool) or not np.isscalar(decode_tau) or not (
-        np.isfinite(decode_tau) and decode_tau >= 0
-    ):
-        raise ValidationError(
-            f"must be a finite number >= 0, got {decode_tau!r}", attr="decode_tau"
-        )
-    delay_steps = _check_steps(delay_steps, "delay_steps")
+    decode_tau = check_nonnegative(decode_tau, "decode_tau")
+    delay_steps = check_count(delay_steps, "delay_steps", low=0)
     poles = [quantized_pole(tau, dt)]
     if decode_tau > 0:
         poles.append(quantized_pole(decode_tau, dt))
@@ -233,7 +225,10 @@ def memory_kwargs(
         Default ``nengo.SpikingRectifiedLinear()`` with zero initial voltage,
         as on the chip (NengoLoihi's ``LoihiSpikingRectifiedLinear`` gave
         identical results on the emulator). Must be a type that Loihi runs
-        (see `supported_neuron_types`), checked when NengoLoihi is installed.
+        (see `supported_neuron_types`), or ``nengo.RectifiedLinear`` /
+        ``nengo.LIFRate``, the rate twins that a network is trained with
+        before `nengo_lmu.dl.to_spiking`; checked when NengoLoihi is
+        installed.
     **overrides
         Any other `.LMUMemory` argument (``size_in``, ``seed``, ``label``,
         ensemble keywords), overriding the defaults here.
@@ -253,19 +248,15 @@ def memory_kwargs(
         neuron_type = nengo.SpikingRectifiedLinear(
             initial_state={"voltage": nengo.dists.Choice([0])}
         )
-    if not isinstance(neuron_type, nengo.neurons.NeuronType):
-        raise ValidationError(
-            f"must be a nengo.neurons.NeuronType instance, got {neuron_type!r}",
-            attr="neuron_type",
-        )
+    check_neuron_type(neuron_type)
     try:
-        _check_neuron_type(neuron_type)
+        _check_neuron_type(_spiking_type(neuron_type))
     except ImportError:  # no NengoLoihi: the check happens in check_loihi
         pass
     kwargs = dict(
         theta=theta,
         order=order,
-        n_neurons=n_neurons,
+        neurons_per_dimension=n_neurons,
         synapse=nengo.Lowpass(check_positive_finite(tau, "tau")),
         mapping_synapse=loop_synapse(tau, dt, decode_tau, delay_steps),
         dt=dt,
@@ -276,6 +267,48 @@ def memory_kwargs(
     )
     kwargs.update(overrides)
     return kwargs
+
+
+def _spiking_type(neuron_type):
+    """The spiking type that a rate twin becomes (for the chip check)."""
+    if type(neuron_type) is nengo.RectifiedLinear:
+        return nengo.SpikingRectifiedLinear()
+    if type(neuron_type) is nengo.LIFRate:
+        return nengo.LIF()
+    return neuron_type
+
+
+def lmu_kwargs(theta, order, n_neurons=100, **kwargs):
+    """`.LMU` arguments for a neural memory that is accurate on Loihi.
+
+    `memory_kwargs` for the LMU's memory, as the LMU takes them: pass the
+    result as ``LMU(size_in, memory_d, order, theta, ..., **lmu_kwargs(theta,
+    order))``. Keyword arguments go to `memory_kwargs` (``tau``,
+    ``delay_steps``, ``neuron_type``, ``input_rms``, ``input_high``, ...).
+
+    For training in NengoDL give ``neuron_type=nengo.RectifiedLinear()`` (the
+    rate twin; `nengo_lmu.dl.to_spiking` swaps it for spiking neurons
+    afterwards and leaves the memory's rates as they are).
+
+    Returns
+    -------
+    kwargs : dict
+        ``memory_neurons_per_dimension`` and ``memory_kwargs``.
+
+    Examples
+    --------
+    >>> with nengo.Network(seed=0) as net:
+    ...     lmu = LMU(1, 1, 6, 1.0, hidden_units=10,
+    ...               hidden_neuron_type=nengo.RectifiedLinear(),
+    ...               **lmu_kwargs(1.0, 6, n_neurons=100))
+    """
+    memory = memory_kwargs(theta, order, n_neurons=n_neurons, **kwargs)
+    for name in ("theta", "order", "dt"):
+        memory.pop(name)
+    return {
+        "memory_neurons_per_dimension": memory.pop("neurons_per_dimension"),
+        "memory_kwargs": memory,
+    }
 
 
 def loihi_model(dt=0.001, decode_tau=DECODE_TAU):

@@ -14,6 +14,7 @@ an ensemble's radius for a stated class of input.
 
 import nengo
 import numpy as np
+import scipy.integrate
 import scipy.linalg
 import scipy.signal
 from nengo.exceptions import ValidationError
@@ -26,20 +27,51 @@ def _trim(coefficients):
     """Drop leading (highest-power) zeros of a polynomial."""
     coefficients = np.atleast_1d(np.asarray(coefficients, dtype=float))
     nonzero = np.flatnonzero(np.abs(coefficients) > 1e-14 * np.abs(coefficients).max())
-    return coefficients[nonzero[0]:]
+    return coefficients[nonzero[0] :]
 
 
-def synapse_polynomial(synapse, dt=None):
+def synapse_polynomial(synapse, dt=None, zero_order=None):
     """Write the synapse as ``1 / c(p)`` and return ``c``'s coefficients.
 
     ``p`` is ``s`` (analog, ``dt=None``) or ``z`` (the synapse discretized at
     ``dt`` by its own method, as the Nengo simulator does). Coefficients are
     in increasing powers: ``c(p) = c[0] + c[1] p + ...``.
 
-    Raises a ValidationError if the (discretized) synapse has zeros, which no
-    constant recurrent transform can compensate.
+    A synapse with zeros, ``h = n(p) / d(p)`` (``nengo.Alpha`` and
+    ``nengo.DoubleExp`` discretized by zero-order hold have one, near
+    ``z = -1``), is no ``1 / c(p)``: no constant recurrent transform makes up
+    for its zeros exactly, and with ``zero_order=None`` (default) it raises a
+    ValidationError. With ``zero_order=K`` the returned ``c`` is ``d(p)``
+    times the Taylor polynomial of degree ``K`` of ``1 / n(p)`` about
+    ``p0`` (``z = 1``, or ``s = 0`` for analog), so that ``h c = 1 +
+    O((p - p0)^(K + 1))``: exact at DC, and close for the slow dynamics a
+    network realises (``z`` near 1). The inverse cannot be exact: the zero of
+    a zero-order-hold Alpha lies just outside the unit circle, so inverting
+    it would be unstable.
+
+    Parameters
+    ----------
+    synapse : nengo.LinearFilter
+    dt : float, optional
+        Time step for the discrete polynomial; None for the analog one.
+    zero_order : int, optional
+        Taylor degree of the inverse of the synapse's zeros; None refuses
+        synapses with zeros.
+
+    Returns
+    -------
+    c : ndarray
+        Coefficients in increasing powers of ``p``.
     """
     check_synapse(synapse)
+    if zero_order is not None and (
+        isinstance(zero_order, bool)
+        or not isinstance(zero_order, (int, np.integer))
+        or zero_order < 0
+    ):
+        raise ValidationError(
+            f"must be None or an integer >= 0, got {zero_order!r}", attr="zero_order"
+        )
     num, den = np.asarray(synapse.num, float), np.asarray(synapse.den, float)
     if synapse.analog and dt is not None:
         try:
@@ -54,9 +86,7 @@ def synapse_polynomial(synapse, dt=None):
         raise ValidationError(
             "a discrete synapse needs the simulator's dt to be given", attr="dt"
         )
-    if not (
-        np.all(np.isfinite(num)) and np.all(np.isfinite(den)) and np.any(num != 0)
-    ):
+    if not (np.all(np.isfinite(num)) and np.all(np.isfinite(den)) and np.any(num != 0)):
         where = "" if dt is None else f" discretized at dt={dt:g}"
         raise ValidationError(
             f"{synapse!r}{where} is out of floating-point range (a time constant "
@@ -64,15 +94,62 @@ def synapse_polynomial(synapse, dt=None):
             attr="synapse",
         )
     num, den = _trim(num), _trim(den)
-    if num.size != 1:
+    if num.size == 1:
+        return den[::-1] / num[0]
+    if zero_order is None:
         where = "analog" if dt is None else f"discretized at dt={dt:g}"
         raise ValidationError(
             f"must have no zeros ({where}), got numerator {num}: only all-pole "
             "synapses (Lowpass; Alpha and other LinearFilters with a constant "
-            "numerator, with dt=None) can be mapped",
+            "numerator, with dt=None) can be mapped exactly; give zero_order to "
+            "map one with zeros approximately",
             attr="synapse",
         )
-    return den[::-1] / num[0]
+    return _inverse_zeros(num[::-1], den[::-1], 0.0 if dt is None else 1.0, zero_order)
+
+
+def _inverse_zeros(num, den, p0, order):
+    """``den(p) R(p)`` with ``R`` the Taylor polynomial of degree ``order`` of
+    ``1 / num(p)`` about ``p0`` (coefficients in increasing powers)."""
+    poly = np.polynomial.Polynomial
+    # num in powers of e = p - p0
+    m = poly(num)(poly([p0, 1.0])).coef
+    m = np.concatenate([m, np.zeros(order + 1)])
+    if abs(m[0]) <= 1e-14 * np.abs(m).max():
+        raise ValidationError(
+            f"has a zero at p={p0:g} (no gain at DC); it cannot be inverted",
+            attr="synapse",
+        )
+    # 1 / m(e) = sum_k r_k e^k:  r_0 = 1 / m_0,  r_k = -sum_{i=1}^k m_i r_{k-i} / m_0
+    r = np.zeros(order + 1)
+    r[0] = 1.0 / m[0]
+    for k in range(1, order + 1):
+        r[k] = -np.dot(m[1 : k + 1], r[k - 1 :: -1][:k]) / m[0]
+    R = poly(r)(poly([-p0, 1.0]))
+    return (poly(den) * R).coef
+
+
+def double_exp(tau1, tau2):
+    """A double-exponential synapse, ``1 / ((tau1 s + 1) (tau2 s + 1))``.
+
+    The difference of two exponentials (rise ``min(tau1, tau2)``, decay
+    ``max(tau1, tau2)``) with unit gain at DC, as a `nengo.LinearFilter`
+    (Nengo has no DoubleExp of its own); ``double_exp(tau, tau)`` is
+    ``nengo.Alpha(tau)``. Discretised by zero-order hold, as the simulator
+    does, it has a zero, which `ss2sim` handles with ``zero_order``.
+
+    Parameters
+    ----------
+    tau1, tau2 : float
+        Time constants in seconds (> 0).
+
+    Examples
+    --------
+    >>> synapse = double_exp(0.1, 0.02)
+    """
+    tau1 = check_positive_finite(tau1, "tau1")
+    tau2 = check_positive_finite(tau2, "tau2")
+    return nengo.LinearFilter([1.0], [tau1 * tau2, tau1 + tau2, 1.0])
 
 
 def _matrix_polynomial(c, A):
@@ -83,7 +160,7 @@ def _matrix_polynomial(c, A):
     return out
 
 
-def ss2sim(system, synapse, dt=None):
+def ss2sim(system, synapse, dt=None, zero_order=None):
     """Map ``system`` onto ``synapse``: the transforms of a recurrent network.
 
     Returns a `LinearSystem` ``(Ahat, Bhat, C, D)``: connecting a state
@@ -105,6 +182,12 @@ def ss2sim(system, synapse, dt=None):
       (discrete): ``Bhat = [B_0, ..., B_{q-1}]`` with
       ``B_j = sum_{i > j} c_i A^(i-j-1) B``. ``Bhat``'s columns are grouped by
       ``j``; ``Bhat[:, :input_size]`` alone is exact only when ``q = 1``.
+    * Synapses with zeros ``h = n(p) / d(p)`` (``nengo.Alpha`` or
+      ``nengo.DoubleExp`` discretized by zero-order hold) with ``zero_order``
+      given: as the all-pole case with ``c(p) = d(p) R(p)``, ``R`` the Taylor
+      polynomial of ``1 / n(p)`` about ``z = 1`` (``s = 0``) to that degree
+      (see `synapse_polynomial`). Approximate: exact at DC, with a relative
+      error of order ``|z - 1|^(zero_order + 1)`` at the system's poles.
 
     Parameters
     ----------
@@ -115,6 +198,9 @@ def ss2sim(system, synapse, dt=None):
     dt : float, optional
         Simulator time step. ``None`` (default) gives the analog mapping for an
         analog system; a discrete system uses its own ``dt``.
+    zero_order : int, optional
+        Map a synapse with zeros approximately, inverting its zeros to this
+        Taylor degree; None (default) refuses such synapses.
 
     Returns
     -------
@@ -143,7 +229,7 @@ def ss2sim(system, synapse, dt=None):
                 f"must equal the discrete system's dt={system.dt}, got {dt}",
                 attr="dt",
             )
-    c = synapse_polynomial(synapse, dt)
+    c = synapse_polynomial(synapse, dt, zero_order=zero_order)
     A, B, C, D = system.ss
     q = len(c) - 1
     if q < 1:
@@ -153,7 +239,7 @@ def ss2sim(system, synapse, dt=None):
         )
     Ahat = _matrix_polynomial(c, A)
     Bhat = np.hstack(
-        [_matrix_polynomial(c[j + 1:], A) @ B for j in range(q)]
+        [_matrix_polynomial(c[j + 1 :], A) @ B for j in range(q)]
     )  # B_j = sum_{i > j} c_i A^(i - j - 1) B
     Dhat = np.hstack([D] + [np.zeros_like(D)] * (q - 1))
     return LinearSystem(Ahat, Bhat, C, Dhat, dt=dt)
@@ -211,6 +297,66 @@ def balanced_realization(system):
     return system.transform(T), T
 
 
+def balanced_truncation(system, order):
+    """Model reduction: the balanced realisation's first ``order`` states.
+
+    Square-root balanced truncation: the states of the balanced realisation
+    (see `balanced_realization`) are ordered by their Hankel singular values
+    ``sigma_i``, how much each takes part in the map from past inputs to
+    future outputs; the reduced system keeps the ``order`` largest. It is
+    stable, and its transfer function ``G_r`` is within the classic bound
+    ``||G - G_r||_inf <= 2 sum_{i > order} sigma_i`` of the system's
+    (analog or discrete). States that are uncontrollable or unobservable
+    have ``sigma_i = 0``, so the system need not be minimal.
+
+    Parameters
+    ----------
+    system : LinearSystem
+        Stable, analog or discrete.
+    order : int
+        States to keep, from 1 to the number of states with
+        ``sigma_i > 0``.
+
+    Returns
+    -------
+    reduced : LinearSystem
+        ``order`` states, the same inputs, outputs, ``D`` and ``dt``.
+    hankel : ndarray
+        All the system's Hankel singular values, largest first (the error
+        bound is twice the sum of ``hankel[order:]``).
+
+    Examples
+    --------
+    >>> reduced, hankel = balanced_truncation(LegendreDelay(1.0, 12), 6)
+    >>> reduced.state_size
+    6
+    """
+    if not isinstance(system, LinearSystem):
+        raise ValidationError(
+            f"must be a LinearSystem, got {type(system).__name__}", attr="system"
+        )
+    Wc, Wo = _gramians(system)
+    Lc, Lo = _psd_sqrt(Wc), _psd_sqrt(Wo)
+    U, hankel, Vt = np.linalg.svd(Lo.T @ Lc)
+    positive = int(np.sum(hankel > 1e-13 * hankel[0])) if hankel[0] > 0 else 0
+    if (
+        isinstance(order, bool)
+        or not isinstance(order, (int, np.integer))
+        or not (1 <= order <= positive)
+    ):
+        raise ValidationError(
+            f"must be an integer from 1 to {positive} (the number of states with a "
+            f"nonzero Hankel singular value), got {order!r}",
+            attr="order",
+        )
+    scale = 1.0 / np.sqrt(hankel[:order])
+    T = Lc @ Vt[:order].T * scale  # x = T z
+    Tinv = (scale[:, None] * U[:, :order].T) @ Lo.T  # z = Tinv x, Tinv T = I
+    A, B, C, D = system.ss
+    reduced = LinearSystem(Tinv @ A @ T, Tinv @ B, C @ T, D, dt=system.dt)
+    return reduced, hankel
+
+
 def state_covariance(system, input_rms, input_high, n_frequencies=4000):
     """Stationary covariance of the state for band-limited white noise input.
 
@@ -232,9 +378,7 @@ def state_covariance(system, input_rms, input_high, n_frequencies=4000):
             attr="input_high",
         )
     if not np.isfinite(2 * np.pi * input_high):
-        raise ValidationError(
-            f"is too large, got {input_high!r}", attr="input_high"
-        )
+        raise ValidationError(f"is too large, got {input_high!r}", attr="input_high")
     freqs = np.linspace(0, input_high, n_frequencies)
     X = system.with_output(np.eye(system.state_size)).frequency_response(
         2 * np.pi * freqs
@@ -243,7 +387,7 @@ def state_covariance(system, input_rms, input_high, n_frequencies=4000):
     integrand = np.einsum("fim,fjm->fij", X, X.conj()).real
     with np.errstate(all="ignore"):
         cov = np.float64(input_rms) ** 2 * (
-            np.trapz(integrand, freqs, axis=0) / input_high
+            scipy.integrate.trapezoid(integrand, freqs, axis=0) / input_high
         )
     if not np.all(np.isfinite(cov)):
         raise ValidationError(

@@ -1,8 +1,20 @@
 import nengo
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nengo.exceptions import ValidationError
 from numpy.polynomial import legendre
+from robustness import (
+    HYPOTHESIS,
+    attempt,
+    check_tried,
+    hostile_kwargs,
+    matrices,
+    orders,
+    scalars,
+    small_orders,
+)
 
 from nengo_lmu.basis import (
     delay_readout,
@@ -85,3 +97,28 @@ def test_bad_readout_input():
         delay_readout(0, 0.5)
     with pytest.raises(ValidationError, match="n_points"):
         window_readout(4, 0)
+
+
+# ---------------------------------------------------------------------------
+# Hostile input (see robustness.py)
+
+
+@settings(max_examples=150, **HYPOTHESIS)
+@given(
+    hostile_kwargs(
+        {"order": small_orders, "r": st.floats(0, 1), "n_points": small_orders},
+        {"order": orders, "r": st.one_of(scalars, matrices()), "n_points": orders},
+    )
+)
+def test_hostile_readouts(kw):
+    C = attempt("delay_readout", delay_readout, kw["order"], kw["r"])
+    if C is not None:
+        assert np.all(np.isfinite(C))
+    W = attempt("window_readout", window_readout, kw["order"], kw["n_points"])
+    if W is not None:
+        assert np.all(np.isfinite(W))
+
+
+def test_hostile_inputs_tried():
+    """Runs after the property tests in file order: report the counts."""
+    check_tried(['delay_readout', 'window_readout'])

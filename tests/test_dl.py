@@ -128,11 +128,12 @@ def test_to_spiking_approaches_rate_output():
     assert errors[2] < 0.1, errors
 
 
-def test_to_spiking_refuses_tanh_and_changes_nothing():
-    net = build_lmu_net()
-    with pytest.raises(ValidationError, match="Tanh"):
+def test_to_spiking_refuses_sigmoid_and_changes_nothing():
+    # tanh units become pairs (tests/test_spiking.py); sigmoid has no twin
+    net = build_lmu_net(hidden_neuron_type=nengo.Sigmoid())
+    with pytest.raises(ValidationError, match="Sigmoid"):
         to_spiking(net)
-    assert isinstance(net.lmu.hidden.neuron_type, nengo.Tanh)
+    assert isinstance(net.lmu.hidden.neuron_type, nengo.Sigmoid)
     with pytest.raises(ValidationError, match="synapse"):
         to_spiking(nengo.Network(), synapse="fast")
     with pytest.raises(ValidationError, match="network"):
@@ -291,7 +292,7 @@ def test_learned_theta_carries_to_neural_memory(discretizer):
         stim = nengo.Node(nengo.processes.WhiteSignal(2.0, high=1.5, rms=0.3, seed=0))
         probes = []
         for t, neurons in [(theta, 300), (theta, None), (0.3, None)]:
-            built = LMU(1, 1, 4, t, memory_neurons=neurons,
+            built = LMU(1, 1, 4, t, memory_neurons_per_dimension=neurons,
                         kernel_initializer=np.ones((1, 1)), seed=0)
             nengo.Connection(stim, built.input, synapse=None)
             probes.append(nengo.Probe(built.output, synapse=None))
@@ -384,3 +385,203 @@ def test_fixed_weights_stay_and_the_rest_trains():
         assert (step == 0) == (key in fixed), (key, moved)
     with pytest.raises(ValidationError, match="fixed"):
         configure_training(net, fixed=["encoders"])
+
+
+# ---------------------------------------------------------------------------
+# NengoDL: repeatable training, saved parameters
+
+
+@pytest.fixture(scope="module")
+def dl():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import nengo_dl
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    return nengo_dl, tf
+
+
+def trainable_net(hidden_units=8, order=4):
+    from nengo_lmu.dl import configure_training
+
+    with nengo.Network(seed=0) as net:
+        stim = nengo.Node(np.zeros(1))
+        lmu = LMU(
+            1, 1, order, 0.01, hidden_units=hidden_units,
+            hidden_neuron_type=nengo.RectifiedLinear(), seed=0,
+        )
+        out = nengo.Node(size_in=1)
+        nengo.Connection(stim, lmu.input, synapse=None)
+        nengo.Connection(
+            lmu.output, out, transform=np.full((1, hidden_units), 0.1), synapse=None
+        )
+        probe = nengo.Probe(out, synapse=None)
+    configure_training(net, keep_history=True)
+    net.stim, net.probe, net.lmu = stim, probe, lmu
+    return net
+
+
+def delay_xy():
+    rng = np.random.RandomState(0)
+    x = rng.uniform(-1, 1, size=(16, 20, 1)).astype(np.float32)
+    return x, np.roll(x, 3, axis=1)
+
+
+def train(dl, net, path=None):
+    nengo_dl, tf = dl
+    x, y = delay_xy()
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        sim.compile(optimizer=tf.optimizers.Adam(0.01), loss=tf.losses.mse)
+        sim.fit({net.stim: x}, {net.probe: y}, epochs=2, verbose=0)
+        weights = [np.array(w) for w in sim.keras_model.get_weights()]
+        out = sim.predict({net.stim: x}, verbose=0)[net.probe]
+        if path is not None:
+            sim.save_params(path)
+        sim.freeze_params(net)
+    return weights, out
+
+
+def test_nengo_dl_training_is_repeatable(dl):
+    w1, out1 = train(dl, trainable_net())
+    w2, out2 = train(dl, trainable_net())
+    assert len(w1) == len(w2) > 0
+    assert all(np.array_equal(a, b) for a, b in zip(w1, w2))
+    assert np.array_equal(out1, out2)
+    # and training changed the weights
+    nengo_dl, _ = dl
+    net = trainable_net()
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        initial = [np.array(w) for w in sim.keras_model.get_weights()]
+    assert any(not np.array_equal(a, b) for a, b in zip(initial, w1))
+
+
+def test_nengo_dl_params_save_and_load(dl, tmp_path):
+    nengo_dl, _ = dl
+    path = str(tmp_path / "params")
+    _, trained_out = train(dl, trainable_net(), path=path)
+    x, _ = delay_xy()
+    net = trainable_net()
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        fresh = sim.predict({net.stim: x}, verbose=0)[net.probe]
+        sim.load_params(path)
+        loaded = sim.predict({net.stim: x}, verbose=0)[net.probe]
+    assert not np.array_equal(fresh, trained_out)
+    assert np.array_equal(loaded, trained_out)
+
+
+@pytest.fixture(scope="module")
+def saved_params(dl, tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("params") / "params")
+    train(dl, trainable_net(), path=path)
+    return path
+
+
+@pytest.mark.parametrize("shape", [dict(hidden_units=16), dict(order=6)])
+def test_params_of_another_shape_are_refused_and_nothing_half_loaded(
+    dl, saved_params, shape
+):
+    """nengo_lmu.dl.load_params checks every shape before assigning anything
+    (NengoDL's own load_params assigns until the first mismatch)."""
+    from nengo_lmu.dl import load_params
+
+    nengo_dl, _ = dl
+    net = trainable_net(**shape)
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        before = [np.array(w) for w in sim.keras_model.get_weights()]
+        with pytest.raises(nengo.exceptions.ValidationError, match="another shape"):
+            load_params(sim, saved_params)
+        after = [np.array(w) for w in sim.keras_model.get_weights()]
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
+
+
+def test_load_params_loads_and_refuses_foreign_files(dl, saved_params, tmp_path):
+    from nengo_lmu.dl import load_params
+
+    nengo_dl, _ = dl
+    x, _ = delay_xy()
+    net = trainable_net()
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        load_params(sim, saved_params)
+        ours = sim.predict({net.stim: x}, verbose=0)[net.probe]
+    net = trainable_net()
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        sim.load_params(saved_params)  # NengoDL's own, on a matching network
+        theirs = sim.predict({net.stim: x}, verbose=0)[net.probe]
+        bad = tmp_path / "bad.npz"
+        bad.write_text("not numpy")
+        with pytest.raises(nengo.exceptions.ValidationError, match="path"):
+            load_params(sim, bad)
+        np.savez(tmp_path / "few.npz", np.zeros(3))
+        with pytest.raises(nengo.exceptions.ValidationError, match="nothing"):
+            load_params(sim, tmp_path / "few")
+    assert np.array_equal(ours, theirs)
+
+
+# --- damaged parameter files: property test --------------------------------------
+
+from collections import Counter  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PARAMS_TRIED = Counter()
+
+
+@pytest.fixture(scope="module")
+def params_sim(dl):
+    nengo_dl, _ = dl
+    net = trainable_net()
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        yield sim
+
+
+@settings(max_examples=80, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                 HealthCheck.too_slow])
+@given(op=st.sampled_from(["cut", "flip"]), where=st.floats(0, 1, exclude_max=True),
+       mask=st.integers(1, 255))
+def test_damaged_params_are_refused_and_nothing_loaded(params_sim, saved_params,
+                                                       tmp_path, op, where, mask):
+    from nengo_lmu.dl import load_params
+
+    data = bytearray(open(saved_params + ".npz", "rb").read())
+    at = int(where * len(data))
+    if op == "cut":
+        data = data[:at]
+    else:
+        data[at] ^= mask
+    path = tmp_path / "damaged.npz"
+    path.write_bytes(bytes(data))
+    before = [np.array(w) for w in params_sim.keras_model.get_weights()]
+    try:
+        load_params(params_sim, path)
+    except ValidationError as err:
+        assert str(path) in str(err)
+        after = [np.array(w) for w in params_sim.keras_model.get_weights()]
+        assert all(np.array_equal(a, b) for a, b in zip(before, after))
+        PARAMS_TRIED[op, "refused"] += 1
+        return
+    PARAMS_TRIED[op, "loaded"] += 1
+    assert op == "flip"  # a file cut short is never loaded
+    assert all(np.all(np.isfinite(w)) for w in params_sim.keras_model.get_weights())
+
+
+def test_params_property_cases_tried():
+    print("[robustness] saved-parameter cases:", dict(PARAMS_TRIED))
+
+
+def test_to_spiking_takes_numpy_scalars():
+    with nengo.Network() as net:
+        ens = nengo.Ensemble(5, 1, neuron_type=nengo.RectifiedLinear(),
+                             gain=np.ones(5), bias=np.zeros(5))
+        out = nengo.Node(size_in=5)
+        nengo.Connection(ens.neurons, out, synapse=None)
+    spiking = to_spiking(net, synapse=np.float32(0.01), rate_scale=np.float32(2.0))
+    conn = spiking.all_connections[0]
+    assert isinstance(conn.synapse, nengo.Lowpass)
+    assert conn.synapse.tau == pytest.approx(0.01)
+    assert isinstance(spiking.all_ensembles[0].neuron_type,
+                      nengo.SpikingRectifiedLinear)
+    for kwargs in ({"synapse": "0.01"}, {"rate_scale": np.float32(-1)},
+                   {"rate_scale": True}):
+        with pytest.raises(ValidationError):
+            to_spiking(net, **kwargs)

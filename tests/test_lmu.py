@@ -6,7 +6,18 @@ import os
 import nengo
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nengo.exceptions import ValidationError
+from robustness import (
+    HYPOTHESIS,
+    attempt,
+    check_tried,
+    hostile_kwargs,
+    is_huge,
+    orders,
+    pickle_roundtrip_outputs,
+)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras_lmu  # noqa: E402
@@ -178,7 +189,7 @@ def test_no_hidden_output_is_memory():
     ({"kernel_initializer": np.ones((3, 3))}, "kernel_initializer"),
     ({"hidden_kernel_initializer": np.full((4, 3), np.nan)},
      "hidden_kernel_initializer"),
-    ({"memory_neurons": 10, "discretizer": "euler"}, "discretizer"),
+    ({"memory_neurons_per_dimension": 10, "discretizer": "euler"}, "discretizer"),
     ({"output_synapse": -0.1}, "output_synapse"),
     ({"output_synapse": "slow"}, "output_synapse"),
 ])
@@ -206,3 +217,96 @@ def test_unsupported_keras_layers():
     unbuilt = keras_lmu.LMU(1, 4, 10, None)
     with pytest.raises(ValidationError, match="built"):
         lmu_from_keras(unbuilt)
+
+
+# ---------------------------------------------------------------------------
+# Hostile input (see robustness.py)
+
+
+LMU_EXTRAS = [
+    {"discretizer": "foo"},
+    {"discretizer": "euler", "trainable_theta": True},
+    {"trainable_theta": True},
+    {"kernel_initializer": np.full((1, 1), np.nan)},
+    {"kernel_initializer": "foo"},
+    {"kernel_initializer": object()},
+    {"hidden_neuron_type": "tanh"},
+    {"memory_matrices": 3},
+    {"memory_matrices": (np.eye(2), np.ones(2))},
+    {"memory_neurons": 0},
+    {"memory_neurons": 3, "memory_kwargs": {"radius": -1}},
+    {"dt": float("nan")},
+    {"dt": 1e300},
+    {"seed": "x"},
+    {"hidden_to_memory": True},
+]
+
+
+@settings(max_examples=80, **HYPOTHESIS)
+@given(
+    hostile_kwargs(
+        {
+            "size_in": st.integers(1, 3),
+            "memory_d": st.integers(1, 3),
+            "order": st.integers(1, 6),
+            "theta": st.floats(0.01, 2),
+            "hidden_units": st.integers(0, 4),
+            "extra": st.just({}),
+        },
+        {
+            "size_in": orders,
+            "memory_d": orders,
+            "order": orders,
+            "hidden_units": st.one_of(st.integers(-2, -1), st.sampled_from([2.5, "3", None])),
+            "extra": st.sampled_from(LMU_EXTRAS),
+        },
+    )
+)
+def test_hostile_lmu(kw):
+    attempt(
+        "LMU",
+        LMU,
+        kw["size_in"],
+        kw["memory_d"],
+        kw["order"],
+        kw["theta"],
+        hidden_units=kw["hidden_units"],
+        huge_allocation=is_huge(kw["size_in"], kw["memory_d"]),
+        **kw["extra"],
+    )
+
+
+def test_hostile_inputs_tried():
+    """Runs after the property tests in file order: report the counts."""
+    check_tried(['LMU'])
+
+
+# ---------------------------------------------------------------------------
+# Pickling
+
+
+def test_pickled_lmu_networks_give_identical_outputs():
+    def make():
+        with nengo.Network(seed=1) as net:
+            stim = nengo.Node(nengo.processes.WhiteSignal(1.0, high=2, seed=2))
+            net.lmu = LMU(1, 2, 4, 0.1, hidden_units=6, input_to_hidden=True,
+                          memory_to_memory=True, hidden_to_memory=True, use_bias=True, seed=3)
+            nengo.Connection(stim, net.lmu.input, synapse=None)
+            net.probe = nengo.Probe(net.lmu.output, synapse=None)
+        return net
+
+    net, clone, (a, b) = pickle_roundtrip_outputs(make)
+    assert isinstance(clone.lmu, LMU)
+    assert set(clone.lmu.weights) == set(net.lmu.weights)
+    assert all(np.array_equal(clone.lmu.weights[k], v) for k, v in net.lmu.weights.items())
+    assert np.array_equal(a, b) and np.any(a != 0)
+
+
+def test_numpy_scalars_and_seed():
+    lmu = LMU(1, 1, 4, 0.1, hidden_units=3, output_synapse=np.float32(0.005))
+    assert isinstance(lmu.output_synapse, nengo.Lowpass)
+    assert lmu.output_synapse.tau == pytest.approx(0.005)
+    LMU(np.int64(1), np.int64(1), np.int64(4), np.float32(0.1), seed=np.int64(3))
+    for seed in (-1, 2**32, 1.5, "1"):
+        with pytest.raises(ValidationError, match="seed"):
+            LMU(1, 1, 4, 0.1, seed=seed)

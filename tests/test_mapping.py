@@ -3,13 +3,27 @@ import numpy as np
 import pytest
 import scipy.linalg
 import scipy.signal
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nengo.exceptions import ValidationError
+from robustness import (
+    HYPOTHESIS,
+    attempt,
+    check_system,
+    check_tried,
+    hostile_kwargs,
+    orders,
+    synapses,
+)
 
 from nengo_lmu.mapping import (
     balanced_realization,
+    balanced_truncation,
+    double_exp,
     scaled_realization,
     ss2sim,
     state_covariance,
+    synapse_polynomial,
 )
 from nengo_lmu.systems import LegendreDelay, LinearSystem
 
@@ -149,6 +163,86 @@ def test_discrete_higher_order_all_pole_synapse():
     assert np.allclose(y, ref, atol=1e-8)
 
 
+def zoh_synapse(synapse, dt):
+    """The synapse discretised by scipy (not by Nengo): num, den in z."""
+    num, den, _ = scipy.signal.cont2discrete((synapse.num, synapse.den), dt)
+    return np.ravel(num), den
+
+
+@pytest.mark.parametrize("synapse", [nengo.Alpha(0.1), double_exp(0.1, 0.02),
+                                     nengo.LinearFilter([0.01, 1], [0.002, 0.3, 1])])
+@pytest.mark.parametrize("zero_order", [0, 1, 2])
+def test_zero_order_inverts_zeros_to_that_order(synapse, zero_order):
+    """h(z) c(z) = 1 + O((z - 1)^(K + 1)): halving the frequency divides the
+    error by 2^(K + 1) (near z = 1), with h the zoh synapse from scipy."""
+    dt = 0.001
+    c = synapse_polynomial(synapse, dt, zero_order=zero_order)
+    assert len(c) == len(synapse.den) + zero_order  # degree q + K
+    num, den = zoh_synapse(synapse, dt)
+    errors = []
+    for omega in [4.0, 2.0, 1.0]:
+        z = np.exp(1j * omega * dt)
+        h = np.polyval(num, z) / np.polyval(den, z)
+        errors.append(abs(h * np.polyval(c[::-1], z) - 1))
+    assert errors[-1] < 0.05 ** (zero_order + 1)
+    ratios = np.array(errors[:-1]) / np.array(errors[1:])
+    assert np.allclose(ratios, 2 ** (zero_order + 1), rtol=0.02), ratios
+    # exact at DC
+    assert np.polyval(num, 1) / np.polyval(den, 1) * np.sum(c) == pytest.approx(1)
+
+
+def test_zero_order_leaves_all_pole_synapses_exact():
+    dt = 0.001
+    for synapse in [nengo.Lowpass(0.05), nengo.Alpha(0.05)]:
+        analog = ss2sim(LegendreDelay(1.0, 4), synapse)  # Alpha: all-pole in s
+        assert analog.allclose(ss2sim(LegendreDelay(1.0, 4), synapse, zero_order=2))
+    discrete = ss2sim(LegendreDelay(1.0, 4), nengo.Lowpass(0.05), dt=dt)
+    assert discrete.allclose(
+        ss2sim(LegendreDelay(1.0, 4), nengo.Lowpass(0.05), dt=dt, zero_order=3))
+
+
+@pytest.mark.parametrize("synapse, zero_order, bound", [
+    # measured max |error| / max |state|: 2.2e-5, 3.4e-5, 6.3e-8, 8.1e-3
+    (nengo.Alpha(0.1), 1, 1e-4),
+    (double_exp(0.1, 0.02), 1, 1e-4),
+    (nengo.Alpha(0.1), 2, 1e-6),
+    (nengo.Alpha(0.1), 0, 2e-2),
+])
+def test_zero_order_mapping_with_nengo_synapse(synapse, zero_order, bound):
+    """Nengo's own (zoh) Alpha / double exponential in the recurrence, driven
+    by v = Ahat x + sum_j B_j u[k + j - (q - 1)]: the state follows the exact
+    discrete system, q - 1 steps late."""
+    dt, order = 0.001, 6
+    sys = LegendreDelay(1.0, order)
+    mapped = ss2sim(sys, synapse, dt=dt, zero_order=zero_order)
+    q = mapped.input_size
+    assert q == 2 + zero_order
+    step = synapse.make_step((order,), (order,), dt, rng=None,
+                             state=synapse.make_state((order,), (order,), dt))
+    u = white(5000)[:, 0]
+    padded = np.concatenate([np.zeros(q - 1), u])
+    x, xs = np.zeros(order), []
+    for k in range(len(u)):
+        xs.append(x)
+        x = np.array(step(0, mapped.A @ x + mapped.B @ padded[k: k + q]))
+    _, ref = sys.discretize(dt).simulate(u, return_states=True)
+    err = np.abs(np.array(xs)[q - 1:] - ref[: len(u) - (q - 1)]).max()
+    assert err < bound * np.abs(ref).max(), err
+
+
+def test_double_exp():
+    assert np.allclose(double_exp(0.05, 0.05).den, nengo.Alpha(0.05).den)
+    # the difference of exponentials, unit area
+    t = np.arange(0, 2, 1e-4)
+    impulse = np.zeros_like(t)
+    impulse[0] = 1 / 1e-4
+    y = double_exp(0.1, 0.02).filt(impulse, dt=1e-4, y0=0)
+    ref = (np.exp(-t / 0.1) - np.exp(-t / 0.02)) / (0.1 - 0.02)
+    assert np.allclose(y[1:], ref[:-1], atol=0.05 * ref.max())
+    with pytest.raises(ValidationError, match="tau2"):
+        double_exp(0.1, 0)
+
+
 def test_ss2sim_bad_input():
     sys = LegendreDelay(1.0, 3)
     for bad in [None, 0.1, "lowpass", nengo.synapses.Triangle(0.1)]:
@@ -156,6 +250,12 @@ def test_ss2sim_bad_input():
             ss2sim(sys, bad, dt=0.001)
     with pytest.raises(ValidationError, match="synapse"):
         ss2sim(sys, nengo.Alpha(0.1), dt=0.001)  # zoh Alpha has a zero
+    for bad in [-1, 1.5, True]:
+        with pytest.raises(ValidationError, match="zero_order"):
+            ss2sim(sys, nengo.Alpha(0.1), dt=0.001, zero_order=bad)
+    with pytest.raises(ValidationError, match="DC"):  # a zero at z = 1
+        ss2sim(sys, nengo.LinearFilter([1, -1], [1, 0], analog=False), dt=0.001,
+               zero_order=1)
     with pytest.raises(ValidationError, match="dt"):
         ss2sim(sys, nengo.Lowpass(0.1), dt=-1)
     with pytest.raises(ValidationError, match="dt"):
@@ -240,3 +340,101 @@ def test_scaled_realization_bad_input():
             scaled_realization(sys, **args)
     with pytest.raises(ValidationError, match="input_high"):
         scaled_realization(sys.discretize(0.01), input_rms=0.3, input_high=60)
+
+
+def hinf_error(a, b, omega):
+    """max over omega of the largest singular value of G_a - G_b."""
+    diff = a.frequency_response(omega) - b.frequency_response(omega)
+    return max(np.linalg.svd(d, compute_uv=False)[0] for d in diff)
+
+
+@pytest.mark.parametrize("discrete", [False, True])
+@pytest.mark.parametrize("keep", [2, 4, 6])
+def test_balanced_truncation_error_bound(discrete, keep):
+    """sigma_{r+1} <= ||G - G_r||_inf <= 2 sum_{i > r} sigma_i, the H-infinity
+    norm from a dense frequency sweep, the Hankel singular values from
+    scipy's gramians (sqrt of the eigenvalues of Wc Wo)."""
+    sys = LegendreDelay(1.0, 10)
+    if discrete:
+        sys = sys.discretize(0.01)
+    reduced, hankel = balanced_truncation(sys, keep)
+    assert reduced.state_size == keep and reduced.dt == sys.dt
+    assert np.array_equal(reduced.D, sys.D)
+    A, B, C, _ = sys.ss
+    if discrete:
+        Wc = scipy.linalg.solve_discrete_lyapunov(A, B @ B.T)
+        Wo = scipy.linalg.solve_discrete_lyapunov(A.T, C.T @ C)
+    else:
+        Wc = scipy.linalg.solve_continuous_lyapunov(A, -B @ B.T)
+        Wo = scipy.linalg.solve_continuous_lyapunov(A.T, -C.T @ C)
+    ref = np.sort(np.sqrt(np.abs(np.linalg.eigvals(Wc @ Wo))))[::-1]
+    assert np.allclose(hankel, ref, rtol=1e-6, atol=1e-12)
+    poles = np.linalg.eigvals(reduced.A)
+    assert np.all(np.abs(poles) < 1) if discrete else np.all(poles.real < 0)
+    top = np.pi / 0.01 if discrete else 1e4
+    omega = np.concatenate([[0.0], np.logspace(-2, np.log10(top), 3000)])
+    err = hinf_error(sys, reduced, omega)
+    assert hankel[keep] * (1 - 1e-3) <= err <= 2 * hankel[keep:].sum() * (1 + 1e-6)
+
+
+def test_balanced_truncation_removes_hidden_states_exactly(rng):
+    """States that the input cannot reach (sigma = 0) go without error."""
+    sys = LegendreDelay(0.5, 4)
+    A = scipy.linalg.block_diag(sys.A, [[-3.0]])
+    B = np.vstack([sys.B, [[0.0]]])
+    C = np.hstack([sys.C, [[2.0]]])
+    padded = LinearSystem(A, B, C, [[0.5]])
+    reduced, hankel = balanced_truncation(padded, 4)
+    assert hankel[4] < 1e-10 * hankel[0]
+    omega = np.logspace(-2, 3, 200)
+    assert np.allclose(reduced.frequency_response(omega),
+                       padded.frequency_response(omega), atol=1e-8)
+    with pytest.raises(ValidationError, match="order"):
+        balanced_truncation(padded, 5)  # only 4 states take part
+    with pytest.raises(ValidationError, match="order"):
+        balanced_truncation(padded, 0)
+    with pytest.raises(ValidationError, match="stable"):
+        balanced_truncation(LinearSystem([[1.0]], [[1.0]], [[1.0]]), 1)
+    with pytest.raises(ValidationError, match="system"):
+        balanced_truncation("sys", 1)
+
+
+# ---------------------------------------------------------------------------
+# Hostile input (see robustness.py)
+
+
+@settings(max_examples=100, **HYPOTHESIS)
+@given(
+    hostile_kwargs(
+        {
+            "order": st.integers(1, 8),
+            "theta": st.floats(0.01, 10),
+            "synapse": st.builds(nengo.Lowpass, st.floats(0.005, 1.0)),
+            "dt": st.one_of(st.none(), st.floats(1e-4, 1e-2)),
+            "rms": st.floats(0.01, 10),
+            "high": st.floats(0.01, 10),
+            "radius": st.floats(0.1, 10),
+        },
+        {"order": orders, "synapse": synapses},
+    )
+)
+def test_hostile_mapping(kw):
+    system = attempt("LegendreDelay", LegendreDelay, kw["theta"], kw["order"])
+    if system is None:
+        system = LegendreDelay(1.0, 4)
+    check_system(attempt("ss2sim", ss2sim, system, kw["synapse"], dt=kw["dt"]))
+    check_system(attempt("ss2sim", ss2sim, "system", kw["synapse"], dt=kw["dt"]))
+    if kw["dt"] is not None:
+        system = attempt("discretize", system.discretize, kw["dt"])
+    if system is not None:
+        result = attempt(
+            "scaled_realization", scaled_realization, system, kw["rms"], kw["high"],
+            radius=kw["radius"],
+        )
+        if result is not None:
+            check_system(result[0])
+
+
+def test_hostile_inputs_tried():
+    """Runs after the property tests in file order: report the counts."""
+    check_tried(['ss2sim', 'scaled_realization'])

@@ -1,10 +1,31 @@
+import math
+import time
+from fractions import Fraction
 from math import factorial
 
 import numpy as np
 import pytest
 import scipy.signal
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nengo.exceptions import ValidationError
 
+from robustness import (
+    DT,
+    HYPOTHESIS,
+    attempt,
+    bad_methods,
+    check_system,
+    check_tried,
+    hostile_kwargs,
+    matrices,
+    methods,
+    orders,
+    positive,
+    report,
+    scalars,
+    small_orders,
+)
 from nengo_lmu.systems import (
     LegendreDelay,
     LinearSystem,
@@ -218,3 +239,286 @@ def test_bad_discretize_and_simulate(rng):
         sys.transform(np.zeros((4, 4)))
     with pytest.raises(ValidationError, match="T"):
         sys.transform(np.eye(3))
+
+
+# ---------------------------------------------------------------------------
+# An exact reference for the zero-order hold: the Taylor series of
+# exp([[A, B], [0, 0]] dt / theta) in exact rational arithmetic. It shares
+# nothing with scipy.linalg.expm (no scaling and squaring, no Pade, no
+# floating point until the final, correctly rounded conversion).
+
+
+def _apply_legendre_a(X):
+    """Exact ``A @ X`` for the integer Legendre ``A`` and an object array ``X``
+    of Python ints, in O(order * columns) with prefix sums:
+    ``(A X)_i = (2i + 1) (-sum_{j>i} X_j + (-1)^(i+1) sum_{j<=i} (-1)^j X_j)``."""
+    q = X.shape[0]
+    sign = np.array([(-1) ** j for j in range(q)], dtype=object)[:, None]
+    rows = np.array([2 * i + 1 for i in range(q)], dtype=object)[:, None]
+    prefix = np.cumsum(X, axis=0)
+    above = X.sum(axis=0)[None, :] - prefix
+    alternating = np.cumsum(sign * X, axis=0)
+    return rows * (-above - sign * alternating)
+
+
+def zoh_reference(order, steps, columns, tol=1e-25):
+    """Columns ``columns`` of ``Abar`` and all of ``Bbar`` for
+    ``LegendreDelay(theta=steps * dt, order).discretize(dt)``, exactly up to a
+    truncation error below ``tol`` (then rounded once to float64).
+
+    ``dt / theta = 1 / steps``, so ``M = A / steps`` with integer ``A``:
+    ``Abar = sum_k A^k / (k! steps^k)``, ``Bbar = sum_k A^k B / ((k+1)! steps^(k+1))``.
+    The tail after ``K`` terms is below ``|M|^(K+1) / (K+1)! * exp(|M|)`` in
+    the 1-norm, ``|M|_1 = order^2 / steps``.
+    """
+    norm = order * order / steps
+    K = 1
+    while (K + 1) * math.log(norm) - math.lgamma(K + 2) + norm > math.log(tol):
+        K += 1
+    X = np.zeros((order, len(columns) + 1), dtype=object)
+    X[:, :] = 0
+    for c, j in enumerate(columns):
+        X[j, c] = 1
+    _, B = legendre_matrices(order)
+    X[:, -1] = [int(b) for b in B[:, 0]]
+    denominator = math.factorial(K + 1) * steps ** (K + 1)
+    acc = np.zeros_like(X)
+    acc[:, :] = 0
+    P = X
+    for k in range(K + 1):
+        acc[:, :-1] += P[:, :-1] * (denominator // (math.factorial(k) * steps**k))
+        acc[:, -1] += P[:, -1] * (
+            denominator // (math.factorial(k + 1) * steps ** (k + 1))
+        )
+        P = _apply_legendre_a(P)
+    out = np.array([[float(Fraction(v, denominator)) for v in row] for row in acc])
+    return out[:, :-1], out[:, -1]
+
+
+def test_reference_operator_is_legendre_a(rng):
+    A, _ = legendre_matrices(9)
+    X = rng.randint(-50, 50, size=(9, 4))
+    assert np.array_equal(_apply_legendre_a(X.astype(object)).astype(float), A @ X)
+
+
+def zoh_errors(steps, orders, n_columns=8):
+    rows = []
+    for q in orders:
+        columns = sorted(set(np.linspace(0, q - 1, n_columns).astype(int)))
+        t0 = time.time()
+        Aref, Bref = zoh_reference(q, steps, columns)
+        t_ref = time.time() - t0
+        sys_d = LegendreDelay(steps * DT, q).discretize(DT)
+        err_a = np.abs(sys_d.A[:, columns] - Aref).max()
+        err_b = np.abs(sys_d.B[:, 0] - Bref).max()
+        rows.append((q, err_a, err_b))
+        report(
+            f"zoh theta={steps} steps order={q}: max|dAbar|={err_a:.2e} "
+            f"max|dBbar|={err_b:.2e} (|Abar|max={np.abs(Aref).max():.3g}, "
+            f"|Bbar|max={np.abs(Bref).max():.3g}; reference {t_ref:.1f} s)"
+        )
+    return rows
+
+
+# Errors measured (absolute; |Abar| <= 1): theta=10^4: 2e-19 (4), 2e-18 (16),
+# 1e-17 (64), 1.3e-16 (256), 3.8e-15 (1024); theta=10^5: 1e-20 (4) ...
+# 9.5e-17 (1024). The error grows about as order^2 (roughly the norm of
+# A dt / theta), a few ulp at most: the discretisation loses no accuracy.
+ZOH_TOL = 2e-14
+
+
+@pytest.mark.parametrize(
+    "steps, orders",
+    [(10_000, (4, 16, 64, 256)), (100_000, (4, 16, 64, 256, 1024))],
+)
+def test_long_window_zoh_is_exact(steps, orders):
+    rows = zoh_errors(steps, orders)
+    for q, err_a, err_b in rows:
+        assert err_a < ZOH_TOL and err_b < ZOH_TOL, (q, err_a, err_b)
+    # no sudden loss: the error never jumps by more than ~order^2 growth
+    errs = [max(a, b) for _, a, b in rows]
+    assert errs[-1] < ZOH_TOL
+
+
+@pytest.mark.slow
+def test_long_window_zoh_is_exact_order_1024_theta_10k():
+    # |M|_1 = 105 here: the exact series needs ~400 terms (about a minute)
+    ((q, err_a, err_b),) = zoh_errors(10_000, (1024,), n_columns=6)
+    assert err_a < ZOH_TOL and err_b < ZOH_TOL
+
+
+# ---------------------------------------------------------------------------
+# Stable recurrence
+
+
+def power_norms(Abar, n_squarings):
+    """``||Abar^(2^k)||_2`` for k = 0..n_squarings."""
+    P = np.array(Abar)
+    norms = [np.linalg.norm(P, 2)]
+    for _ in range(n_squarings):
+        P = P @ P
+        norms.append(np.linalg.norm(P, 2))
+    return np.array(norms)
+
+
+def check_powers(steps, q):
+    Abar = LegendreDelay(steps * DT, q).discretize(DT).A
+    rho = np.abs(np.linalg.eigvals(Abar)).max()
+    norms = power_norms(Abar, 20)  # up to 2^20 ~ 10^6 steps
+    report(
+        f"stability theta={steps} order={q}: spectral radius {rho:.6f}, "
+        f"max_n ||Abar^n|| = {norms.max():.2f} (n = 2^{norms.argmax()}), "
+        f"||Abar^(2^20)|| = {norms[-1]:.1e}"
+    )
+    assert rho < 1
+    # transient growth of the non-normal recurrence stays small (measured
+    # <= 4.6 for order 1024) and it dies out after a window or two
+    assert np.all(np.isfinite(norms)) and norms.max() < 10
+    assert norms[-1] < 1e-2
+
+
+def step_recurrence(Abar, Bbar, u_chunks, x0=None):
+    """Step ``x[k+1] = Abar x[k] + Bbar u[k]`` through the chunks of input
+    (each (steps, n_inputs)); ``x`` holds one column per input column. Returns
+    the RMS state norm and the max state norm of every chunk."""
+    q = Abar.shape[0]
+    b = Bbar[:, 0]
+    x = None if x0 is None else np.array(x0, dtype=float)
+    rms, peak = [], []
+    for u in u_chunks:
+        if x is None:
+            x = np.zeros((q, u.shape[1]))
+        sq = np.zeros(u.shape[1])
+        mx = np.zeros(u.shape[1])
+        for uk in u:
+            x = Abar @ x + b[:, None] * uk[None, :]
+            nk = np.einsum("ij,ij->j", x, x)
+            sq += nk
+            np.maximum(mx, nk, out=mx)
+        rms.append(np.sqrt(sq / len(u)))
+        peak.append(np.sqrt(mx))
+    return np.array(rms), np.array(peak)
+
+
+def check_simulated_recurrence(steps_theta, q, n_steps, chunk):
+    """Zero input from a unit initial state (column 0) and white input from
+    rest (column 1), ``n_steps`` steps."""
+    sys_d = LegendreDelay(steps_theta * DT, q).discretize(DT)
+    rng = np.random.RandomState(0)
+    x0 = np.zeros((q, 2))
+    x0[:, 0] = rng.normal(size=q) / np.sqrt(q)
+
+    def chunks():
+        for start in range(0, n_steps, chunk):
+            u = np.zeros((min(chunk, n_steps - start), 2))
+            u[:, 1] = rng.normal(size=len(u))
+            yield u
+
+    # stationary E|x|^2 for unit white input: trace of the discrete gramian
+    stationary = np.sqrt(
+        np.trace(scipy.linalg.solve_discrete_lyapunov(sys_d.A, sys_d.B @ sys_d.B.T))
+    )
+    t0 = time.time()
+    rms, peak = step_recurrence(sys_d.A, sys_d.B, chunks(), x0=x0)
+    elapsed = time.time() - t0
+    report(
+        f"recurrence theta={steps_theta} order={q}, {n_steps} steps "
+        f"({elapsed:.1f} s): zero input max|x|={peak[:, 0].max():.3f} "
+        f"(|x0|=1) last |x|={peak[-1, 0]:.2e}; white input rms|x| first chunk "
+        f"{rms[0, 1]:.4f}, last chunk {rms[-1, 1]:.4f}, max {peak[:, 1].max():.4f} "
+        f"(stationary rms {stationary:.4f})"
+    )
+    assert np.all(np.isfinite(rms)) and np.all(np.isfinite(peak))
+    assert peak[:, 0].max() < 10  # zero input: no growth from |x0| = 1
+    # white input: the state's spread grows to the stationary one (over a
+    # window) and never beyond it
+    assert rms[:, 1].max() < 1.1 * stationary
+    assert peak[:, 1].max() < 5 * stationary
+    if n_steps >= 2 * steps_theta:
+        settled = rms[len(rms) // 2 :, 1]
+        assert np.all(np.abs(settled / stationary - 1) < 0.1), settled
+    return rms, peak
+
+
+@pytest.mark.parametrize("steps", [10_000, 100_000])
+def test_long_window_recurrence_is_stable(steps):
+    for q in (16, 256):
+        check_powers(steps, q)
+    check_simulated_recurrence(steps, 256, n_steps=20_000, chunk=2_000)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("steps", [10_000, 100_000])
+def test_long_window_recurrence_is_stable_order_1024(steps):
+    check_powers(steps, 1024)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("steps", [10_000, 100_000])
+def test_long_window_recurrence_million_steps(steps):
+    rms, peak = check_simulated_recurrence(
+        steps, 256, n_steps=1_000_000, chunk=50_000
+    )
+    # zero input: after 10 to 100 windows the initial state has died out
+    assert peak[-1, 0] < 1e-6
+
+# ---------------------------------------------------------------------------
+# Hostile input (see robustness.py)
+
+
+@settings(max_examples=150, **HYPOTHESIS)
+@given(
+    hostile_kwargs(
+        {"theta": positive, "order": small_orders, "dt": positive, "method": methods},
+        {"order": orders, "method": bad_methods},
+    )
+)
+def test_hostile_legendre_and_pade(kw):
+    for cls in (LegendreDelay, PadeDelay):
+        system = attempt(cls.__name__, cls, kw["theta"], kw["order"])
+        check_system(system)
+        if system is not None:
+            check_system(
+                attempt("discretize", system.discretize, kw["dt"], method=kw["method"])
+            )
+
+
+@st.composite
+def consistent_system(draw):
+    n, m, p = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    el = st.floats(-1e3, 1e3)
+
+    def mat(rows, cols):
+        return np.array(draw(st.lists(el, min_size=rows * cols, max_size=rows * cols))).reshape(rows, cols)
+
+    return {"A": mat(n, n), "B": mat(n, m), "C": mat(p, n), "D": mat(p, m)}
+
+
+@settings(max_examples=150, **HYPOTHESIS)
+@given(
+    consistent_system(),
+    hostile_kwargs(
+        {"which": st.sampled_from([None]), "dt": st.one_of(st.none(), positive), "sdt": positive},
+        {"which": st.sampled_from(["A", "B", "C", "D"]), "dt": scalars, "sdt": scalars},
+    ),
+    matrices(),
+    st.booleans(),
+)
+def test_hostile_linear_system(mats, kw, other, good_u):
+    mats = dict(mats)
+    if kw["which"] is not None:
+        mats[kw["which"]] = other
+    system = attempt("LinearSystem", LinearSystem, dt=kw["dt"], **mats)
+    if system is None:
+        return
+    sdt = kw["sdt"] if system.analog else None
+    if system.analog:
+        check_system(attempt("discretize", system.discretize, kw["sdt"]))
+    u = np.ones((5, system.input_size)) if good_u else other
+    attempt("simulate", system.simulate, u, dt=sdt)
+    attempt("frequency_response", system.frequency_response, other)
+
+
+def test_hostile_inputs_tried():
+    """Runs after the property tests in file order: report the counts."""
+    check_tried(['LegendreDelay', 'PadeDelay', 'discretize', 'LinearSystem', 'simulate', 'frequency_response'])

@@ -19,9 +19,12 @@ from nengo_lmu._validation import (
     check_count,
     check_order,
     check_positive_finite,
+    check_seed,
+    coerce_synapse,
 )
+from nengo_lmu.networks.linear import LinearNetwork, renamed_keyword
 from nengo_lmu.networks.memory import LMUMemory
-from nengo_lmu.systems import LegendreDelay, LinearSystem
+from nengo_lmu.systems import LinearSystem
 
 DISCRETIZERS = ("zoh", "euler")
 INITIALIZERS = ("glorot_uniform", "orthogonal", "zeros")
@@ -154,10 +157,12 @@ class LMU(nengo.Network):
         the exact memory.
     dt : float
         Simulator time step in seconds.
-    memory_neurons : int or None
+    memory_neurons_per_dimension : int or None
         None (default) for the exact memory (a Node); an integer for a neural
-        memory with that many neurons per state (`LMUMemory`, Euler memory
-        not supported there).
+        memory with that many neurons per state dimension (`LMUMemory`'s
+        ``neurons_per_dimension``; Euler memory not supported there).
+        (Formerly ``memory_neurons``, still accepted with a
+        DeprecationWarning.)
     memory_kwargs : dict, optional
         Further `LMUMemory` arguments for the neural memory.
     output_synapse : nengo.synapses.Synapse or float, optional
@@ -172,7 +177,7 @@ class LMU(nengo.Network):
         ``memory_d`` memories gets the same matrices). For weights trained
         with a learned or otherwise different memory, such as the LMU paper's
         ``LMUCell`` (see `nengo_lmu.interop.network_from_paper_file`). Only
-        for the exact memory: not with ``memory_neurons``,
+        for the exact memory: not with ``memory_neurons_per_dimension``,
         ``discretizer="euler"`` or ``trainable_theta``.
     kernel_initializer, recurrent_initializer, bias_initializer : optional
         ``W_u`` ``(input_d [+ units], memory_d)``, ``W_mm``
@@ -191,11 +196,12 @@ hidden_bias_initializer : optional
         ``x_t``.
     output : nengo.Node
         ``h_t`` (or the memory output when ``hidden_units=0``).
-    memory : LMUMemory or nengo.Network
-        The memory; its ``input`` is ``u_t``, its ``output`` is ``m_t``. With
-        ``memory_matrices`` (or the Euler discretizer) a plain Network with
-        those two Nodes; with ``memory_matrices`` it also has
-        ``discrete_system``, the `~nengo_lmu.LinearSystem` ``(Abar, Bbar, I)``.
+    memory : LMUMemory or LinearNetwork
+        The memory, always a `.LinearNetwork`; its ``input`` is ``u_t``, its
+        ``output`` is ``m_t`` and its ``discrete_system`` the update
+        ``(Abar, Bbar)``. An `LMUMemory` (zero-order hold, Euler or neural),
+        or with ``memory_matrices`` a `.LinearNetwork` of the discrete
+        `~nengo_lmu.LinearSystem` ``(Abar, Bbar, I)``, one copy per memory.
     memory_matrices : tuple of ndarray or None
         The ``(Abar, Bbar)`` given, as float arrays.
     hidden : nengo.Ensemble or None
@@ -234,7 +240,7 @@ hidden_bias_initializer : optional
         discretizer="zoh",
         trainable_theta=False,
         dt=0.001,
-        memory_neurons=None,
+        memory_neurons_per_dimension=None,
         memory_kwargs=None,
         output_synapse=None,
         memory_matrices=None,
@@ -247,7 +253,17 @@ hidden_bias_initializer : optional
         label=None,
         seed=None,
         add_to_container=None,
+        **deprecated,
     ):
+        memory_neurons = renamed_keyword(
+            deprecated, "memory_neurons", "memory_neurons_per_dimension",
+            memory_neurons_per_dimension, None, self,
+        )
+        if deprecated:
+            raise TypeError(
+                f"LMU got unexpected keyword arguments {sorted(deprecated)}"
+            )
+        seed = check_seed(seed, "seed", allow_none=True)
         super().__init__(label=label, seed=seed, add_to_container=add_to_container)
         self.size_in = check_count(size_in, "size_in", self)
         self.memory_d = check_count(memory_d, "memory_d", self)
@@ -263,20 +279,9 @@ hidden_bias_initializer : optional
         )
         self.hidden_units = check_count(hidden_units, "hidden_units", self, low=0)
         self.dt = check_positive_finite(dt, "dt", self)
-        if isinstance(output_synapse, (int, float)) and not isinstance(
-            output_synapse, bool
-        ):
-            output_synapse = nengo.Lowpass(check_positive_finite(
-                output_synapse, "output_synapse", self))
-        if output_synapse is not None and not isinstance(
-            output_synapse, nengo.synapses.Synapse
-        ):
-            raise ValidationError(
-                f"must be None, a time constant or a nengo Synapse, got "
-                f"{output_synapse!r}",
-                attr="output_synapse",
-                obj=self,
-            )
+        output_synapse = coerce_synapse(
+            output_synapse, "output_synapse", self, allow_none=True
+        )
         self.output_synapse = output_synapse
         if discretizer not in DISCRETIZERS:
             raise ValidationError(
@@ -288,7 +293,7 @@ hidden_bias_initializer : optional
         self.trainable_theta = bool(trainable_theta)
         if self.trainable_theta and memory_neurons is not None:
             raise ValidationError(
-                "theta is trainable only on the exact memory (memory_neurons="
+                "theta is trainable only on the exact memory (memory_neurons_per_dimension="
                 "None); learn it there, then build the neural memory with the "
                 "learned theta (nengo_lmu.dl.lmu_weights(sim, lmu)['theta'])",
                 attr="trainable_theta",
@@ -297,7 +302,7 @@ hidden_bias_initializer : optional
         if memory_neurons is not None and discretizer != "zoh":
             raise ValidationError(
                 "a neural memory is mapped from the zero-order hold; use "
-                "discretizer='zoh' with memory_neurons",
+                "discretizer='zoh' with memory_neurons_per_dimension",
                 attr="discretizer",
                 obj=self,
             )
@@ -361,13 +366,16 @@ hidden_bias_initializer : optional
         w = self.weights
         n_mem = self.memory_d * self.order
         self.input = nengo.Node(size_in=self.size_in, label="x")
-        self.theta_connection = None
         self.theta_layer = None
         if self.memory_matrices is not None:
-            self.memory = self._given_memory()
-        elif self.discretizer == "euler":
-            self.memory = self._euler_memory()
-        elif self.trainable_theta:
+            Abar, Bbar = self.memory_matrices
+            self.memory = LinearNetwork(
+                LinearSystem(Abar, Bbar, np.eye(self.order), dt=self.dt),
+                copies=self.memory_d,
+                output="state",
+                label="memory",
+            )
+        elif self.discretizer == "zoh" and self.trainable_theta:
             # pylint: disable=import-outside-toplevel
             from nengo_lmu.networks.trainable import TrainableThetaMemory
 
@@ -375,18 +383,24 @@ hidden_bias_initializer : optional
                 self.theta, self.order, self.memory_d, dt=self.dt, label="memory"
             )
             self.theta_layer = self.memory.layer
-            self.fixed_connections = list(self.memory.all_connections)
         else:
             self.memory = LMUMemory(
                 self.theta,
                 self.order,
                 size_in=self.memory_d,
-                n_neurons=memory_neurons,
+                neurons_per_dimension=memory_neurons,
                 dt=self.dt,
+                discretizer=self.discretizer,
                 label="memory",
                 **memory_kwargs,
             )
-            self.fixed_connections = list(self.memory.all_connections)
+        gain = getattr(self.memory, "gain_connection", None)
+        # the Euler gain dt / theta stays trainable when theta is, the rest
+        # of the memory is fixed
+        self.theta_connection = gain if self.trainable_theta else None
+        self.fixed_connections = [
+            c for c in self.memory.all_connections if c is not self.theta_connection
+        ]
         u = self.memory.input
         m = self.memory.output
         kernel = w["kernel"]
@@ -444,7 +458,7 @@ hidden_bias_initializer : optional
             return None
         attr = "memory_matrices"
         for option, bad in (
-            ("memory_neurons", memory_neurons is not None),
+            ("memory_neurons_per_dimension", memory_neurons is not None),
             ("memory_kwargs", bool(memory_kwargs)),
             ("discretizer='euler'", self.discretizer != "zoh"),
             ("trainable_theta", self.trainable_theta),
@@ -473,54 +487,3 @@ hidden_bias_initializer : optional
                 obj=self,
             )
         return Abar, Bbar
-
-    def _given_memory(self):
-        """The exact memory with the given ``(Abar, Bbar)``."""
-        Abar, Bbar = self.memory_matrices
-        eye = np.eye(self.memory_d)
-        memory = nengo.Network(label="memory")
-        memory.discrete_system = LinearSystem(
-            Abar, Bbar, np.eye(self.order), dt=self.dt
-        )
-        with memory:
-            memory.input = nengo.Node(size_in=self.memory_d, label="u")
-            memory.output = nengo.Node(size_in=self.memory_d * self.order, label="m")
-            self.fixed_connections = [
-                # synapse=0 is a one-step delay: m_t = Abar m_{t-1} + Bbar u_t
-                nengo.Connection(memory.output, memory.output,
-                                 transform=np.kron(eye, Abar), synapse=0),
-                nengo.Connection(memory.input, memory.output,
-                                 transform=np.kron(eye, Bbar), synapse=None),
-            ]
-        return memory
-
-    def _euler_memory(self):
-        """``m_t = m_{t-1} + g (A m_{t-1} + B u_t)`` with the gain ``g = dt/theta``
-        on its own connection, so that it can be trained."""
-        A, B = LegendreDelay(1.0, self.order).ss[:2]
-        eye = np.eye(self.memory_d)
-        n_mem = self.memory_d * self.order
-        memory = nengo.Network(label="memory")
-        with memory:
-            memory.input = nengo.Node(size_in=self.memory_d, label="u")
-            memory.output = nengo.Node(size_in=n_mem, label="m")
-            change = nengo.Node(size_in=n_mem, label="dm")
-            fixed = [
-                nengo.Connection(memory.output, memory.output, synapse=0),
-                nengo.Connection(
-                    memory.output, change, transform=np.kron(eye, A), synapse=0
-                ),
-                nengo.Connection(
-                    memory.input, change, transform=np.kron(eye, B), synapse=None
-                ),
-            ]
-            gain = nengo.Connection(
-                change,
-                memory.output,
-                transform=self.dt / self.theta,
-                synapse=None,
-            )
-        # the gain stays trainable when theta is, the rest is fixed
-        self.theta_connection = gain if self.trainable_theta else None
-        self.fixed_connections = fixed + ([] if self.trainable_theta else [gain])
-        return memory

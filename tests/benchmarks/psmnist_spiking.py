@@ -24,8 +24,12 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from nengo_lmu.dl import to_spiking  # noqa: E402
-from nengo_lmu.recipes import evaluate_psmnist, psmnist_network, train_psmnist  # noqa
-from nengo_lmu.tasks import psmnist  # noqa: E402
+from nengo_lmu.tasks.psmnist import (  # noqa: E402
+    evaluate_psmnist,
+    psmnist,
+    psmnist_network,
+    train_psmnist,
+)
 
 
 def keras_accuracy(train, test, order, units, epochs, lr, batch):

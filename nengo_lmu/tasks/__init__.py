@@ -1,0 +1,55 @@
+"""The LMU paper's tasks, one module per task, each with its data, network,
+training and evaluation.
+
+`nengo_lmu.tasks.delay`
+    Delaying white noise; the ``nengo-lmu delay`` experiment (a spiking
+    memory on a chosen backend).
+`nengo_lmu.tasks.psmnist`
+    Permuted sequential MNIST; the ``nengo-lmu psmnist`` experiment (train in
+    NengoDL, evaluate at rates and spiking).
+`nengo_lmu.tasks.mackey_glass`
+    Mackey-Glass prediction.
+
+The data functions return arrays shaped ``(batch, steps, dimensions)``, the
+layout that ``nengo_dl.Simulator.fit`` and ``evaluate`` take for a Node or
+Probe, and every result is fixed by its arguments (seeds included): nothing is
+downloaded and nothing depends on global random state. Only NumPy and Nengo
+are imported with this package; mlxtend, NengoDL, TensorFlow, NengoLoihi and
+matplotlib when a function needs them.
+
+``nengo_lmu.tasks.psmnist`` and ``nengo_lmu.tasks.mackey_glass`` are modules
+that can also be called as their data functions (`nengo_lmu.tasks.psmnist.psmnist`,
+`nengo_lmu.tasks.mackey_glass.mackey_glass`), as before the tasks became a
+package.
+"""
+
+from nengo_lmu.tasks import delay, mackey_glass, psmnist
+from nengo_lmu.tasks.delay import (
+    BACKENDS,
+    DELAYS,
+    delay_network,
+    delay_nrmse,
+    delay_task,
+    plot_delay,
+    run_delay,
+)
+from nengo_lmu.tasks.mackey_glass import (
+    evaluate_mackey_glass,
+    mackey_glass_network,
+    mackey_glass_series,
+    train_mackey_glass,
+)
+from nengo_lmu.tasks.psmnist import (
+    MNIST_5K_SIZE,
+    MNIST_5K_TEST_PER_CLASS,
+    MNIST_5K_TRAIN_PER_CLASS,
+    MNIST_PIXELS,
+    classifier_logits,
+    classifier_network,
+    evaluate_psmnist,
+    plot_training,
+    psmnist_network,
+    psmnist_permutation,
+    run_psmnist,
+    train_psmnist,
+)
