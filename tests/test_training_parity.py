@@ -23,7 +23,11 @@ import nengo_dl  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from nengo_lmu import LMU  # noqa: E402
-from nengo_lmu.dl import configure_training, lmu_weights  # noqa: E402
+from nengo_lmu.dl import (  # noqa: E402
+    add_regularization,
+    configure_training,
+    lmu_weights,
+)
 from nengo_lmu.interop import keras_lmu_parameters  # noqa: E402
 
 DT = 0.001
@@ -206,3 +210,48 @@ DEFAULT_PLANNER = tuple(
 def test_one_sgd_step_equals_keras_default_planner(index):
     result = step_results(DEFAULT_PLANNER, "noop_planner")[index]
     check_step(result, COMBOS[index][3])
+
+
+def test_regularizers_step_equals_keras():
+    """kernel_regularizer, recurrent_regularizer and bias_regularizer enter
+    the NengoDL loss as KerasLMU's do: one SGD step gives the same weights."""
+    regs = dict(kernel_regularizer=tf.keras.regularizers.L2(0.3),
+                recurrent_regularizer=tf.keras.regularizers.L1(0.2),
+                bias_regularizer=tf.keras.regularizers.L1L2(0.1, 0.4))
+    tf.keras.utils.set_random_seed(5)
+    cell = keras_lmu.LMUCell(
+        2, ORDER, THETA_STEPS, tf.keras.layers.SimpleRNNCell(UNITS, dtype="float64"),
+        hidden_to_memory=True, memory_to_memory=True, use_bias=True,
+        bias_initializer="uniform", input_d=INPUT_D, dtype="float64", **regs)
+    layer = tf.keras.layers.RNN(cell, return_sequences=True, dtype="float64")
+    layer.build((None, None, INPUT_D))
+    rng = np.random.RandomState(6)
+    x = rng.uniform(-1, 1, size=(BATCH, STEPS, INPUT_D))
+    y = rng.uniform(-1, 1, size=(BATCH, STEPS, UNITS))
+    with nengo.Network(seed=0) as net:
+        stim = nengo.Node(np.zeros(INPUT_D))
+        lmu = LMU(**keras_lmu_parameters(layer, dt=DT), **regs, seed=0)
+        nengo.Connection(stim, lmu.input, synapse=None)
+        probe = nengo.Probe(lmu.output, synapse=None)
+    configure_training(net, keep_history=True, dtype="float64")
+    with nengo_dl.Simulator(net, dt=DT, minibatch_size=BATCH,
+                            progress_bar=False) as sim:
+        assert add_regularization(sim) == 3
+        sim.compile(optimizer=tf.optimizers.SGD(LR), loss=tf.losses.mse)
+        sim.fit({stim: x}, {probe: y}, epochs=1, verbose=0)
+        after = lmu_weights(sim, lmu)
+    variables = layer.trainable_weights
+    before = keras_values(layer)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean((layer(x) - y) ** 2)
+        penalty = tf.add_n(layer.losses)
+        total = loss + penalty
+    assert len(layer.losses) == 3
+    grads = tape.gradient(total, variables)
+    for var, grad in zip(variables, grads):
+        var.assign_sub(LR * grad)
+    keras_after = keras_values(layer)
+    for key in before:
+        step = np.max(np.abs(keras_after[key] - before[key]))
+        assert np.max(np.abs(after[key] - keras_after[key])) <= 1e-6 * step, key
+    assert float(penalty) > 0.01  # the penalties are not negligible

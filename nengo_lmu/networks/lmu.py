@@ -187,6 +187,13 @@ class LMU(nengo.Network):
 hidden_bias_initializer : optional
         ``W_h`` ``(memory_d * order [+ input_d], units)``, ``U``
         ``(units, units)``, ``b_h`` ``(units,)``; as above.
+    kernel_regularizer, recurrent_regularizer, bias_regularizer : optional
+        As in KerasLMU: penalties on ``kernel`` (``W_u``, all its rows),
+        ``recurrent_kernel`` (``W_mm``) and ``bias`` (``b_u``), each a
+        callable from the weight (a tensor in KerasLMU's shape) to a scalar,
+        such as ``tf.keras.regularizers.L2(1e-4)``. They enter the NengoDL
+        training loss through `nengo_lmu.dl.add_regularization`; the
+        reference simulator ignores them.
     seed : int, optional
         Seed for the initial weights and the network.
 
@@ -250,6 +257,9 @@ hidden_bias_initializer : optional
         hidden_kernel_initializer="glorot_uniform",
         hidden_recurrent_initializer="orthogonal",
         hidden_bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
         label=None,
         seed=None,
         add_to_container=None,
@@ -357,6 +367,23 @@ hidden_bias_initializer : optional
                 hidden_bias_initializer, (self.hidden_units,), rng,
                 "hidden_bias_initializer", self)
         self.weights = w
+        self.regularizers = {}
+        for name, attr, reg in (
+            ("kernel", "kernel_regularizer", kernel_regularizer),
+            ("recurrent_kernel", "recurrent_regularizer", recurrent_regularizer),
+            ("bias", "bias_regularizer", bias_regularizer),
+        ):
+            if reg is None:
+                continue
+            if not callable(reg):
+                raise ValidationError(
+                    "must be None or a callable from the weight to a scalar "
+                    f"(e.g. tf.keras.regularizers.L2(1e-4)), got {reg!r}",
+                    attr=attr,
+                    obj=self,
+                )
+            if name in w:  # as in Keras, a weight the cell lacks has none
+                self.regularizers[name] = reg
 
         with self:
             self._build(memory_neurons, memory_kwargs or {})
