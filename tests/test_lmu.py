@@ -183,7 +183,7 @@ def test_no_hidden_output_is_memory():
     ({"hidden_units": -1}, "hidden_units"),
     ({"hidden_units": 0, "hidden_to_memory": True}, "hidden_to_memory"),
     ({"discretizer": "tustin"}, "discretizer"),
-    ({"trainable_theta": True}, "trainable_theta"),
+    ({"trainable_theta": True, "memory_neurons": 10}, "trainable_theta"),
     ({"hidden_neuron_type": "tanh"}, "hidden_neuron_type"),
     ({"kernel_initializer": "he_normal"}, "kernel_initializer"),
     ({"kernel_initializer": np.ones((3, 3))}, "kernel_initializer"),
