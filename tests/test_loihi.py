@@ -124,7 +124,8 @@ def test_check_rejects_unsupported_neuron_type(neuron_type):
     net, memory, _ = memory_net()
     memory.ensembles[0].neuron_type = neuron_type
     name = type(neuron_type).__name__
-    with pytest.raises(ValidationError, match=f"neuron_type: {name} cannot be simulated"):
+    match = f"neuron_type: {name} cannot be simulated"
+    with pytest.raises(ValidationError, match=match):
         loihi.check_loihi(net)
     # off chip, it is allowed
     net.config[memory.ensembles[0]].on_chip = False
@@ -150,7 +151,8 @@ def test_check_rejects_loop_through_host_node():
         relay = nengo.Node(lambda t, x: x, size_in=1, label="relay")
         nengo.Connection(a, relay, synapse=None)
         nengo.Connection(relay, a, synapse=0.1)
-    with pytest.raises(ValidationError, match="passes through the host via <Node 'relay'>"):
+    match = "passes through the host via <Node 'relay'>"
+    with pytest.raises(ValidationError, match=match):
         loihi.check_loihi(net)
 
 

@@ -121,6 +121,34 @@ def imported_network(model, steps_per_pixel=1):
     return net
 
 
+def tanh_ablation(model, x, y):
+    """What the time resolution, the synapse and the pairs' fit each cost."""
+    def with_synapse(net, synapse):
+        for conn in net.all_connections:
+            if getattr(conn.pre_obj, "ensemble", None) is net.lmu.hidden:
+                conn.synapse = None if synapse is None else nengo.Lowpass(synapse)
+        return net
+
+    for k, synapse in [(1, 0.002), (10, 0.002), (10, 0.005), (10, 0.02), (20, 0.005)]:
+        net = with_synapse(imported_network(model, k), synapse)
+        acc = accuracy(net, np.repeat(x, k, axis=1), y)
+        print(f"ablation: rate tanh, {k} steps per pixel, synapse {synapse:g} s: "
+              f"{acc:.4f}")
+    # the pairs as rate neurons (LIFRate), one step per pixel, no synapse
+    net = with_synapse(to_spiking(imported_network(model)), None)
+    for ens in net.all_ensembles:
+        lif = ens.neuron_type
+        ens.neuron_type = nengo.LIFRate(tau_rc=lif.tau_rc, tau_ref=lif.tau_ref,
+                                        amplitude=lif.amplitude)
+    print(f"ablation: rate tanh pairs, 1 step per pixel: {accuracy(net, x, y):.4f}")
+    for k, synapse in [(10, 0.002), (10, 0.02), (20, 0.005)]:
+        net = to_spiking(imported_network(model, k), synapse=synapse,
+                         tanh_max_rate=1000)
+        acc = accuracy(net, np.repeat(x, k, axis=1), y)
+        print(f"ablation: spiking pairs (1000 Hz), {k} steps per pixel, synapse "
+              f"{synapse:g} s: {acc:.4f}")
+
+
 def tanh_benchmark(args):
     if args.quick:
         train, test = psmnist(n_train=500, n_test=200, subsample=4)
@@ -141,6 +169,8 @@ def tanh_benchmark(args):
     x_k = np.repeat(x_test, k, axis=1)
     acc_spiking = accuracy(spiking, x_k, y_test, batch_size=args.batch)
     rate_hz, per_step = max_rate(spiking, spiking.lmu.hidden.neurons, x_k)
+    if args.ablation:
+        tanh_ablation(model, x_test, y_test)
     print(f"B6: {len(train[0])} training / {len(x_test)} test sequences of "
           f"{x_test.shape[1]} pixels, order {order}, {units} tanh units "
           f"(Dense hidden cell), {epochs} Keras epochs; Keras test accuracy "
@@ -288,6 +318,10 @@ def spiking_benchmark(args):
         train_data, test = psmnist(n_train=4000, n_test=1000)
         epochs, order, units = args.epochs or 8, args.order or 16, args.units or 128
         lr = args.lr or 1e-3
+    k = args.b5_steps_per_pixel
+    if k > 1:  # each pixel held for k steps; theta k times as many steps
+        train_data = (np.repeat(train_data[0], k, axis=1), train_data[1])
+        test = (np.repeat(test[0], k, axis=1), test[1])
     x, y = test
     steps = x.shape[1]
     start = time.perf_counter()
@@ -307,8 +341,9 @@ def spiking_benchmark(args):
     chip = to_spiking(chip, synapse=args.hidden_synapse, rate_scale=args.rate_scale)
     logits, rate_hz, report = loihi_run(chip, x[:n_loihi])
     acc_loihi = float(np.mean(np.argmax(logits, axis=-1) == y[:n_loihi, 0, 0]))
-    print(f"B5: {len(train_data[0])} training / {len(x)} test sequences of {steps} "
-          f"pixels ({n_loihi} on the emulator), order {order} with "
+    print(f"B5: {len(train_data[0])} training / {len(x)} test sequences of "
+          f"{steps // k} pixels, {k} step(s) per pixel ({n_loihi} on the "
+          f"emulator), order {order} with "
           f"{args.memory_neurons} neurons per dimension, {units} rectified-linear "
           f"hidden units, {epochs} epochs; exact-memory rate accuracy "
           f"{acc_exact:.4f} (same budget); rate scale {args.rate_scale:g}, hidden "
@@ -316,7 +351,8 @@ def spiking_benchmark(args):
           f"ensembles, off chip: {len(report.off_chip)}, {report.n_blocks} cores; "
           f"{time.perf_counter() - start:.0f} s")
     print(f"RESULT benchmark=B5 acc_rate={acc_rate:.4f} acc_spiking={acc_spiking:.4f} "
-          f"acc_loihi={acc_loihi:.4f} drop_spiking={100 * (acc_rate - acc_spiking):.2f} "
+          f"acc_loihi={acc_loihi:.4f} "
+          f"drop_spiking={100 * (acc_rate - acc_spiking):.2f} "
           f"drop_loihi={100 * (acc_rate - acc_loihi):.2f} max_rate_hz={rate_hz:.1f} "
           f"neurons={neurons} acc_exact={acc_exact:.4f}")
 
@@ -326,11 +362,14 @@ def main():
     parser.add_argument("--quick", action="store_true",
                         help="500 training / 200 test sequences, every 4th pixel")
     parser.add_argument("--tanh", action="store_true", help="run B6 instead of B5")
+    parser.add_argument("--ablation", action="store_true",
+                        help="B6: also time resolution, synapse and fit variants")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--order", type=int, default=None)
     parser.add_argument("--units", type=int, default=None)
     parser.add_argument("--lr", type=float, default=None,
-                        help="Adam's learning rate (default 1e-3; --quick: B5 1e-2, B6 2e-2)")
+                        help="Adam's learning rate (default 1e-3; "
+                        "--quick: B5 1e-2, B6 2e-2)")
     parser.add_argument("--steps-per-pixel", type=int, default=50,
                         help="B6: simulator steps (1 ms) per pixel")
     parser.add_argument("--synapse", type=float, default=0.01,
@@ -338,6 +377,8 @@ def main():
     parser.add_argument("--max-rate", type=float, default=1000.0,
                         help="B6: saturation rate of the tanh pairs (Hz)")
     parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--b5-steps-per-pixel", type=int, default=1,
+                        help="B5: simulator steps (1 ms) per pixel")
     parser.add_argument("--ensemble-dimensions", type=int, default=4,
                         help="B5: memory states per ensemble")
     parser.add_argument("--memory-neurons", type=int, default=100,
