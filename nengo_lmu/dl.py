@@ -169,12 +169,32 @@ def load_params(sim, path, include_state=False):
     tf.keras.backend.batch_set_value(list(zip(params, values)))
 
 
+#: The tanh pair (see `to_spiking`): each half is ``nengo.LIF`` with
+#: ``tau_ref = TANH_PAIR_REF_RATIO * tau_rc`` driven by
+#: ``J = TANH_PAIR_GAIN * (+-x) + TANH_PAIR_BIAS``, and the pair's output,
+#: ``TANH_PAIR_AMPLITUDE * tau_rc * (rate_on - rate_off)``, approximates
+#: ``tanh(x)``. Both halves fire at rest (0.34 of the saturation rate
+#: ``1 / tau_ref``), so the difference passes smoothly through zero. The gain
+#: and bias are the least-squares fit of that output to ``tanh`` over ``x``
+#: in [-6, 6] weighted by a normal density of standard deviation 1.5 (RMS
+#: error 0.038; largest error 0.10 for ``|x| <= 4``; 11% relative error for
+#: ``|x| < 0.5``). A pair whose halves are silent at rest fits large ``x``
+#: about as well (RMS 0.037) but has a dead zone around zero where the output
+#: is 0 (measured to lose 28% of a small-input LMU's hidden signal).
+TANH_PAIR_GAIN = 6.46666
+TANH_PAIR_BIAS = 5.64150
+TANH_PAIR_AMPLITUDE = 0.145230
+TANH_PAIR_REF_RATIO = 0.1
+
+
 def spiking_twin(neuron_type):
     """The spiking neuron type with the same rate function as ``neuron_type``.
 
     A spiking type is returned as it is; NengoDL's ``SoftLIFRate`` becomes
-    ``nengo.LIF``. Raises a ValidationError for rate types without a twin
-    (``nengo.Tanh`` and ``nengo.Sigmoid``: spikes cannot carry negative rates).
+    ``nengo.LIF``. Raises a ValidationError for rate types without a
+    one-neuron twin: ``nengo.Sigmoid``, and ``nengo.Tanh``, whose negative half
+    no spike can carry (`to_spiking` turns each tanh unit into a pair of LIF
+    neurons instead, see `tanh_pair_neuron`).
     """
     if neuron_type.spiking:
         return neuron_type
@@ -186,14 +206,63 @@ def spiking_twin(neuron_type):
             tau_rc=neuron_type.tau_rc, tau_ref=neuron_type.tau_ref,
             amplitude=neuron_type.amplitude,
         )
+    hint = (
+        " (to_spiking turns tanh units into pairs of LIF neurons)"
+        if isinstance(neuron_type, nengo.Tanh)
+        else ""
+    )
     raise ValidationError(
-        f"{type(neuron_type).__name__} has no spiking twin; train with one of "
-        "nengo.RectifiedLinear, nengo.LIFRate or nengo_dl.SoftLIFRate",
+        f"{type(neuron_type).__name__} has no one-neuron spiking twin{hint}; "
+        "train with one of nengo.RectifiedLinear, nengo.LIFRate, "
+        "nengo_dl.SoftLIFRate or nengo.Tanh",
         attr="neuron_type",
     )
 
 
-def to_spiking(network, synapse=0.005, rate_scale=1.0):
+def tanh_pair_neuron(max_rate=500.0, tau_ref=1.0):
+    """The spiking neuron of each half of a tanh pair.
+
+    A ``nengo.LIF`` with ``tau_ref = 1 / max_rate`` (the rate it saturates
+    at), ``tau_rc = 10 tau_ref``, ``min_voltage=0`` and an amplitude such that
+    the pair's output ``on - off`` approximates ``tanh(x) / tau_ref`` (the rate
+    of ``nengo.Tanh(tau_ref)``) when its two neurons get the currents
+    ``TANH_PAIR_GAIN * (+-x) + TANH_PAIR_BIAS``. LIF runs on Loihi; the default
+    500 Hz stays below one spike per millisecond step.
+
+    Parameters
+    ----------
+    max_rate : float
+        Saturation rate in Hz (each neuron fires at ``0.34 max_rate`` at
+        rest and below ``0.82 max_rate`` for ``|x| <= 6``).
+    tau_ref : float
+        The ``tau_ref`` of the ``nengo.Tanh`` being replaced (1 in the LMU).
+
+    Returns
+    -------
+    neuron_type : nengo.LIF
+
+    Examples
+    --------
+    >>> lif = tanh_pair_neuron(500.0)
+    >>> x = np.array([0.5])
+    >>> j = TANH_PAIR_GAIN * np.array([x, -x]).ravel() + TANH_PAIR_BIAS
+    >>> on, off = lif.rates(j, 1.0, 0.0).ravel() * lif.amplitude
+    >>> abs(on - off - np.tanh(0.5)) < 0.05
+    True
+    """
+    max_rate = check_positive_finite(max_rate, "max_rate")
+    ref = 1.0 / max_rate
+    tau_rc = ref / TANH_PAIR_REF_RATIO
+    return nengo.LIF(
+        tau_rc=tau_rc,
+        tau_ref=ref,
+        min_voltage=0,
+        amplitude=TANH_PAIR_AMPLITUDE * tau_rc / tau_ref,
+        initial_state={"voltage": nengo.dists.Choice([0])},
+    )
+
+
+def to_spiking(network, synapse=0.005, rate_scale=1.0, tanh_max_rate=500.0):
     """A copy of ``network`` with every rate neuron type swapped for its spiking
     twin, and a synapse on each connection out of those neurons.
 
@@ -204,11 +273,31 @@ def to_spiking(network, synapse=0.005, rate_scale=1.0):
     neurons keep their own synapse.
 
     ``rate_scale`` multiplies the firing rates of rectified-linear neurons
-    without changing what they compute: their input (bias and every
+    driven through ``.neurons`` (trained units, such as the LMU's hidden
+    state) without changing what they compute: their input (bias and every
     connection into ``.neurons``) is multiplied by ``rate_scale`` and their
     amplitude divided by it, which a rectified-linear rate function passes
     through exactly. More spikes per second carry the same values with less
-    spike noise.
+    spike noise. Ensembles with a decoded input (a neural memory's) keep the
+    rates their ``max_rates`` give them. On Loihi no neuron fires more than
+    once per step: keep ``rate_scale`` such that the trained units stay
+    below that (see ``docs/guide/training_to_loihi.rst``).
+
+    **Tanh units** (``nengo.Tanh``, the LMU's default and KerasLMU's) become
+    *pairs* of spiking LIF neurons: an ``on`` neuron driven by the unit's input
+    ``x`` and an ``off`` neuron driven by ``-x``, both firing at rest, whose
+    outputs are added with opposite signs on every outgoing connection. A
+    LIF neuron's rate saturates at ``1 / tau_ref``, so the difference is an
+    odd, saturating function that
+    approximates ``tanh(x)`` within an RMS error of 0.038 for ``x`` of
+    standard deviation 1.5 (see `TANH_PAIR_GAIN` and `tanh_pair_neuron`). Each
+    tanh ensemble of ``n`` units is replaced by an ensemble of ``2 n`` LIF
+    neurons (``on`` first, then ``off``) with the same label; connections into
+    or out of its ``.neurons`` are rebuilt with doubled transforms, probes on
+    them record the ``2 n`` neurons, and attributes of the copied networks that
+    pointed at the old ensemble (such as ``lmu.hidden``) point at the new one.
+    Its only connections must be to and from ``.neurons`` (as in the LMU and
+    the Keras importers). LIF runs on Loihi.
 
     Parameters
     ----------
@@ -216,12 +305,26 @@ def to_spiking(network, synapse=0.005, rate_scale=1.0):
         Usually the trained network (after ``sim.freeze_params(network)``).
     synapse : float or nengo.synapses.Synapse
         Synapse of the connections out of the swapped ensembles.
+    rate_scale : float
+        Rate multiplier for rectified-linear neurons (above).
+    tanh_max_rate : float
+        Saturation rate of the tanh pairs' LIF neurons in Hz (default 500:
+        below one spike per step at ``dt = 0.001``, as on Loihi). Higher rates
+        give less spike noise.
 
     Returns
     -------
     spiking : nengo.Network
         A deep copy (attributes of the networks, such as ``lmu.output``, are
         copied along and point at the copy's objects).
+
+    Examples
+    --------
+    >>> with nengo.Network(seed=0) as net:
+    ...     lmu = LMU(1, 1, order=4, theta=0.1, hidden_units=10)
+    >>> spiking = to_spiking(net, synapse=0.005)
+    >>> spiking.all_ensembles[0].n_neurons   # 10 tanh units, 20 LIF neurons
+    20
     """
     if not isinstance(network, nengo.Network):
         raise ValidationError(
@@ -229,32 +332,196 @@ def to_spiking(network, synapse=0.005, rate_scale=1.0):
         )
     synapse = coerce_synapse(synapse, "synapse")
     rate_scale = check_positive_finite(rate_scale, "rate_scale")
-    # check every type first, so that nothing is half-converted
-    swapped = {}
+    tanh_max_rate = check_positive_finite(tanh_max_rate, "tanh_max_rate")
+    # check everything first, so that nothing is half-converted
+    swapped, tanh = {}, []
     for ens in network.all_ensembles:
-        if not ens.neuron_type.spiking:
+        if isinstance(ens.neuron_type, nengo.Tanh):
+            _check_tanh_ensemble(network, ens)
+            tanh.append(ens)
+        elif not ens.neuron_type.spiking:
             swapped[ens] = spiking_twin(ens.neuron_type)
     spiking = copy.deepcopy(network)
     spiking_ensembles = set()
-    for old, new in zip(network.all_ensembles, spiking.all_ensembles):
+    copies = dict(zip(network.all_ensembles, spiking.all_ensembles))
+    for old, new in copies.items():
         if old in swapped:
             new.neuron_type = swapped[old]
             spiking_ensembles.add(new)
     if rate_scale != 1.0:
-        _scale_rates(spiking, spiking_ensembles, rate_scale)
+        decoded = {
+            conn.post_obj
+            for conn in spiking.all_connections
+            if isinstance(conn.post_obj, nengo.Ensemble)
+        }
+        _scale_rates(spiking, spiking_ensembles - decoded, rate_scale)
+    pairs = {_tanh_pair(spiking, copies[ens], tanh_max_rate) for ens in tanh}
     for conn in spiking.all_connections:
         pre = getattr(conn.pre_obj, "ensemble", conn.pre_obj)
-        if pre in spiking_ensembles and (
+        if (pre in spiking_ensembles or pre in pairs) and (
             conn.synapse is None or _is_zero_lowpass(conn.synapse)
         ):
             conn.synapse = synapse
     return spiking
 
 
+def _check_tanh_ensemble(network, ens):
+    """Refuse a tanh ensemble that `_tanh_pair` cannot rebuild exactly."""
+    for attr in ("gain", "bias"):
+        if not isinstance(getattr(ens, attr), np.ndarray):
+            raise ValidationError(
+                f"{ens} needs explicit {attr}s (an array) to become tanh pairs",
+                attr=attr,
+                obj=ens,
+            )
+    for conn in network.all_connections:
+        for end in (conn.pre, conn.post):
+            if end is ens or (
+                isinstance(end, nengo.base.ObjView) and _base_ensemble(end) is ens
+            ):
+                raise ValidationError(
+                    f"{conn} connects to the tanh ensemble {ens} other than "
+                    "through its whole .neurons; only such connections can be "
+                    "turned into tanh pairs",
+                    attr="network",
+                    obj=conn,
+                )
+        if _is_neurons_of(conn.pre, ens) or _is_neurons_of(conn.post, ens):
+            if conn.learning_rule_type is not None:
+                raise ValidationError(
+                    f"{conn} has a learning rule; tanh pairs cannot keep it",
+                    attr="network",
+                    obj=conn,
+                )
+            _dense_matrix(conn)  # raises for transforms that cannot be doubled
+
+
+def _is_neurons_of(obj, ens):
+    return isinstance(obj, nengo.ensemble.Neurons) and obj.ensemble is ens
+
+
+def _base_ensemble(view):
+    obj = view.obj
+    return obj.ensemble if isinstance(obj, nengo.ensemble.Neurons) else obj
+
+
+def _dense_matrix(conn):
+    """The connection's transform as a ``(size_out, size_mid)`` matrix."""
+    transform = conn.transform
+    n_out, n_in = conn.size_out, conn.size_mid
+    if isinstance(transform, nengo.transforms.NoTransform):
+        return np.eye(n_out, n_in)
+    if isinstance(transform, nengo.transforms.Dense) and not isinstance(
+        transform.init, nengo.dists.Distribution
+    ):
+        init = np.asarray(transform.init, dtype=float)
+        if init.ndim == 0:
+            return init * np.eye(n_out, n_in)
+        if init.ndim == 1:
+            return np.diag(init)
+        return init
+    raise ValidationError(
+        f"{conn} has a {type(transform).__name__} transform "
+        "(or a random one); tanh pairs need a fixed dense transform (freeze "
+        "trained parameters first)",
+        attr="transform",
+        obj=conn,
+    )
+
+
+def _tanh_pair(network, ens, max_rate):
+    """Replace the tanh ensemble ``ens`` (inside ``network``) by its pairs."""
+    n = ens.n_neurons
+    gain, bias = np.asarray(ens.gain, float), np.asarray(ens.bias, float)
+    neuron_type = tanh_pair_neuron(max_rate, tau_ref=ens.neuron_type.tau_ref)
+    networks = [network] + list(network.all_networks)
+    home = next(net for net in networks if ens in net.ensembles)
+    with home:
+        pair = nengo.Ensemble(
+            2 * n,
+            1,
+            neuron_type=neuron_type,
+            gain=TANH_PAIR_GAIN * np.concatenate([gain, gain]),
+            bias=TANH_PAIR_GAIN * np.concatenate([bias, -bias]) + TANH_PAIR_BIAS,
+            label=ens.label,
+            seed=ens.seed,
+        )
+    _put_in_place(home.ensembles, ens, pair)
+    replaced = {ens: pair}
+    sign = np.array([1.0] * n + [-1.0] * n)
+    for net in networks:
+        for conn in list(net.connections):
+            pre_old = _is_neurons_of(conn.pre, ens)
+            post_old = _is_neurons_of(conn.post, ens)
+            if not (pre_old or post_old):
+                continue
+            matrix = _dense_matrix(conn)
+            if post_old:  # the off neurons get -x
+                matrix = sign[:, None] * np.vstack([matrix, matrix])
+            if pre_old:  # the off neurons' output counts negatively
+                matrix = np.hstack([matrix, matrix]) * sign[None, :]
+            with net:
+                new = nengo.Connection(
+                    pair.neurons if pre_old else conn.pre,
+                    pair.neurons if post_old else conn.post,
+                    transform=matrix,
+                    synapse=conn.synapse,
+                    label=conn.label,
+                    seed=conn.seed,
+                )
+            _put_in_place(net.connections, conn, new)
+            replaced[conn] = new
+        for probe in list(net.probes):
+            if _is_neurons_of(probe.target, ens):
+                with net:
+                    new = nengo.Probe(
+                        pair.neurons,
+                        attr=probe.attr,
+                        sample_every=probe.sample_every,
+                        synapse=probe.synapse,
+                        label=probe.label,
+                    )
+                _put_in_place(net.probes, probe, new)
+                replaced[probe] = new
+    for net in networks:
+        _replace_references(net, replaced)
+    return pair
+
+
+def _put_in_place(objects, old, new):
+    """Put ``new`` (just added at the end of ``objects``) where ``old`` was."""
+    objects.remove(new)
+    objects[objects.index(old)] = new
+
+
+def _replace_references(net, replaced):
+    """Point a network's attributes (and lists/dicts of them) at new objects."""
+    for name, value in list(vars(net).items()):
+        if name.startswith("_") or name == "objects":
+            continue
+        if isinstance(value, list):
+            vars(net)[name] = [replaced.get(v, v) if _hashable(v) else v
+                               for v in value]
+        elif isinstance(value, dict):
+            vars(net)[name] = {
+                k: (replaced.get(v, v) if _hashable(v) else v)
+                for k, v in value.items()
+            }
+        elif _hashable(value) and value in replaced:
+            vars(net)[name] = replaced[value]
+
+
+def _hashable(value):
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
 def _scale_rates(network, ensembles, scale):
     """Multiply rectified-linear neurons' input by ``scale``, amplitude by
-    ``1 / scale``; only connections into ``.neurons`` are supported, since a
-    decoded input's gain would need changing too."""
+    ``1 / scale`` (``ensembles`` have inputs only into ``.neurons``)."""
     for ens in ensembles:
         if not isinstance(ens.neuron_type, nengo.SpikingRectifiedLinear):
             raise ValidationError(
@@ -276,12 +543,6 @@ def _scale_rates(network, ensembles, scale):
         post = conn.post_obj
         if isinstance(post, nengo.ensemble.Neurons) and post.ensemble in ensembles:
             conn.transform = _scaled_transform(conn, scale)
-        elif post in ensembles:
-            raise ValidationError(
-                f"{conn} feeds a rate-scaled ensemble through its decoded input; "
-                "connect to .neurons instead",
-                attr="rate_scale",
-            )
 
 
 def _scaled_transform(conn, scale):

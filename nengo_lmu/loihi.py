@@ -225,7 +225,10 @@ def memory_kwargs(
         Default ``nengo.SpikingRectifiedLinear()`` with zero initial voltage,
         as on the chip (NengoLoihi's ``LoihiSpikingRectifiedLinear`` gave
         identical results on the emulator). Must be a type that Loihi runs
-        (see `supported_neuron_types`), checked when NengoLoihi is installed.
+        (see `supported_neuron_types`), or ``nengo.RectifiedLinear`` /
+        ``nengo.LIFRate``, the rate twins that a network is trained with
+        before `nengo_lmu.dl.to_spiking`; checked when NengoLoihi is
+        installed.
     **overrides
         Any other `.LMUMemory` argument (``size_in``, ``seed``, ``label``,
         ensemble keywords), overriding the defaults here.
@@ -247,7 +250,7 @@ def memory_kwargs(
         )
     check_neuron_type(neuron_type)
     try:
-        _check_neuron_type(neuron_type)
+        _check_neuron_type(_spiking_type(neuron_type))
     except ImportError:  # no NengoLoihi: the check happens in check_loihi
         pass
     kwargs = dict(
@@ -264,6 +267,48 @@ def memory_kwargs(
     )
     kwargs.update(overrides)
     return kwargs
+
+
+def _spiking_type(neuron_type):
+    """The spiking type that a rate twin becomes (for the chip check)."""
+    if type(neuron_type) is nengo.RectifiedLinear:
+        return nengo.SpikingRectifiedLinear()
+    if type(neuron_type) is nengo.LIFRate:
+        return nengo.LIF()
+    return neuron_type
+
+
+def lmu_kwargs(theta, order, n_neurons=100, **kwargs):
+    """`.LMU` arguments for a neural memory that is accurate on Loihi.
+
+    `memory_kwargs` for the LMU's memory, as the LMU takes them: pass the
+    result as ``LMU(size_in, memory_d, order, theta, ..., **lmu_kwargs(theta,
+    order))``. Keyword arguments go to `memory_kwargs` (``tau``,
+    ``delay_steps``, ``neuron_type``, ``input_rms``, ``input_high``, ...).
+
+    For training in NengoDL give ``neuron_type=nengo.RectifiedLinear()`` (the
+    rate twin; `nengo_lmu.dl.to_spiking` swaps it for spiking neurons
+    afterwards and leaves the memory's rates as they are).
+
+    Returns
+    -------
+    kwargs : dict
+        ``memory_neurons_per_dimension`` and ``memory_kwargs``.
+
+    Examples
+    --------
+    >>> with nengo.Network(seed=0) as net:
+    ...     lmu = LMU(1, 1, 6, 1.0, hidden_units=10,
+    ...               hidden_neuron_type=nengo.RectifiedLinear(),
+    ...               **lmu_kwargs(1.0, 6, n_neurons=100))
+    """
+    memory = memory_kwargs(theta, order, n_neurons=n_neurons, **kwargs)
+    for name in ("theta", "order", "dt"):
+        memory.pop(name)
+    return {
+        "memory_neurons_per_dimension": memory.pop("neurons_per_dimension"),
+        "memory_kwargs": memory,
+    }
 
 
 def loihi_model(dt=0.001, decode_tau=DECODE_TAU):

@@ -121,11 +121,12 @@ def test_to_spiking_approaches_rate_output():
     assert errors[2] < 0.1, errors
 
 
-def test_to_spiking_refuses_tanh_and_changes_nothing():
-    net = build_lmu_net()
-    with pytest.raises(ValidationError, match="Tanh"):
+def test_to_spiking_refuses_sigmoid_and_changes_nothing():
+    # tanh units become pairs (tests/test_spiking.py); sigmoid has no twin
+    net = build_lmu_net(hidden_neuron_type=nengo.Sigmoid())
+    with pytest.raises(ValidationError, match="Sigmoid"):
         to_spiking(net)
-    assert isinstance(net.lmu.hidden.neuron_type, nengo.Tanh)
+    assert isinstance(net.lmu.hidden.neuron_type, nengo.Sigmoid)
     with pytest.raises(ValidationError, match="synapse"):
         to_spiking(nengo.Network(), synapse="fast")
     with pytest.raises(ValidationError, match="network"):

@@ -1,0 +1,358 @@
+"""Benchmarks B5 and B6: the LMU in spiking neurons on psMNIST.
+
+B5 (default): one LMU with the memory and the hidden state both in neurons
+(no Node inside any recurrent loop) trained in NengoDL with rate neurons, then
+run with their spiking twins in NengoDL and on the NengoLoihi emulator.
+
+B6 (``--tanh``): a tanh LMU trained in Keras (KerasLMU) on the shipped psMNIST
+training digits, imported, and run with its tanh hidden units as spiking
+pairs (`nengo_lmu.dl.to_spiking`) at several simulator steps per pixel.
+
+    python tests/benchmarks/spiking_lmu.py [--quick]            # B5
+    python tests/benchmarks/spiking_lmu.py --tanh [--quick]     # B6
+"""
+
+import argparse
+import copy
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import nengo  # noqa: E402
+import numpy as np  # noqa: E402
+
+from nengo_lmu.dl import import_nengo_dl, to_spiking  # noqa: E402
+from nengo_lmu.tasks import psmnist  # noqa: E402
+
+DT = 0.001
+
+
+def predict_last(net, x, batch_size=100, probe=None):
+    """Last-step output of ``net.probe`` (or ``probe``) in NengoDL."""
+    nengo_dl = import_nengo_dl()
+    probe = net.probe if probe is None else probe
+    batch_size = min(batch_size, len(x))
+    n = (len(x) // batch_size) * batch_size
+    with nengo_dl.Simulator(net, minibatch_size=batch_size, progress_bar=False) as sim:
+        out = sim.predict({net.stim: x[:n]}, n_steps=x.shape[1])[probe]
+    return out[:, -1]
+
+
+def accuracy(net, x, y, batch_size=100):
+    logits = predict_last(net, x, batch_size)
+    return float(np.mean(np.argmax(logits, axis=-1) == y[: len(logits), 0, 0]))
+
+
+def max_rate(net, neurons, x, n=10):
+    """Highest mean firing rate (Hz) of any of ``neurons`` over ``n`` test
+    sequences, in NengoDL."""
+    nengo_dl = import_nengo_dl()
+    with net:
+        probe = nengo.Probe(neurons, synapse=None)
+    with nengo_dl.Simulator(net, minibatch_size=n, progress_bar=False) as sim:
+        spikes = sim.predict({net.stim: x[:n]}, n_steps=x.shape[1])[probe]
+    amplitude = neurons.ensemble.neuron_type.amplitude
+    counts = np.round(spikes * DT / amplitude)  # spikes per step
+    return float(np.max(counts.mean(axis=1)) / DT), float(np.max(counts))
+
+
+# --- B6: spiking tanh -------------------------------------------------------
+
+
+def train_keras_tanh(train, test, order, units, epochs, lr=1e-3, batch=100):
+    """KerasLMU with a Dense tanh hidden cell (KerasLMU's defaults otherwise)."""
+    import keras_lmu  # pylint: disable=import-outside-toplevel
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    (x, y), (x_test, y_test) = train, test
+    tf.keras.utils.set_random_seed(0)
+    steps = x.shape[1]
+    model = tf.keras.Sequential([
+        tf.keras.Input((steps, 1)),
+        keras_lmu.LMU(1, order, steps,
+                      hidden_cell=tf.keras.layers.Dense(units, activation="tanh")),
+        tf.keras.layers.Dense(10),
+    ])
+    model.compile(tf.optimizers.Adam(lr),
+                  tf.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    model.fit(x, y[:, 0, 0], batch_size=batch, epochs=epochs, verbose=2)
+    acc = model.evaluate(x_test, y_test[:, 0, 0], verbose=0)[1]
+    return model, acc
+
+
+def imported_network(model, steps_per_pixel=1):
+    """The Keras model as a Nengo network taking one pixel per
+    ``steps_per_pixel`` simulator steps of 1 ms.
+
+    With one step per pixel this is `nengo_lmu.interop.network_from_keras`.
+    With ``k`` steps, theta becomes ``k`` times as many steps and the memory
+    is discretised at 1 ms: the zero-order hold composes exactly, so after
+    the ``k`` steps of each (held) pixel the memory equals Keras's.
+    """
+    from nengo_lmu import LMU  # pylint: disable=import-outside-toplevel
+    from nengo_lmu.interop import (  # pylint: disable=import-outside-toplevel
+        keras_lmu_parameters,
+        network_from_keras,
+    )
+
+    with nengo.Network(seed=0) as net:
+        net.stim = nengo.Node(np.zeros(1), label="pixels")
+        if steps_per_pixel == 1:
+            imported = network_from_keras(model, dt=DT)
+            net.lmu = imported.lmus[0]
+            out = imported.output
+        else:
+            lmu_layer, dense = model.layers[0], model.layers[1]
+            params = keras_lmu_parameters(lmu_layer, dt=DT * steps_per_pixel)
+            params["dt"] = DT
+            net.lmu = LMU(**params)
+            imported = nengo.Node(size_in=1)
+            nengo.Connection(imported, net.lmu.input, synapse=None)
+            kernel, bias = (w.numpy() for w in dense.weights)
+            out = nengo.Node(size_in=10, label="logits")
+            nengo.Connection(net.lmu.output, out, transform=kernel.T, synapse=None)
+            one = nengo.Node(np.ones(1))
+            nengo.Connection(one, out, transform=bias[:, None], synapse=None)
+        nengo.Connection(net.stim, imported.input if steps_per_pixel == 1
+                         else imported, synapse=None)
+        net.probe = nengo.Probe(out, synapse=None)
+    return net
+
+
+def tanh_benchmark(args):
+    if args.quick:
+        train, test = psmnist(n_train=500, n_test=200, subsample=4)
+        epochs, order, units = args.epochs or 6, args.order or 64, args.units or 64
+        lr = args.lr or 2e-2
+    else:
+        train, test = psmnist(n_train=4000, n_test=1000)
+        epochs, order, units = args.epochs or 8, args.order or 128, args.units or 128
+        lr = args.lr or 1e-3
+    k = args.steps_per_pixel
+    (x_test, y_test) = test
+    start = time.perf_counter()
+    model, acc_keras = train_keras_tanh(train, test, order, units, epochs, lr)
+    rate_net = imported_network(model)
+    acc_rate = accuracy(rate_net, x_test, y_test)
+    spiking = to_spiking(imported_network(model, k), synapse=args.synapse,
+                         tanh_max_rate=args.max_rate)
+    x_k = np.repeat(x_test, k, axis=1)
+    acc_spiking = accuracy(spiking, x_k, y_test, batch_size=args.batch)
+    rate_hz, per_step = max_rate(spiking, spiking.lmu.hidden.neurons, x_k)
+    print(f"B6: {len(train[0])} training / {len(x_test)} test sequences of "
+          f"{x_test.shape[1]} pixels, order {order}, {units} tanh units "
+          f"(Dense hidden cell), {epochs} Keras epochs; Keras test accuracy "
+          f"{acc_keras:.4f}; spiking: {k} steps of 1 ms per pixel, synapse "
+          f"{args.synapse:g} s, tanh pairs saturating at {args.max_rate:g} Hz, "
+          f"{2 * units} LIF neurons, at most {per_step:g} spike(s) per step; "
+          f"{time.perf_counter() - start:.0f} s")
+    print(f"RESULT benchmark=B6 acc_rate={acc_rate:.4f} acc_spiking={acc_spiking:.4f} "
+          f"drop_points={100 * (acc_rate - acc_spiking):.2f} "
+          f"max_rate_hz={rate_hz:.1f} steps_per_pixel={k}")
+
+
+# --- B5: the whole LMU in spiking neurons ----------------------------------
+
+
+def b5_network(steps, order, units, memory_neurons=None, target="nengo",
+               ensemble_dimensions=4, seed=0, synapse=0.005):
+    """psMNIST LMU: memory (exact, or neural), a rectified-linear hidden layer
+    reading the memory and the pixel, a dense readout.
+
+    The neural memory is `nengo_lmu.loihi.lmu_kwargs` with its rate twin
+    (``RectifiedLinear``) for training. ``target="nengo"`` maps its recurrence
+    onto Nengo's ``Lowpass`` (for NengoDL and nengo.Simulator),
+    ``target="loihi"`` onto the chip's loop (`nengo_lmu.loihi.loop_synapse`);
+    both represent the same Legendre memory, so trained weights carry over
+    (`copy_trained`). The memory's input gain stays fixed at 1.
+    """
+    from nengo_lmu import LMU, loihi  # pylint: disable=import-outside-toplevel
+
+    theta = steps * DT
+    kwargs = {}
+    if memory_neurons is not None:
+        extra = {} if target == "loihi" else {"mapping_synapse": nengo.Lowpass(0.1)}
+        kwargs = loihi.lmu_kwargs(
+            theta, order, n_neurons=memory_neurons,
+            neuron_type=nengo.RectifiedLinear(), input_rms=0.31,
+            ensemble_dimensions=ensemble_dimensions, **extra,
+        )
+    with nengo.Network(seed=seed) as net:
+        net.stim = nengo.Node(np.zeros(1), label="pixels")
+        net.lmu = LMU(1, 1, order, theta, hidden_units=units,
+                      hidden_neuron_type=nengo.RectifiedLinear(),
+                      hidden_recurrent=False, input_to_hidden=True,
+                      output_synapse=synapse, kernel_initializer=np.ones((1, 1)),
+                      seed=seed, **kwargs)
+        net.input_conn = nengo.Connection(net.stim, net.lmu.input, synapse=None)
+        logits = nengo.Node(size_in=10, label="logits")
+        limit = np.sqrt(6 / (units + 10))
+        nengo.Connection(net.lmu.output, logits, synapse=None,
+                         transform=np.random.RandomState(seed).uniform(
+                             -limit, limit, size=(10, units)))
+        one = nengo.Node(np.ones(1), label="one")
+        nengo.Connection(one, logits, transform=np.zeros((10, 1)), synapse=None)
+        net.probe = nengo.Probe(logits, synapse=None)
+    return net
+
+
+def copy_trained(src, dst):
+    """Copy the trained weights (everything but the memory) from ``src`` to
+    ``dst``, a network built the same way with another memory mapping."""
+    fixed = set(src.lmu.memory.all_connections)
+    pairs = [(a, b) for a, b in zip(src.all_connections, dst.all_connections)
+             if a not in fixed]
+    for a, b in pairs:
+        assert str(a.pre_obj) == str(b.pre_obj) and str(a.post_obj) == str(b.post_obj)
+        b.transform = a.transform
+    dst.lmu.hidden.bias = src.lmu.hidden.bias
+    return dst
+
+
+def train(net, train_data, epochs, lr, batch=100):
+    """Train in NengoDL (memory and its input gain fixed) and freeze."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    from nengo_lmu.dl import configure_training  # noqa: E402
+
+    nengo_dl = import_nengo_dl()
+    configure_training(net)
+    lmu = net.lmu
+    # u = W_u x: the neural memory is designed for the pixels as they are
+    for conn in lmu.all_connections:
+        if conn.post_obj is lmu.memory.input:
+            net.config[conn].trainable = False
+    x, y = train_data
+    unroll = max(d for d in range(1, 17) if x.shape[1] % d == 0)
+    with nengo_dl.Simulator(net, minibatch_size=batch, unroll_simulation=unroll,
+                            progress_bar=False, seed=0) as sim:
+        sim.compile(
+            optimizer=tf.optimizers.Adam(lr),
+            loss={net.probe: tf.losses.SparseCategoricalCrossentropy(from_logits=True)},
+        )
+        sim.fit({net.stim: x}, {net.probe: y}, epochs=epochs, verbose=2)
+        sim.freeze_params(net)
+
+
+def loihi_run(net, x, batch=20, n_rates=10):
+    """Last-step logits of each sequence on the NengoLoihi emulator, and the
+    highest mean firing rate of any on-chip neuron over the first ``n_rates``
+    sequences.
+
+    The emulator cannot reset its state (``Simulator.reset`` is not
+    implemented in NengoLoihi 1.1), so each sequence runs in its own copy of
+    the network, ``batch`` copies side by side in one emulator run: every
+    sequence starts from zero state, as in NengoDL.
+    """
+    import warnings  # pylint: disable=import-outside-toplevel
+
+    import nengo_loihi  # pylint: disable=import-outside-toplevel
+
+    from nengo_lmu.loihi import check_loihi  # pylint: disable=import-outside-toplevel
+
+    report = check_loihi(net)
+    steps = x.shape[1]
+    logits, rates = [], []
+    for start in range(0, len(x), batch):
+        parent = nengo.Network(seed=0)
+        copies = []
+        for i, seq in enumerate(x[start:start + batch]):
+            c = copy.deepcopy(net)
+            c.stim.output = nengo.processes.PresentInput(seq, presentation_time=DT)
+            if start + i < n_rates:
+                with c:
+                    c.spike_probes = [nengo.Probe(e.neurons, synapse=None)
+                                      for e in c.all_ensembles]
+            parent.networks.append(c)
+            copies.append(c)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with nengo_loihi.Simulator(parent, dt=DT, target="sim",
+                                       progress_bar=False) as sim:
+                sim.run_steps(steps)
+        for c in copies:
+            logits.append(sim.data[c.probe][-1])
+            for p in getattr(c, "spike_probes", []):
+                rates.append((sim.data[p] > 0).mean(axis=0).max() / DT)
+    return np.array(logits), max(rates), report
+
+
+def spiking_benchmark(args):
+    if args.quick:
+        train_data, test = psmnist(n_train=500, n_test=200, subsample=4)
+        epochs, order, units = args.epochs or 4, args.order or 12, args.units or 64
+        lr = args.lr or 1e-2
+    else:
+        train_data, test = psmnist(n_train=4000, n_test=1000)
+        epochs, order, units = args.epochs or 8, args.order or 16, args.units or 128
+        lr = args.lr or 1e-3
+    x, y = test
+    steps = x.shape[1]
+    start = time.perf_counter()
+    exact = b5_network(steps, order, units, synapse=args.hidden_synapse)
+    train(exact, train_data, epochs, lr)
+    acc_exact = accuracy(exact, x, y)
+    built = dict(memory_neurons=args.memory_neurons, synapse=args.hidden_synapse,
+                 ensemble_dimensions=args.ensemble_dimensions)
+    net = b5_network(steps, order, units, **built)
+    train(net, train_data, epochs, lr)
+    acc_rate = accuracy(net, x, y)
+    spiking = to_spiking(net, synapse=args.hidden_synapse, rate_scale=args.rate_scale)
+    acc_spiking = accuracy(spiking, x, y)
+    neurons = sum(e.n_neurons for e in spiking.all_ensembles)
+    n_loihi = args.loihi_test or len(x)
+    chip = copy_trained(net, b5_network(steps, order, units, target="loihi", **built))
+    chip = to_spiking(chip, synapse=args.hidden_synapse, rate_scale=args.rate_scale)
+    logits, rate_hz, report = loihi_run(chip, x[:n_loihi])
+    acc_loihi = float(np.mean(np.argmax(logits, axis=-1) == y[:n_loihi, 0, 0]))
+    print(f"B5: {len(train_data[0])} training / {len(x)} test sequences of {steps} "
+          f"pixels ({n_loihi} on the emulator), order {order} with "
+          f"{args.memory_neurons} neurons per dimension, {units} rectified-linear "
+          f"hidden units, {epochs} epochs; exact-memory rate accuracy "
+          f"{acc_exact:.4f} (same budget); rate scale {args.rate_scale:g}, hidden "
+          f"synapse {args.hidden_synapse:g} s; on chip: {len(report.on_chip)} "
+          f"ensembles, off chip: {len(report.off_chip)}, {report.n_blocks} cores; "
+          f"{time.perf_counter() - start:.0f} s")
+    print(f"RESULT benchmark=B5 acc_rate={acc_rate:.4f} acc_spiking={acc_spiking:.4f} "
+          f"acc_loihi={acc_loihi:.4f} drop_spiking={100 * (acc_rate - acc_spiking):.2f} "
+          f"drop_loihi={100 * (acc_rate - acc_loihi):.2f} max_rate_hz={rate_hz:.1f} "
+          f"neurons={neurons} acc_exact={acc_exact:.4f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="500 training / 200 test sequences, every 4th pixel")
+    parser.add_argument("--tanh", action="store_true", help="run B6 instead of B5")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--order", type=int, default=None)
+    parser.add_argument("--units", type=int, default=None)
+    parser.add_argument("--lr", type=float, default=None,
+                        help="Adam's learning rate (default 1e-3; --quick: B5 1e-2, B6 2e-2)")
+    parser.add_argument("--steps-per-pixel", type=int, default=50,
+                        help="B6: simulator steps (1 ms) per pixel")
+    parser.add_argument("--synapse", type=float, default=0.01,
+                        help="B6: synapse on the spiking tanh units' outputs")
+    parser.add_argument("--max-rate", type=float, default=1000.0,
+                        help="B6: saturation rate of the tanh pairs (Hz)")
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--ensemble-dimensions", type=int, default=4,
+                        help="B5: memory states per ensemble")
+    parser.add_argument("--memory-neurons", type=int, default=100,
+                        help="B5: memory neurons per dimension")
+    parser.add_argument("--rate-scale", type=float, default=100.0,
+                        help="B5: hidden units' rate scale")
+    parser.add_argument("--hidden-synapse", type=float, default=0.005)
+    parser.add_argument("--loihi-test", type=int, default=None,
+                        help="B5: test sequences run on the emulator (default all)")
+    args = parser.parse_args()
+    if args.tanh:
+        tanh_benchmark(args)
+    else:
+        spiking_benchmark(args)
+
+
+if __name__ == "__main__":
+    main()
