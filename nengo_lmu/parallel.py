@@ -79,10 +79,16 @@ def check_parallel(lmu):
     for attr, bad, why in (
         ("hidden_to_memory", lmu.hidden_to_memory, "feeds h_{t-1} into u_t"),
         ("memory_to_memory", lmu.memory_to_memory, "feeds m_{t-1} into u_t"),
-        ("hidden_recurrent", lmu.hidden_units and lmu.hidden_recurrent,
-         "feeds h_{t-1} into h_t (use hidden_recurrent=False, a Dense cell)"),
-        ("discretizer", lmu.discretizer != "zoh" and lmu.memory_matrices is None,
-         "only the zero-order hold (or given memory_matrices) is supported"),
+        (
+            "hidden_recurrent",
+            lmu.hidden_units and lmu.hidden_recurrent,
+            "feeds h_{t-1} into h_t (use hidden_recurrent=False, a Dense cell)",
+        ),
+        (
+            "discretizer",
+            lmu.discretizer != "zoh" and lmu.memory_matrices is None,
+            "only the zero-order hold (or given memory_matrices) is supported",
+        ),
         ("trainable_theta", lmu.trainable_theta, "theta is fixed in parallel"),
     ):
         if bad:

@@ -38,14 +38,26 @@ def network():
     net = nengo.Network(seed=0)
     with net:
         net.input = nengo.Node(size_in=1)
-        lmu = LMU(1, 1, 8, STEPS * DT, hidden_units=UNITS, hidden_recurrent=False,
-                  hidden_neuron_type=nengo.RectifiedLinear(), input_to_hidden=True,
-                  hidden_bias_initializer=nengo.dists.Uniform(0, 0.2), seed=1)
+        lmu = LMU(
+            1,
+            1,
+            8,
+            STEPS * DT,
+            hidden_units=UNITS,
+            hidden_recurrent=False,
+            hidden_neuron_type=nengo.RectifiedLinear(),
+            input_to_hidden=True,
+            hidden_bias_initializer=nengo.dists.Uniform(0, 0.2),
+            seed=1,
+        )
         nengo.Connection(net.input, lmu.input, synapse=None)
         net.output = nengo.Node(size_in=1)
-        nengo.Connection(lmu.output, net.output, synapse=None,
-                         transform=np.random.RandomState(2).uniform(-0.3, 0.3,
-                                                                    (1, UNITS)))
+        nengo.Connection(
+            lmu.output,
+            net.output,
+            synapse=None,
+            transform=np.random.RandomState(2).uniform(-0.3, 0.3, (1, UNITS)),
+        )
     net.layers = [lmu, net.output]
     return net
 
@@ -85,13 +97,24 @@ def train(strategy, out_dir):
     model.save(path)
     if chief:
         with open(os.path.join(out_dir, "result.json"), "w") as f:
-            json.dump({"replicas": dist.num_replicas_in_sync, "before": before,
-                       "after": after}, f)
+            json.dump(
+                {
+                    "replicas": dist.num_replicas_in_sync,
+                    "before": before,
+                    "after": after,
+                },
+                f,
+            )
 
 
 def run_workers(strategy, out_dir, n_workers):
-    env = dict(os.environ, PYTHONPATH=ROOT, OMP_NUM_THREADS="1",
-               TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1")
+    env = dict(
+        os.environ,
+        PYTHONPATH=ROOT,
+        OMP_NUM_THREADS="1",
+        TF_NUM_INTRAOP_THREADS="1",
+        TF_NUM_INTEROP_THREADS="1",
+    )
     ports = []
     for _ in range(n_workers):
         with socket.socket() as s:
@@ -100,14 +123,24 @@ def run_workers(strategy, out_dir, n_workers):
     procs = []
     for index in range(n_workers):
         if strategy == "multiworker":
-            env = dict(env, TF_CONFIG=json.dumps({
-                "cluster": {"worker": [f"localhost:{p}" for p in ports]},
-                "task": {"type": "worker", "index": index},
-            }))
-        procs.append(subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), strategy, str(out_dir)],
-            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        ))
+            env = dict(
+                env,
+                TF_CONFIG=json.dumps(
+                    {
+                        "cluster": {"worker": [f"localhost:{p}" for p in ports]},
+                        "task": {"type": "worker", "index": index},
+                    }
+                ),
+            )
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, os.path.abspath(__file__), strategy, str(out_dir)],
+                env=env,
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+        )
     outputs = []
     try:
         for proc in procs:
@@ -142,8 +175,10 @@ def check_trained_model(out_dir):
     # filtering, a synapse's one-step delay: the spiking network should follow
     # the rate one a step later
     spiking = to_spiking(rate, synapse=nengo.LinearFilter([1], [1]), rate_scale=1e5)
-    assert all(isinstance(e.neuron_type, nengo.SpikingRectifiedLinear)
-               for e in spiking.all_ensembles)
+    assert all(
+        isinstance(e.neuron_type, nengo.SpikingRectifiedLinear)
+        for e in spiking.all_ensembles
+    )
     outs = {}
     for name, net in (("rate", rate), ("spiking", spiking)):
         values = []
@@ -158,7 +193,10 @@ def check_trained_model(out_dir):
             values.append(sim.data[probe][-2:])
         outs[name] = np.array(values)
     rate_last, rate_before, spiking_last = (
-        outs["rate"][:, -1], outs["rate"][:, -2], outs["spiking"][:, -1])
+        outs["rate"][:, -1],
+        outs["rate"][:, -2],
+        outs["spiking"][:, -1],
+    )
     assert np.max(np.abs(rate_last - keras_out)) < 1e-5
     # trained: the Keras model predicts the target better than its mean
     assert np.mean((keras_out - y) ** 2) < 0.5 * np.var(y)

@@ -22,13 +22,26 @@ DT = 0.001
 def build(probe_weighted=False):
     with nengo.Network(seed=0) as net:
         stim = nengo.Node(np.zeros(2))
-        lmu = LMU(2, 2, 4, 0.01, hidden_units=5, input_to_hidden=True,
-                  hidden_to_memory=True, memory_to_memory=True, use_bias=True,
-                  seed=1)
+        lmu = LMU(
+            2,
+            2,
+            4,
+            0.01,
+            hidden_units=5,
+            input_to_hidden=True,
+            hidden_to_memory=True,
+            memory_to_memory=True,
+            use_bias=True,
+            seed=1,
+        )
         nengo.Connection(stim, lmu.input, synapse=None)
         out = nengo.Node(size_in=3)
-        conn = nengo.Connection(lmu.output, out, synapse=None,
-                                transform=np.random.RandomState(2).randn(3, 5))
+        conn = nengo.Connection(
+            lmu.output,
+            out,
+            synapse=None,
+            transform=np.random.RandomState(2).randn(3, 5),
+        )
         probes = [nengo.Probe(out, synapse=None)]
         if probe_weighted:
             probes.append(nengo.Probe(conn, "output", synapse=None))
@@ -39,14 +52,19 @@ def simulate(net, stim, probes, simplifications, x, y=None):
     """Ops of the plan, and the outputs (``y=None``) or, after one epoch of
     training, the loss and every connection's trained weights."""
     configure_training(net, simplifications=simplifications)
-    with nengo_dl.Simulator(net, dt=DT, minibatch_size=len(x), unroll_simulation=1,
-                            progress_bar=False, seed=0) as sim:
+    with nengo_dl.Simulator(
+        net,
+        dt=DT,
+        minibatch_size=len(x),
+        unroll_simulation=1,
+        progress_bar=False,
+        seed=0,
+    ) as sim:
         ops = [op for group in sim.tensor_graph.plan for op in group]
         if y is None:
             out = sim.predict({stim: x}, n_steps=x.shape[1])
             return ops, [out[p] for p in probes]
-        sim.compile(optimizer=tf.optimizers.SGD(0.5),
-                    loss={probes[0]: tf.losses.mse})
+        sim.compile(optimizer=tf.optimizers.SGD(0.5), loss={probes[0]: tf.losses.mse})
         history = sim.fit({stim: x}, {probes[0]: y}, epochs=1, verbose=0)
         weights = [
             sim.data[conn].weights
@@ -62,9 +80,12 @@ def test_fused_graph_trains_the_same():
     x = rng.uniform(-1, 1, size=(4, 6, 2))
     y = rng.uniform(-1, 1, size=(4, 6, 3))
     net, stim, probes = build()
-    initial = [conn.transform.init for conn in net.all_connections
-               if isinstance(conn.transform, nengo.transforms.Dense)
-               and isinstance(conn.transform.init, np.ndarray)]
+    initial = [
+        conn.transform.init
+        for conn in net.all_connections
+        if isinstance(conn.transform, nengo.transforms.Dense)
+        and isinstance(conn.transform.init, np.ndarray)
+    ]
     ops_plain, (loss_plain, plain) = simulate(net, stim, probes, default, x, y)
     ops_fused, (loss_fused, fused) = simulate(
         *build(), default + (fuse_dot_copies,), x, y

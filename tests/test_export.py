@@ -39,28 +39,53 @@ def chain():
     net = nengo.Network(seed=0)
     with net:
         net.input = nengo.Node(size_in=2)
-        lmu1 = LMU(2, 2, 5, 0.012, hidden_units=6, hidden_to_memory=True,
-                   memory_to_memory=True, input_to_hidden=True, use_bias=True,
-                   bias_initializer=nengo.dists.Uniform(-0.5, 0.5),
-                   hidden_bias_initializer=nengo.dists.Uniform(-0.5, 0.5),
-                   seed=1, label="lmu1")
+        lmu1 = LMU(
+            2,
+            2,
+            5,
+            0.012,
+            hidden_units=6,
+            hidden_to_memory=True,
+            memory_to_memory=True,
+            input_to_hidden=True,
+            use_bias=True,
+            bias_initializer=nengo.dists.Uniform(-0.5, 0.5),
+            hidden_bias_initializer=nengo.dists.Uniform(-0.5, 0.5),
+            seed=1,
+            label="lmu1",
+        )
         nengo.Connection(net.input, lmu1.input, synapse=None)
-        dense = nengo.Ensemble(4, 1, neuron_type=nengo.RectifiedLinear(),
-                               gain=np.ones(4), bias=rng.uniform(0, 0.5, 4))
-        nengo.Connection(lmu1.output, dense.neurons, synapse=None,
-                         transform=rng.randn(4, 6))
+        dense = nengo.Ensemble(
+            4,
+            1,
+            neuron_type=nengo.RectifiedLinear(),
+            gain=np.ones(4),
+            bias=rng.uniform(0, 0.5, 4),
+        )
+        nengo.Connection(
+            lmu1.output, dense.neurons, synapse=None, transform=rng.randn(4, 6)
+        )
         hidden = nengo.Node(size_in=4)
         nengo.Connection(dense.neurons, hidden, synapse=None)
-        lmu2 = LMU(4, 1, 6, 0.01, hidden_units=5, hidden_recurrent=False,
-                   input_to_hidden=True, seed=2, label="lmu2",
-                   hidden_bias_initializer=nengo.dists.Uniform(-0.5, 0.5))
+        lmu2 = LMU(
+            4,
+            1,
+            6,
+            0.01,
+            hidden_units=5,
+            hidden_recurrent=False,
+            input_to_hidden=True,
+            seed=2,
+            label="lmu2",
+            hidden_bias_initializer=nengo.dists.Uniform(-0.5, 0.5),
+        )
         nengo.Connection(hidden, lmu2.input, synapse=None)
         net.output = nengo.Node(size_in=3)
-        nengo.Connection(lmu2.output, net.output, synapse=None,
-                         transform=rng.randn(3, 5))
+        nengo.Connection(
+            lmu2.output, net.output, synapse=None, transform=rng.randn(3, 5)
+        )
         bias = nengo.Node(np.ones(1))
-        nengo.Connection(bias, net.output, synapse=None,
-                         transform=rng.randn(3, 1))
+        nengo.Connection(bias, net.output, synapse=None, transform=rng.randn(3, 1))
     net.layers = [lmu1, dense, lmu2, net.output]
     return net
 
@@ -84,16 +109,23 @@ def test_chain_round_trip():
     assert np.max(np.abs(last(tf.constant(x)).numpy() - expected[:, -1])) < 1e-6
 
 
-@pytest.mark.parametrize("options", [
-    dict(discretizer="euler", trainable_theta=True, hidden_recurrent=True),
-    dict(hidden_units=0, input_to_hidden=True),
-    dict(hidden_neuron_type=nengo.Sigmoid(tau_ref=1), hidden_recurrent=False,
-         use_bias=True),
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(discretizer="euler", trainable_theta=True, hidden_recurrent=True),
+        dict(hidden_units=0, input_to_hidden=True),
+        dict(
+            hidden_neuron_type=nengo.Sigmoid(tau_ref=1),
+            hidden_recurrent=False,
+            use_bias=True,
+        ),
+    ],
+)
 def test_single_lmu_options(options):
     """Each option's Keras layer matches the LMU (float64)."""
-    kwargs = dict(size_in=1, memory_d=2, order=4, theta=0.01, hidden_units=3,
-                  seed=4, label="lmu")
+    kwargs = dict(
+        size_in=1, memory_d=2, order=4, theta=0.01, hidden_units=3, seed=4, label="lmu"
+    )
     kwargs.update(options)
     with nengo.Network() as net:
         lmu = LMU(**kwargs)
@@ -103,8 +135,7 @@ def test_single_lmu_options(options):
     expected = run_nengo(lmu, x)
     assert np.std(expected) > 0.01
     assert np.max(np.abs(out - expected)) < 1e-8
-    feedforward = not kwargs.get("hidden_recurrent", True) or not kwargs[
-        "hidden_units"]
+    feedforward = not kwargs.get("hidden_recurrent", True) or not kwargs["hidden_units"]
     layer = model.layers[1]
     assert type(layer).__name__ == ("LMUFeedforward" if feedforward else "RNN")
     del net
@@ -122,8 +153,9 @@ def test_given_weights_are_exported():
     assert cell.theta == pytest.approx(20)
     assert np.allclose(cell.kernel.numpy(), trained["kernel"])
     assert np.allclose(cell.hidden_cell.kernel.numpy(), trained["hidden_kernel"])
-    assert np.allclose(cell.hidden_cell.recurrent_kernel.numpy(),
-                       trained["hidden_recurrent_kernel"])
+    assert np.allclose(
+        cell.hidden_cell.recurrent_kernel.numpy(), trained["hidden_recurrent_kernel"]
+    )
     assert np.allclose(cell.hidden_cell.bias.numpy(), trained["hidden_bias"])
 
 

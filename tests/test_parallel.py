@@ -47,8 +47,9 @@ def run_nengo(lmu_kwargs, x, readout=None):
                 kernel, bias = readout
                 out = nengo.Node(size_in=kernel.shape[1])
                 nengo.Connection(lmu.output, out, transform=kernel.T, synapse=None)
-                nengo.Connection(nengo.Node(np.ones(1)), out,
-                                 transform=bias[:, None], synapse=None)
+                nengo.Connection(
+                    nengo.Node(np.ones(1)), out, transform=bias[:, None], synapse=None
+                )
             probe = nengo.Probe(out, synapse=None)
         with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
             sim.run_steps(len(seq))
@@ -70,8 +71,9 @@ def test_parallel_memory_equals_stepwise(return_sequences):
     step-by-step recurrence, float64, to 1e-10."""
     rng = np.random.RandomState(1)
     steps, memory_d, order = 300, 3, 16
-    lmu = LMU(2, memory_d, order, 0.2, dt=DT, use_bias=True, seed=0,
-              add_to_container=False)
+    lmu = LMU(
+        2, memory_d, order, 0.2, dt=DT, use_bias=True, seed=0, add_to_container=False
+    )
     layer = ParallelLMU(lmu, return_sequences=return_sequences, dtype="float64")
     x = rng.uniform(-1, 1, size=(4, steps, 2))
     out = layer(tf.constant(x)).numpy()
@@ -89,11 +91,20 @@ def test_parallel_memory_equals_stepwise(return_sequences):
 def test_layer_equals_nengo_lmu(input_to_hidden):
     """The layer over a whole sequence gives the Nengo LMU's output at every
     step (reference simulator, float64)."""
-    kwargs = dict(size_in=2, memory_d=2, order=6, theta=0.015, hidden_units=5,
-                  hidden_recurrent=False, input_to_hidden=input_to_hidden,
-                  use_bias=True, bias_initializer=nengo.dists.Uniform(-1, 1),
-                  hidden_bias_initializer=nengo.dists.Uniform(-1, 1), dt=DT,
-                  seed=2)
+    kwargs = dict(
+        size_in=2,
+        memory_d=2,
+        order=6,
+        theta=0.015,
+        hidden_units=5,
+        hidden_recurrent=False,
+        input_to_hidden=input_to_hidden,
+        use_bias=True,
+        bias_initializer=nengo.dists.Uniform(-1, 1),
+        hidden_bias_initializer=nengo.dists.Uniform(-1, 1),
+        dt=DT,
+        seed=2,
+    )
     lmu = LMU(add_to_container=False, **kwargs)
     x = np.random.RandomState(3).uniform(-1, 1, size=(2, 25, 2))
     layer = ParallelLMU(lmu, return_sequences=True, dtype="float64")
@@ -108,10 +119,18 @@ def test_relu_and_given_matrices_load_back():
     rng = np.random.RandomState(4)
     Abar = 0.9 * np.eye(3) + 0.02 * rng.randn(3, 3)
     Bbar = rng.randn(3, 1)
-    kwargs = dict(size_in=1, memory_d=1, order=3, theta=None, hidden_units=4,
-                  hidden_recurrent=False, memory_matrices=(Abar, Bbar),
-                  hidden_neuron_type=nengo.RectifiedLinear(),
-                  hidden_bias_initializer=nengo.dists.Uniform(0, 1), seed=5)
+    kwargs = dict(
+        size_in=1,
+        memory_d=1,
+        order=3,
+        theta=None,
+        hidden_units=4,
+        hidden_recurrent=False,
+        memory_matrices=(Abar, Bbar),
+        hidden_neuron_type=nengo.RectifiedLinear(),
+        hidden_bias_initializer=nengo.dists.Uniform(0, 1),
+        seed=5,
+    )
     lmu = LMU(add_to_container=False, **kwargs)
     layer = ParallelLMU(lmu, return_sequences=True, dtype="float64")
     x = rng.uniform(-1, 1, size=(1, 30, 1))
@@ -129,8 +148,17 @@ def test_train_in_parallel_then_run_in_nengo():
     into an LMU whose Nengo outputs equal the Keras model's."""
     tf.keras.utils.set_random_seed(0)
     steps, classes = 40, 3
-    kwargs = dict(size_in=1, memory_d=1, order=8, theta=0.04, hidden_units=6,
-                  hidden_recurrent=False, input_to_hidden=True, dt=DT, seed=6)
+    kwargs = dict(
+        size_in=1,
+        memory_d=1,
+        order=8,
+        theta=0.04,
+        hidden_units=6,
+        hidden_recurrent=False,
+        input_to_hidden=True,
+        dt=DT,
+        seed=6,
+    )
     lmu = LMU(add_to_container=False, **kwargs)
     rng = np.random.RandomState(7)
     x = rng.uniform(-1, 1, size=(64, steps, 1))
@@ -139,8 +167,10 @@ def test_train_in_parallel_then_run_in_nengo():
     layer = ParallelLMU(lmu, dtype="float64")
     dense = tf.keras.layers.Dense(classes, dtype="float64")
     model = tf.keras.Model(inp, dense(layer(inp)))
-    model.compile(tf.optimizers.Adam(0.02),
-                  tf.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        tf.optimizers.Adam(0.02),
+        tf.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
     before = model.evaluate(x, y, verbose=0)
     model.fit(x, y, epochs=15, batch_size=16, verbose=0)
     assert model.evaluate(x, y, verbose=0) < 0.8 * before
@@ -157,12 +187,21 @@ def test_train_in_parallel_then_run_in_nengo():
 
 
 def test_recurrent_lmus_are_refused():
-    base = dict(size_in=1, memory_d=1, order=4, theta=0.01, hidden_units=3,
-                hidden_recurrent=False, add_to_container=False)
-    for attr, option in (("hidden_recurrent", {"hidden_recurrent": True}),
-                         ("hidden_to_memory", {"hidden_to_memory": True}),
-                         ("memory_to_memory", {"memory_to_memory": True}),
-                         ("discretizer", {"discretizer": "euler"})):
+    base = dict(
+        size_in=1,
+        memory_d=1,
+        order=4,
+        theta=0.01,
+        hidden_units=3,
+        hidden_recurrent=False,
+        add_to_container=False,
+    )
+    for attr, option in (
+        ("hidden_recurrent", {"hidden_recurrent": True}),
+        ("hidden_to_memory", {"hidden_to_memory": True}),
+        ("memory_to_memory", {"memory_to_memory": True}),
+        ("discretizer", {"discretizer": "euler"}),
+    ):
         lmu = LMU(**{**base, **option})
         with pytest.raises(ValidationError, match=attr):
             ParallelLMU(lmu)

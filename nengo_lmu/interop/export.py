@@ -200,8 +200,12 @@ def _dense_layer_spec(network, layer, previous, sim):
             if _same(c.pre_obj, layer.neurons)
         ]
         out = outputs[0] if len(outputs) == 1 else layer.neurons
-        return {"kernel": kernel, "bias": np.asarray(bias, dtype=float),
-                "activation": activation, "label": layer.label}, out
+        return {
+            "kernel": kernel,
+            "bias": np.asarray(bias, dtype=float),
+            "activation": activation,
+            "label": layer.label,
+        }, out
     if isinstance(layer, nengo.Node) and layer.output is None:
         what = f"Dense layer {layer.label or layer}"
         conn = _one_connection(network, previous, layer, what)
@@ -210,8 +214,10 @@ def _dense_layer_spec(network, layer, previous, sim):
         for c in network.all_connections:
             if c.post_obj is layer and c is not conn:
                 src = c.pre_obj
-                if not (isinstance(src, nengo.Node) and np.array_equal(
-                        np.asarray(src.output), np.ones(1))):
+                if not (
+                    isinstance(src, nengo.Node)
+                    and np.array_equal(np.asarray(src.output), np.ones(1))
+                ):
                     raise ValidationError(
                         f"{what}: its inputs must be the previous layer and a "
                         f"constant Node([1]) for the bias, found {src}",
@@ -219,8 +225,12 @@ def _dense_layer_spec(network, layer, previous, sim):
                         obj=network,
                     )
                 bias = bias + _transform(c, sim, what, network)[:, 0]
-        return {"kernel": kernel, "bias": bias, "activation": None,
-                "label": layer.label}, layer
+        return {
+            "kernel": kernel,
+            "bias": bias,
+            "activation": None,
+            "label": layer.label,
+        }, layer
     raise ValidationError(
         f"layer {layer} is not an LMU, an Ensemble or a passthrough Node",
         attr="network",
@@ -252,18 +262,18 @@ def export_specs(network, weights=None, sim=None):
             attr="weights",
         )
     if sim is not None and weights:
-        raise ValidationError(
-            "give weights or sim, not both", attr="weights"
-        )
+        raise ValidationError("give weights or sim, not both", attr="weights")
     specs = []
     previous = network.input if not isinstance(network, LMU) else None
     for layer in layers:
         if isinstance(layer, LMU):
             if previous is not None:
-                conn = _one_connection(network, previous, layer.input,
-                                       f"LMU {layer.label or layer}")
+                conn = _one_connection(
+                    network, previous, layer.input, f"LMU {layer.label or layer}"
+                )
                 if _transform(conn, None, "LMU input", network).shape != (
-                    layer.size_in, layer.size_in
+                    layer.size_in,
+                    layer.size_in,
                 ) or not np.array_equal(
                     _transform(conn, None, "LMU input", network),
                     np.eye(layer.size_in),
@@ -383,11 +393,13 @@ def to_keras(
         hidden = None
         if spec["units"]:
             hidden = (
-                tf.keras.layers.SimpleRNNCell(spec["units"], activation=spec["activation"],
-                                              **kw)
+                tf.keras.layers.SimpleRNNCell(
+                    spec["units"], activation=spec["activation"], **kw
+                )
                 if spec["recurrent"]
-                else tf.keras.layers.Dense(spec["units"], activation=spec["activation"],
-                                           **kw)
+                else tf.keras.layers.Dense(
+                    spec["units"], activation=spec["activation"], **kw
+                )
             )
         common = dict(
             memory_d=spec["memory_d"],
