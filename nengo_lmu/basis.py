@@ -25,7 +25,7 @@ def shifted_legendre(order, r):
     a DeprecationWarning.
     """
     warnings.warn(
-        "shifted_legendre is deprecated since NengoLMU 0.2 and will be removed in "
+        "shifted_legendre is deprecated since NengoLMU 0.1.0 and will be removed in "
         "the next release; use delay_readout (the same matrix)",
         DeprecationWarning,
         stacklevel=2,

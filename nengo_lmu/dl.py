@@ -15,6 +15,7 @@ import numpy as np
 from nengo.exceptions import ValidationError
 
 from nengo_lmu._validation import check_positive_finite, coerce_synapse
+from nengo_lmu.networks.lmu import DRAWN_SEED_LIMIT
 
 #: Rate neuron types and their spiking twins (same rate function).
 SPIKING_TWINS = {
@@ -28,8 +29,18 @@ SPIKING_TWINS = {
 }
 
 
+def quiet_tensorflow():
+    """Keep TensorFlow's C++ info and debug lines (such as "Executor start
+    aborting") off stderr: sets ``TF_CPP_MIN_LOG_LEVEL=2`` unless the user
+    set it, which TensorFlow reads when it is first imported."""
+    import os  # pylint: disable=import-outside-toplevel
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
 def import_nengo_dl():
     """Import NengoDL, or say clearly which extra installs it."""
+    quiet_tensorflow()
     try:
         import nengo_dl  # pylint: disable=import-outside-toplevel
     except ImportError as err:
@@ -47,7 +58,8 @@ def _lmus(network):
 
 
 def configure_training(
-    network, train_memory=False, stateful=False, keep_history=False, **settings
+    network, train_memory=False, stateful=False, keep_history=False, fixed=(),
+    **settings
 ):
     """Set NengoDL's options for training sequences on ``network``.
 
@@ -60,10 +72,28 @@ def configure_training(
       as Keras's RNN layers do.
     * ``keep_history``: False keeps only the last step's probe value, what a
       last-step task (psMNIST) trains on; True keeps every step.
+    * ``fixed``: names of LMU weights that training leaves alone on every
+      `~nengo_lmu.LMU` in ``network``, from `lmu_weights`' keys (``"kernel"``,
+      ``"recurrent_kernel"``, ``"bias"``, ``"hidden_kernel"``,
+      ``"hidden_recurrent_kernel"``, ``"hidden_bias"``, ``"theta"``): the
+      per-weight trainability of the LMU paper's cell
+      (``trainable_input_encoders=False`` is ``fixed=["kernel"]``, and so
+      on). Names an LMU does not have are ignored; unknown names raise an
+      error.
+
+    * Probes without a seed get one that no connection can be assigned
+      (see `~nengo_lmu.networks.lmu.protect_from_probe_seeds`): NengoDL
+      makes any connection whose seed equals a probe's untrainable, which
+      happens silently when a subnetwork has the same seed as its parent.
+      Only probes of Nodes, Neurons and Connections, whose seed is unused.
 
     * ``planner``: NengoDL's ``noop_planner`` unless given. NengoDL's default
       (tree) planner merges operators in a way that makes the LMU's long
       unrolled recurrence about four times slower to train (benchmark B2).
+    * ``simplifications``: NengoDL's defaults plus
+      `nengo_lmu.dl_fusion.fuse_dot_copies` unless given (one operator
+      instead of two per connection; 7-19% less CPU time per training step
+      of a small LMU, benchmark B2).
 
     Further keyword arguments go to ``nengo_dl.configure_settings``.
     """
@@ -73,23 +103,211 @@ def configure_training(
         )
     nengo_dl = import_nengo_dl()
     settings.setdefault("planner", nengo_dl.graph_optimizer.noop_planner)
+    if "simplifications" not in settings:
+        from nengo_lmu.dl_fusion import (  # pylint: disable=import-outside-toplevel
+            fuse_dot_copies,
+        )
+
+        settings["simplifications"] = (
+            nengo_dl.graph_optimizer.default_simplifications + (fuse_dot_copies,)
+        )
     with network:
         nengo_dl.configure_settings(
             trainable=None, stateful=stateful, keep_history=keep_history, **settings
         )
+    for i, probe in enumerate(network.all_probes):
+        if probe.seed is None and not isinstance(probe.target, nengo.Ensemble):
+            probe.seed = DRAWN_SEED_LIMIT + i
+    fixed = _check_fixed(fixed)
     for lmu in _lmus(network):
+        _fix_weights(network, lmu, fixed)
         for conn in lmu.memory.all_connections:
             network.config[conn].trainable = bool(train_memory)
         for ens in lmu.memory.all_ensembles:
             network.config[ens].trainable = bool(train_memory)
         if lmu.theta_connection is not None:
-            network.config[lmu.theta_connection].trainable = True
+            network.config[lmu.theta_connection].trainable = "theta" not in fixed
+        if lmu.theta_layer is not None:
+            lmu.theta_layer.trainable = "theta" not in fixed
         if lmu.hidden is not None:
             # the hidden state is driven through .neurons: its encoders are
             # unused, its biases are the cell's b_h
             network.config[lmu.hidden].trainable = False
-            network.config[lmu.hidden.neurons].trainable = True
+            network.config[lmu.hidden.neurons].trainable = "hidden_bias" not in fixed
     return network
+
+
+def _check_fixed(fixed):
+    if isinstance(fixed, str):
+        fixed = [fixed]
+    try:
+        fixed = set(fixed)
+    except TypeError:
+        raise ValidationError(
+            f"must be a list of weight names, got {fixed!r}", attr="fixed"
+        ) from None
+    unknown = sorted(str(name) for name in fixed - set(KERAS_WEIGHT_NAMES))
+    if unknown:
+        raise ValidationError(
+            f"unknown weight names {unknown}; use {sorted(KERAS_WEIGHT_NAMES)}",
+            attr="fixed",
+        )
+    return fixed
+
+
+def _fix_weights(network, lmu, fixed):
+    for name, conns in lmu.weight_connections.items():
+        for conn in conns:
+            network.config[conn].trainable = name not in fixed
+
+
+#: `lmu_weights` keys and the KerasLMU 0.8 variables they equal.
+KERAS_WEIGHT_NAMES = {
+    "kernel": "LMUCell.kernel",
+    "recurrent_kernel": "LMUCell.recurrent_kernel",
+    "bias": "LMUCell.bias",
+    "hidden_kernel": "hidden_cell.kernel",
+    "hidden_recurrent_kernel": "hidden_cell.recurrent_kernel (SimpleRNNCell)",
+    "hidden_bias": "hidden_cell.bias",
+    "theta": "LMUCell.theta * dt (1 / theta_inv when trainable)",
+}
+
+
+def lmu_weights(sim, lmu):
+    """The current (trained) weights of ``lmu`` in a NengoDL simulator.
+
+    Returned in KerasLMU 0.8's shapes, so they can be assigned to a
+    ``keras_lmu.LMUCell`` of the same options, or passed back to
+    `~nengo_lmu.LMU` as initializers:
+
+    ==========================  ================================  ============
+    key                         KerasLMU 0.8 variable             shape
+    ==========================  ================================  ============
+    ``kernel``                  ``LMUCell.kernel``                ``(input_d [+ units], memory_d)``
+    ``recurrent_kernel``        ``LMUCell.recurrent_kernel``      ``(memory_d * order, memory_d)``
+    ``bias``                    ``LMUCell.bias``                  ``(memory_d,)``
+    ``hidden_kernel``           ``hidden_cell.kernel``            ``(memory_d * order [+ input_d], units)``
+    ``hidden_recurrent_kernel`` ``hidden_cell.recurrent_kernel``  ``(units, units)``
+    ``hidden_bias``             ``hidden_cell.bias``              ``(units,)``
+    ``theta``                   ``LMUCell.theta`` times ``dt``    scalar, seconds
+    ==========================  ================================  ============
+
+    Keys of weights the LMU does not have (no memory-to-memory weights, no
+    hidden cell, ...) are absent. ``theta`` is the trained value when it is
+    trainable (KerasLMU's ``1 / theta_inv`` steps, here in seconds).
+
+    Parameters
+    ----------
+    sim : nengo_dl.Simulator
+        A simulator built from a network holding ``lmu`` (still open).
+    lmu : nengo_lmu.LMU
+
+    Returns
+    -------
+    weights : dict of str to ndarray or float
+
+    Examples
+    --------
+    >>> with nengo_dl.Simulator(net) as sim:  # doctest: +SKIP
+    ...     sim.fit(x, y)
+    ...     trained = lmu_weights(sim, net.lmu)
+    >>> keras_cell.kernel.assign(trained["kernel"])  # doctest: +SKIP
+    """
+    from nengo_lmu.networks.lmu import LMU  # pylint: disable=import-outside-toplevel
+
+    if not isinstance(lmu, LMU):
+        raise ValidationError(
+            f"must be a nengo_lmu.LMU, got {type(lmu).__name__}", attr="lmu"
+        )
+    if lmu not in _lmus(sim.model.toplevel):
+        raise ValidationError(
+            "this LMU is not part of the simulator's network", attr="lmu"
+        )
+    conns = [c for parts in lmu.weight_connections.values() for c in parts]
+    values = dict(zip(conns, sim.data.get_params(*[(c, "weights") for c in conns])))
+    weights = {
+        name: np.concatenate([np.asarray(values[c]).T for c in parts], axis=0)
+        for name, parts in lmu.weight_connections.items()
+    }
+    if "bias" in weights:
+        weights["bias"] = weights["bias"][0]
+    if lmu.hidden is not None:
+        weights["hidden_bias"] = np.array(
+            sim.data.get_params((lmu.hidden, "bias"))[0]
+        )
+    weights["theta"] = lmu_theta(sim, lmu)
+    return weights
+
+
+def add_regularization(sim):
+    """Add every `~nengo_lmu.LMU`'s regularizers to ``sim``'s training loss.
+
+    ``LMU(..., kernel_regularizer=..., recurrent_regularizer=...,
+    bias_regularizer=...)`` penalise the weights as KerasLMU does: the
+    penalty of each weight (in KerasLMU's shape, see `lmu_weights`) is added
+    to the loss that ``sim.fit`` minimises (and that ``sim.evaluate``
+    reports). Call it once, after creating the simulator and before
+    ``sim.fit``.
+
+    Parameters
+    ----------
+    sim : nengo_dl.Simulator
+
+    Returns
+    -------
+    n : int
+        The number of penalties added.
+
+    Examples
+    --------
+    >>> with nengo_dl.Simulator(net) as sim:  # doctest: +SKIP
+    ...     add_regularization(sim)
+    ...     sim.compile(optimizer=tf.optimizers.SGD(0.1), loss=tf.losses.mse)
+    ...     sim.fit(x, y)
+    """
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    n = 0
+    for lmu in _lmus(sim.model.toplevel):
+        for name, reg in lmu.regularizers.items():
+            conns = lmu.weight_connections[name]
+
+            def penalty(conns=conns, reg=reg, bias=name == "bias"):
+                weight = tf.concat(
+                    [tf.transpose(_live_weights(sim, c)) for c in conns], axis=0
+                )
+                return reg(weight[0] if bias else weight)
+
+            sim.keras_model.add_loss(penalty)
+            n += 1
+    return n
+
+
+def _live_weights(sim, conn):
+    """The trainable variable's slice holding ``conn``'s weights (a tensor in
+    the current graph, so that gradients reach the variable)."""
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    graph = sim.tensor_graph
+    tensor_sig = graph.signals[sim.model.sig[conn]["weights"]]
+    base = graph.base_params[tensor_sig.key]
+    rows = np.concatenate(
+        [np.arange(start, stop) for start, stop in tensor_sig.slices]
+    ).astype(np.int32)
+    return tf.reshape(tf.gather(base, tf.constant(rows)), tensor_sig.shape)
+
+
+def lmu_theta(sim, lmu):
+    """``lmu``'s theta in seconds: the trained value when it is trainable."""
+    if lmu.theta_connection is not None:
+        gain = float(np.squeeze(sim.data.get_params((lmu.theta_connection,
+                                                     "weights"))[0]))
+        return lmu.dt / gain
+    if lmu.theta_layer is not None:
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+        return lmu.dt / float(tf.keras.backend.get_value(lmu.theta_layer.theta_inv))
+    return lmu.theta
 
 
 def load_params(sim, path, include_state=False):
@@ -110,6 +328,7 @@ def load_params(sim, path, include_state=False):
     include_state : bool
         Also load the simulator state, if it was saved.
     """
+    quiet_tensorflow()
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     path = str(path)

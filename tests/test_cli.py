@@ -1,9 +1,16 @@
+import os
 import subprocess
 import sys
 
 import pytest
 
-from nengo_lmu.cli import main
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# imported at collection, like the other test modules: progressbar2 (under
+# NengoDL) keeps the sys.stderr of its import as a default stream, which must
+# not be a single test's captured stream
+import nengo_dl  # noqa: E402, F401
+
+from nengo_lmu.cli import main  # noqa: E402
 
 
 def test_delay_command_prints_errors_and_writes_png(capsys, tmp_path):
@@ -270,7 +277,6 @@ def test_outputs_are_written_whole_or_not_at_all(tmp_path):
 
 import contextlib  # noqa: E402
 import io  # noqa: E402
-import os  # noqa: E402
 from collections import Counter  # noqa: E402
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402

@@ -11,7 +11,14 @@ import nengo_dl  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from nengo_lmu import LMU  # noqa: E402
-from nengo_lmu.dl import configure_training, spiking_twin, to_spiking  # noqa: E402
+from nengo_lmu.basis import delay_readout  # noqa: E402
+from nengo_lmu.dl import (  # noqa: E402
+    configure_training,
+    lmu_weights,
+    spiking_twin,
+    to_spiking,
+)
+from nengo_lmu.networks.lmu import DRAWN_SEED_LIMIT  # noqa: E402
 
 
 def delay_data(n, steps, delay, seed):
@@ -165,6 +172,221 @@ def test_rate_scale_keeps_rate_function():
         to_spiking(net, rate_scale=-1)
 
 
+def one_step_moves(net, lmu, stim, probe, **settings):
+    """How far each of ``lmu``'s weights moves in one SGD step."""
+    configure_training(net, keep_history=True, **settings)
+    rng = np.random.RandomState(0)
+    x = rng.uniform(-1, 1, size=(4, 8, 1))
+    y = rng.uniform(-1, 1, size=(4, 8, probe.size_in))
+    with nengo_dl.Simulator(net, minibatch_size=4, progress_bar=False) as sim:
+        before = lmu_weights(sim, lmu)
+        sim.compile(optimizer=tf.optimizers.SGD(0.1), loss=tf.losses.mse)
+        sim.fit({stim: x}, {probe: y}, epochs=1, verbose=0)
+        after = lmu_weights(sim, lmu)
+    return {k: float(np.max(np.abs(after[k] - before[k]))) for k in before}
+
+
+@pytest.mark.parametrize("readout", [False, True])
+def test_every_weight_trains_in_same_seed_networks(readout):
+    """The issue's networks: Network(seed=s) holding LMU(seed=s). NengoDL
+    marks a connection untrainable when its seed equals a probe's, and the
+    LMU's seeds repeated its parent's: U (with a readout Node) or the
+    memory-to-hidden kernel (probed directly) never trained."""
+    with nengo.Network(seed=1) as net:
+        stim = nengo.Node(np.zeros(1))
+        lmu = LMU(1, 1, 4, 0.04, hidden_units=10, seed=1, memory_to_memory=True,
+                  input_to_hidden=True, use_bias=True)
+        nengo.Connection(stim, lmu.input, synapse=None)
+        out = lmu.output
+        if readout:
+            out = nengo.Node(size_in=1)
+            nengo.Connection(lmu.output, out, transform=np.ones((1, 10)) / 10,
+                             synapse=None)
+        probe = nengo.Probe(out, synapse=None)
+    moved = one_step_moves(net, lmu, stim, probe)
+    assert sorted(moved) == sorted(lmu.weights) + ["theta"]
+    for key, step in moved.items():
+        if key != "theta":
+            assert step > 1e-5, (key, moved)
+    # the LMU's connections carry seeds that Nengo never draws
+    assert all(c.seed >= DRAWN_SEED_LIMIT for c in lmu.all_connections)
+
+
+def test_configure_training_protects_user_connections():
+    """A user's own readout in a subnetwork seeded like its parent trains too
+    (configure_training gives probes seeds that Nengo never draws)."""
+    with nengo.Network(seed=0) as net:
+        stim = nengo.Node(np.zeros(1))
+        with nengo.Network(seed=0):
+            a = nengo.Node(size_in=1)
+            b = nengo.Node(size_in=1)
+            c = nengo.Node(size_in=1)
+            conns = [nengo.Connection(stim, a, transform=0.5, synapse=None),
+                     nengo.Connection(a, b, transform=0.5, synapse=None),
+                     nengo.Connection(b, c, transform=0.5, synapse=None)]
+        probe = nengo.Probe(c, synapse=None)
+    configure_training(net)
+    assert probe.seed >= DRAWN_SEED_LIMIT
+    with nengo_dl.Simulator(net, minibatch_size=2, progress_bar=False) as sim:
+        trainable = [sim.model.sig[c]["weights"].trainable for c in conns]
+    assert trainable == [True, True, True]
+
+
+def test_lmu_weights_keys_shapes_and_values():
+    with nengo.Network(seed=0) as net:
+        lmu = LMU(2, 3, 4, 0.05, hidden_units=5, hidden_to_memory=True,
+                  memory_to_memory=True, input_to_hidden=True, use_bias=True,
+                  seed=2)
+        plain = LMU(1, 1, 4, 0.05)
+    with nengo_dl.Simulator(net, progress_bar=False) as sim:
+        weights = lmu_weights(sim, lmu)
+        assert lmu_weights(sim, plain).keys() == {"kernel", "theta"}
+        with pytest.raises(ValidationError, match="lmu"):
+            lmu_weights(sim, net)
+    assert weights.keys() == set(lmu.weights) | {"theta"}
+    for key, value in lmu.weights.items():  # float32 simulator
+        assert np.allclose(weights[key], value, atol=1e-7), key
+    assert weights["kernel"].shape == (2 + 5, 3)
+    assert weights["hidden_kernel"].shape == (3 * 4 + 2, 5)
+    assert weights["theta"] == 0.05
+    with nengo.Network() as other:
+        stranger = LMU(1, 1, 4, 0.05)
+    with nengo_dl.Simulator(other, progress_bar=False) as sim:
+        with pytest.raises(ValidationError, match="not part"):
+            lmu_weights(sim, lmu)
+    del stranger
+
+
+def delay_task(n, steps, delay, seed):
+    x, y = delay_data(n, steps, delay, seed)
+    return x.astype(np.float64), y.astype(np.float64)
+
+
+@pytest.mark.parametrize("discretizer", ["zoh", "euler"])
+def test_learned_theta_carries_to_neural_memory(discretizer):
+    """theta learned on the exact memory (zoh: the TensorNode recomputing Abar,
+    Bbar by a matrix exponential) moves towards the task's delay, and an LMU
+    built with lmu_weights' theta has that window: its neural memory equals
+    the exact zero-order hold at the learned theta."""
+    x, y = delay_task(32, 40, delay=12, seed=3)
+    with nengo.Network(seed=0) as net:
+        stim = nengo.Node(np.zeros(1))
+        # 50 ms steps: a window of 6 steps is 0.3 s, long enough for neurons
+        lmu = LMU(1, 1, 4, 0.3, discretizer=discretizer, trainable_theta=True,
+                  kernel_initializer=np.ones((1, 1)), dt=0.05, seed=0)
+        nengo.Connection(stim, lmu.input, synapse=None)
+        readout = nengo.Node(size_in=1)
+        # read out the delay of theta from the Legendre coefficients
+        nengo.Connection(lmu.output, readout, synapse=None,
+                         transform=delay_readout(4, 1.0))
+        probe = nengo.Probe(readout, synapse=None)
+    configure_training(net, keep_history=True)
+    with nengo_dl.Simulator(net, minibatch_size=32, dt=0.05,
+                            progress_bar=False) as sim:
+        sim.compile(optimizer=tf.optimizers.Adam(0.05), loss=tf.losses.mse)
+        sim.fit({stim: x}, {probe: y}, epochs=20, verbose=0)
+        theta = lmu_weights(sim, lmu)["theta"]
+    assert 0.4 < theta < 0.8, theta  # from 6 steps (0.3 s) towards 12 (0.6 s)
+    # the neural memory in nengo.Simulator at 1 ms steps with the learned theta
+    with nengo.Network(seed=0) as neural_net:
+        stim = nengo.Node(nengo.processes.WhiteSignal(2.0, high=1.5, rms=0.3, seed=0))
+        probes = []
+        for t, neurons in [(theta, 300), (theta, None), (0.3, None)]:
+            built = LMU(1, 1, 4, t, memory_neurons_per_dimension=neurons,
+                        kernel_initializer=np.ones((1, 1)), seed=0)
+            nengo.Connection(stim, built.input, synapse=None)
+            probes.append(nengo.Probe(built.output, synapse=None))
+            if neurons:
+                assert built.memory.theta == theta
+    with nengo.Simulator(neural_net, progress_bar=False) as sim:
+        sim.run(2.0)
+    neural, learned, initial = (sim.data[p] for p in probes)
+
+    def nrmse(a, ref):  # the neural state lags the exact one by a step
+        return np.sqrt(np.mean((a[1:] - ref[:-1]) ** 2) / np.mean(ref[:-1] ** 2))
+
+    # measured 0.93 against 1.62 (zoh)
+    assert nrmse(neural, learned) < 0.75 * nrmse(neural, initial), (
+        nrmse(neural, learned), nrmse(neural, initial))
+
+
+def test_train_memory_fine_tunes_A_and_B():
+    """configure_training(train_memory=True) trains the exact memory's Abar and
+    Bbar too; with the same budget the loss ends below the fixed memory's."""
+    x, y = delay_task(64, 30, delay=8, seed=4)
+    losses, moved = {}, {}
+    for train_memory in (False, True):
+        with nengo.Network(seed=0) as net:
+            stim = nengo.Node(np.zeros(1))
+            lmu = LMU(1, 1, 3, 0.004, kernel_initializer=np.ones((1, 1)), seed=0)
+            nengo.Connection(stim, lmu.input, synapse=None)
+            out = nengo.Node(size_in=1)
+            nengo.Connection(lmu.output, out, transform=np.full((1, 3), 0.1),
+                             synapse=None)
+            probe = nengo.Probe(out, synapse=None)
+        configure_training(net, keep_history=True, train_memory=train_memory)
+        memory = lmu.fixed_connections
+        with nengo_dl.Simulator(net, minibatch_size=32, progress_bar=False) as sim:
+            before = sim.data.get_params(*[(c, "weights") for c in memory])
+            sim.compile(optimizer=tf.optimizers.Adam(0.02), loss=tf.losses.mse)
+            sim.fit({stim: x}, {probe: y}, epochs=15, verbose=0)
+            after = sim.data.get_params(*[(c, "weights") for c in memory])
+            losses[train_memory] = sim.evaluate({stim: x}, {probe: y},
+                                                verbose=0)["loss"]
+        moved[train_memory] = [float(np.max(np.abs(a - b)))
+                               for a, b in zip(after, before)]
+    assert max(moved[False]) == 0  # fixed: Abar and Bbar untouched
+    assert min(moved[True]) > 1e-3, moved  # every memory connection trained
+    assert losses[True] < 0.9 * losses[False], losses
+
+
+def test_guide_psmnist_snippet_is_the_recipe_network():
+    """The guide's psMNIST snippet builds recipes.psmnist_network weight for
+    weight (a Glorot readout with a bias), so it trains as the recipe does."""
+    import pathlib
+
+    from nengo_lmu.recipes import psmnist_network
+
+    text = (pathlib.Path(__file__).parents[1] / "docs" / "guide" / "lmu.rst").read_text()
+    block = [b for b in text.split(".. code-block:: python\n") if "order=256" in b][0]
+    code = "\n".join(line[3:] for line in block.splitlines()
+                     if line.startswith("   ") or not line.strip())
+    code = code.split("configure_training(net)")[0]  # build only, no training
+    scope = {}
+    exec(compile(code, "lmu.rst", "exec"), scope)  # noqa: S102
+    ours, recipe = scope["net"], psmnist_network()
+    for key, value in recipe.lmu.weights.items():
+        assert np.array_equal(scope["lmu"].weights[key], value), key
+    assert type(scope["lmu"].hidden_neuron_type) is type(recipe.lmu.hidden_neuron_type)
+
+    def readout(net):
+        return sorted((np.asarray(c.transform.init).shape,
+                       float(np.sum(np.asarray(c.transform.init))))
+                      for c in net.connections if c.post_obj.size_in == 10)
+
+    assert readout(ours) == readout(recipe)
+    assert any(np.all(np.asarray(c.transform.init) == 0) and c.pre_obj.size_out == 1
+               for c in ours.connections if c.post_obj.size_in == 10)  # bias
+
+
+def test_fixed_weights_stay_and_the_rest_trains():
+    """configure_training(fixed=[...]): per-weight trainability (the paper
+    cell's trainable_input_encoders=False and so on)."""
+    with nengo.Network(seed=0) as net:
+        stim = nengo.Node(np.zeros(1))
+        lmu = LMU(1, 1, 4, 0.01, hidden_units=5, memory_to_memory=True,
+                  input_to_hidden=True, use_bias=True, discretizer="euler",
+                  trainable_theta=True, seed=3)
+        nengo.Connection(stim, lmu.input, synapse=None)
+        probe = nengo.Probe(lmu.output, synapse=None)
+    fixed = ["kernel", "hidden_recurrent_kernel", "hidden_bias", "theta"]
+    moved = one_step_moves(net, lmu, stim, probe, fixed=fixed)
+    for key, step in moved.items():
+        assert (step == 0) == (key in fixed), (key, moved)
+    with pytest.raises(ValidationError, match="fixed"):
+        configure_training(net, fixed=["encoders"])
+
+
 # ---------------------------------------------------------------------------
 # NengoDL: repeatable training, saved parameters
 
@@ -292,3 +514,74 @@ def test_load_params_loads_and_refuses_foreign_files(dl, saved_params, tmp_path)
         with pytest.raises(nengo.exceptions.ValidationError, match="nothing"):
             load_params(sim, tmp_path / "few")
     assert np.array_equal(ours, theirs)
+
+
+# --- damaged parameter files: property test --------------------------------------
+
+from collections import Counter  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PARAMS_TRIED = Counter()
+
+
+@pytest.fixture(scope="module")
+def params_sim(dl):
+    nengo_dl, _ = dl
+    net = trainable_net()
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        yield sim
+
+
+@settings(max_examples=80, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                 HealthCheck.too_slow])
+@given(op=st.sampled_from(["cut", "flip"]), where=st.floats(0, 1, exclude_max=True),
+       mask=st.integers(1, 255))
+def test_damaged_params_are_refused_and_nothing_loaded(params_sim, saved_params,
+                                                       tmp_path, op, where, mask):
+    from nengo_lmu.dl import load_params
+
+    data = bytearray(open(saved_params + ".npz", "rb").read())
+    at = int(where * len(data))
+    if op == "cut":
+        data = data[:at]
+    else:
+        data[at] ^= mask
+    path = tmp_path / "damaged.npz"
+    path.write_bytes(bytes(data))
+    before = [np.array(w) for w in params_sim.keras_model.get_weights()]
+    try:
+        load_params(params_sim, path)
+    except ValidationError as err:
+        assert str(path) in str(err)
+        after = [np.array(w) for w in params_sim.keras_model.get_weights()]
+        assert all(np.array_equal(a, b) for a, b in zip(before, after))
+        PARAMS_TRIED[op, "refused"] += 1
+        return
+    PARAMS_TRIED[op, "loaded"] += 1
+    assert op == "flip"  # a file cut short is never loaded
+    assert all(np.all(np.isfinite(w)) for w in params_sim.keras_model.get_weights())
+
+
+def test_params_property_cases_tried():
+    print("[robustness] saved-parameter cases:", dict(PARAMS_TRIED))
+
+
+def test_to_spiking_takes_numpy_scalars():
+    with nengo.Network() as net:
+        ens = nengo.Ensemble(5, 1, neuron_type=nengo.RectifiedLinear(),
+                             gain=np.ones(5), bias=np.zeros(5))
+        out = nengo.Node(size_in=5)
+        nengo.Connection(ens.neurons, out, synapse=None)
+    spiking = to_spiking(net, synapse=np.float32(0.01), rate_scale=np.float32(2.0))
+    conn = spiking.all_connections[0]
+    assert isinstance(conn.synapse, nengo.Lowpass)
+    assert conn.synapse.tau == pytest.approx(0.01)
+    assert isinstance(spiking.all_ensembles[0].neuron_type,
+                      nengo.SpikingRectifiedLinear)
+    for kwargs in ({"synapse": "0.01"}, {"rate_scale": np.float32(-1)},
+                   {"rate_scale": True}):
+        with pytest.raises(ValidationError):
+            to_spiking(net, **kwargs)

@@ -47,10 +47,17 @@ def keras_model():
     return model
 
 
-@pytest.mark.parametrize("name", ["model.h5", "model.keras", "saved_model_dir"])
+def save(model, path):
+    """Keras 2.12's formats: HDF5 (.h5, and .keras by default), the Keras v3 zip
+    (named v3.keras here) and a SavedModel folder."""
+    model.save(path, save_format="keras_v3" if path.name == "v3.keras" else None)
+
+
+@pytest.mark.parametrize("name", ["model.h5", "model.keras", "v3.keras",
+                                  "saved_model_dir"])
 def test_keras_files_in_every_format(keras_model, tmp_path, name):
     path = tmp_path / name
-    keras_model.save(path)
+    save(keras_model, path)
     net, model = load_model_file(path, dt=DT)
     assert model is not None and len(net.lmus) == 1
     assert net.lmus[0].theta == pytest.approx(10 * DT)
@@ -78,3 +85,127 @@ def test_missing_and_foreign_files_are_refused(tmp_path):
         load_model_file(notes)
     with pytest.raises(ValidationError, match="dt"):
         load_model_file(notes, dt=0)
+
+
+# --- damaged Keras files in every format Keras 2.12 writes: property tests ------
+
+import json  # noqa: E402
+import shutil  # noqa: E402
+import zipfile  # noqa: E402
+from collections import Counter  # noqa: E402
+
+import h5py  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from test_interop_paper import JSON_VALUES, json_paths, json_type, replace_at  # noqa
+
+KERAS_TRIED = Counter()
+KERAS_SETTINGS = dict(
+    deadline=None, derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+FORMATS = ["model.h5", "model.keras", "v3.keras", "saved_model_dir"]
+
+
+@pytest.fixture(scope="module")
+def saved(keras_model, tmp_path_factory):
+    """The model saved in each format: {name: path}."""
+    folder = tmp_path_factory.mktemp("saved")
+    paths = {}
+    for name in FORMATS:
+        save(keras_model, folder / name)
+        paths[name] = folder / name
+    return paths
+
+
+def outcome(path, kind):
+    """load_model_file: "refused" (ValidationError naming the file) or "read";
+    anything else fails the test."""
+    try:
+        net, _ = load_model_file(path, dt=DT)
+    except ValidationError as err:
+        assert str(path) in str(err) and "\n" not in str(err), err
+        KERAS_TRIED[kind, "refused"] += 1
+        return "refused"
+    assert len(net.lmus) == 1
+    KERAS_TRIED[kind, "read"] += 1
+    return "read"
+
+
+def damage(data, op, where, mask):
+    where = int(where * len(data))
+    if op == "cut":
+        return data[:where]
+    data = bytearray(data)
+    data[where] ^= mask
+    return bytes(data)
+
+
+def files_of(path):
+    return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [
+        path]
+
+
+@settings(max_examples=40, **KERAS_SETTINGS)
+@given(fmt=st.sampled_from(FORMATS), op=st.sampled_from(["cut", "flip"]),
+       which=st.floats(0, 1, exclude_max=True),
+       where=st.floats(0, 1, exclude_max=True), mask=st.integers(1, 255))
+def test_damaged_keras_files_are_refused_or_read(saved, tmp_path, fmt, op, which,
+                                                 where, mask):
+    source = saved[fmt]
+    target = tmp_path / f"damaged_{fmt}"
+    if target.is_dir():
+        shutil.rmtree(target)
+    if source.is_dir():
+        shutil.copytree(source, target)
+    else:
+        shutil.copy(source, target)
+    members = files_of(target)
+    victim = members[int(which * len(members))]
+    victim.write_bytes(damage(victim.read_bytes(), op, where, mask))
+    result = outcome(target, f"{fmt} {op}")
+    if op == "cut" and fmt != "saved_model_dir":
+        assert result == "refused"
+
+
+def keras_config(path):
+    """The model configuration stored in an .h5 or .keras file."""
+    if not zipfile.is_zipfile(path):
+        with h5py.File(path, "r") as f:
+            return json.loads(f.attrs["model_config"])
+    with zipfile.ZipFile(path) as z:
+        return json.loads(z.read("config.json"))
+
+
+def write_keras_config(source, target, config):
+    if not zipfile.is_zipfile(source):
+        shutil.copy(source, target)
+        with h5py.File(target, "a") as f:
+            f.attrs["model_config"] = json.dumps(config)
+        return
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for item in old.infolist():
+            data = old.read(item.filename)
+            if item.filename == "config.json":
+                data = json.dumps(config).encode()
+            new.writestr(item, data)
+
+
+@settings(max_examples=60, **KERAS_SETTINGS)
+@given(fmt=st.sampled_from(["model.h5", "v3.keras"]), data=st.data())
+def test_keras_configs_with_wrong_types_are_refused_or_read(saved, tmp_path, fmt,
+                                                            data):
+    source = saved[fmt]
+    config = keras_config(source)
+    path, old = data.draw(st.sampled_from(list(json_paths(config))))
+    new = data.draw(JSON_VALUES.filter(lambda v: json_type(v) != json_type(old)))
+    target = tmp_path / f"typed_{fmt}"
+    write_keras_config(source, target, replace_at(config, path, new))
+    try:
+        outcome(target, f"{fmt} config")
+    except AssertionError:
+        raise AssertionError(f"replacing {path} with {new!r}") from None
+
+
+def test_keras_reader_property_cases_tried():
+    print("[robustness] Keras-file reader cases:", dict(KERAS_TRIED))

@@ -275,3 +275,51 @@ def test_imported_weights_run_with_neural_memory_and_spiking():
     spiking_error = rmse(nengo.Lowpass(0.02).filt(sim.data[spiking.probe], dt=DT),
                          nengo.Lowpass(0.02).filt(rate, dt=DT))
     assert spiking_error < 0.2, spiking_error  # measured 0.088
+
+
+# --- feedforward LMUs: Euler, and convolutions the network cannot reproduce -------
+
+
+def run_layer(layer, x):
+    """A Keras layer and its imported LMU on one sequence (reference simulator)."""
+    from nengo_lmu.interop import lmu_from_keras
+
+    expected = layer(x[None]).numpy()[0]
+    with nengo.Network() as net:
+        stim = nengo.Node(nengo.processes.PresentInput(x, DT))
+        lmu = lmu_from_keras(layer, dt=DT)
+        nengo.Connection(stim, lmu.input, synapse=None)
+        probe = nengo.Probe(lmu.output, synapse=None)
+    with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
+        sim.run_steps(len(x))
+    return lmu, sim.data[probe], expected
+
+
+def test_euler_feedforward_lmu_is_nengos_euler_lmu():
+    """keras_lmu.LMU(discretizer="euler") builds an LMUFeedforward; its output
+    equals the imported Euler LMU's (the update m += (A m + B u) / theta)."""
+    tf.keras.utils.set_random_seed(3)
+    x = np.random.RandomState(3).uniform(-1, 1, size=(40, 1)).astype(np.float32)
+    layer = keras_lmu.LMU(1, 4, 10, keras.layers.SimpleRNNCell(3),
+                          discretizer="euler", return_sequences=True)
+    layer(x[None])
+    assert type(layer.layer).__name__ == "LMUFeedforward"
+    lmu, ours, theirs = run_layer(layer, x)
+    assert lmu.discretizer == "euler"
+    assert np.abs(theirs).max() > 0.02
+    assert np.allclose(ours, theirs, rtol=0, atol=2e-6)  # float32 rounding
+
+
+@pytest.mark.parametrize("truncate_ir, exact", [(0.1, False), (1e-4, False),
+                                                (None, True)])
+def test_raw_convolution_truncated_is_refused(truncate_ir, exact):
+    x = np.random.RandomState(4).uniform(-1, 1, size=(40, 1)).astype(np.float32)
+    layer = keras_lmu.LMUFeedforward(1, 4, 10, None, conv_mode="raw",
+                                     truncate_ir=truncate_ir, return_sequences=True)
+    layer(x[None])
+    if exact:
+        _, ours, theirs = run_layer(layer, x)
+        assert np.allclose(ours, theirs, atol=1e-5)
+    else:
+        with pytest.raises(ValidationError, match="truncate_ir=None"):
+            run_layer(layer, x)

@@ -381,3 +381,55 @@ def test_paper_config_with_wrong_types_anywhere_is_refused(paper_file, tmp_path,
 
 def test_paper_reader_property_cases_tried():
     print("[robustness] paper-file reader cases:", dict(READER_TRIED))
+
+
+@pytest.mark.parametrize("where, value", [
+    (("config", "layers", 0, "config", "name"), 3),
+    (("config", "layers", 0, "config", "cell"), "LMUCell"),
+    (("config", "layers", 0, "config", "cell", "config"), [1]),
+    (("config", "layers", 0, "config", "cell", "config", "units"), 5.0),
+    (("config", "layers", 0, "config", "cell", "config", "order"), "6"),
+    (("config", "layers", 0, "config", "cell", "config", "theta"), True),
+    (("config", "layers", 0, "config", "cell", "config", "hidden_activation"), 1),
+    (("config", "layers", 0, "config", "go_backwards"), 0),
+    (("config", "layers", 0, "config", "return_sequences"), "no"),
+    (("config", "layers", 0, "config", "batch_input_shape"), {"a": 1}),
+    (("config", "layers", 0, "config", "batch_input_shape", 1), "25"),
+    (("config", "layers", 1, "config", "use_bias"), "false"),
+    (("config", "layers", 1, "config", "activation"), {"config": 3}),
+    (("config", "layers", 1, "config", "units"), None),
+    (("config", "layers", 1, "class_name"), ["Dense"]),
+    (("config", "layers"), {"0": 1}),
+    (("config",), "Sequential"),
+    (("class_name",), None),
+    ((), []),
+])
+def test_paper_config_wrong_types_are_named(paper_file, tmp_path, where, value):
+    _, _, _, cell, dense = paper_file
+    config = replace_at(paper_config(), where, value)
+    path = write_paper_file(tmp_path / "typed.h5", cell, dense, config=config)
+    with pytest.raises(ValidationError) as info:
+        network_from_paper_file(path)
+    assert str(path) in str(info.value)
+
+
+def test_dense_only_file_is_not_a_paper_file(paper_file, tmp_path):
+    _, _, _, cell, dense = paper_file
+    config = paper_config()
+    config["config"]["layers"] = config["config"]["layers"][1:]
+    config["config"]["layers"][0]["config"]["batch_input_shape"] = [None, 5]
+    path = write_paper_file(tmp_path / "dense.h5", cell, dense, config=config)
+    with pytest.raises(ValidationError, match="no RNN\\(LMUCell\\) layer"):
+        network_from_paper_file(path)
+
+
+def test_weight_claiming_a_huge_shape_is_refused(paper_file, tmp_path):
+    _, _, _, cell, dense = paper_file
+    path = write_paper_file(tmp_path / "huge.h5", cell, dense)
+    with h5py.File(path, "a") as f:
+        group = f["model_weights/rnn_1"]
+        del group["rnn_1/AT:0"]
+        group.create_dataset("rnn_1/AT:0", shape=(6, 10**9), dtype="float32")
+    assert path.stat().st_size < 10**6  # the file does not hold the data
+    with pytest.raises(ValidationError, match="a damaged file"):
+        network_from_paper_file(path)

@@ -2,9 +2,22 @@ import nengo
 import numpy as np
 import pytest
 import scipy.signal
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nengo.exceptions import ValidationError
+from robustness import (
+    HYPOTHESIS,
+    attempt,
+    check_tried,
+    hostile_kwargs,
+    is_huge,
+    matrices,
+    orders,
+    scalars,
+    synapses,
+)
 
-from nengo_lmu import LinearNetwork, LinearSystem, LMU, LMUMemory
+from nengo_lmu import LMU, LinearNetwork, LinearSystem, LMUMemory
 from nengo_lmu.basis import delay_readout, shifted_legendre
 from nengo_lmu.systems import LegendreDelay
 
@@ -15,8 +28,9 @@ def random_system(rng, n=3, m=2, p=2):
     """A stable analog system with feedthrough."""
     M = rng.normal(size=(n, n))
     A = -(M @ M.T) / n - 0.5 * np.eye(n) + (M - M.T)
-    return LinearSystem(A, rng.normal(size=(n, m)), rng.normal(size=(p, n)),
-                        rng.normal(size=(p, m)))
+    return LinearSystem(
+        A, rng.normal(size=(n, m)), rng.normal(size=(p, n)), rng.normal(size=(p, m))
+    )
 
 
 def butterworth(cutoff_hz=2.0, order=4):
@@ -46,13 +60,13 @@ def test_exact_equals_scipy_dlsim(copies, rng):
     Ad, Bd, Cd, Dd, _ = scipy.signal.cont2discrete(system.ss, DT, method="zoh")
     assert lin.discrete_system.allclose(LinearSystem(Ad, Bd, Cd, Dd, dt=DT))
     for c in range(copies):
-        uc = u[:, c * m:(c + 1) * m]
+        uc = u[:, c * m : (c + 1) * m]
         _, _, xref = scipy.signal.dlsim((Ad, Bd, Cd, Dd, DT), uc)
         # state[k] = Abar state[k-1] + Bbar u[k]: dlsim's x[k + 1]
-        assert np.allclose(x[:-1, c * n:(c + 1) * n], xref[1:], atol=1e-10, rtol=0)
+        assert np.allclose(x[:-1, c * n : (c + 1) * n], xref[1:], atol=1e-10, rtol=0)
         # output[k] = C state[k] + D u[k]
         yref = xref[1:] @ Cd.T + uc[:-1] @ Dd.T
-        assert np.allclose(y[:-1, c * p:(c + 1) * p], yref, atol=1e-10, rtol=0)
+        assert np.allclose(y[:-1, c * p : (c + 1) * p], yref, atol=1e-10, rtol=0)
     assert lin.ensembles == [] and lin.gain_connection is None
     # one connection pair per copy (no dense block-diagonal transform) plus C, D
     transforms = [c.transform.init.shape for c in lin.all_connections]
@@ -96,9 +110,14 @@ def test_butterworth_in_spiking_neurons():
 
     def build():
         return LinearNetwork(
-            system, neurons_per_dimension=200, synapse=nengo.Lowpass(0.05),
-            neuron_type=nengo.SpikingRectifiedLinear(), input_rms=0.3, input_high=5,
-            max_rates=nengo.dists.Uniform(100, 120))
+            system,
+            neurons_per_dimension=200,
+            synapse=nengo.Lowpass(0.05),
+            neuron_type=nengo.SpikingRectifiedLinear(),
+            input_rms=0.3,
+            input_high=5,
+            max_rates=nengo.dists.Uniform(100, 120),
+        )
 
     lin, x, y = run(build, u, probe_synapse=0.01)
     assert len(lin.ensembles) == 4
@@ -112,23 +131,33 @@ def test_butterworth_in_spiking_neurons():
 
 def test_neural_multi_input_copies(rng):
     """Two copies of a 2-input, 2-output system with feedthrough, in rate neurons."""
-    system = LinearSystem([[-2.0, 1.0], [-1.0, -3.0]], [[1.0, 0.0], [0.5, 1.0]],
-                          [[1.0, 0.0], [0.3, 1.0]], [[0.2, 0.0], [0.0, -0.1]])
+    system = LinearSystem(
+        [[-2.0, 1.0], [-1.0, -3.0]],
+        [[1.0, 0.0], [0.5, 1.0]],
+        [[1.0, 0.0], [0.3, 1.0]],
+        [[0.2, 0.0], [0.0, -0.1]],
+    )
     proc = nengo.processes.WhiteSignal(5.0, high=2, rms=0.3, y0=0, seed=2)
     u = proc.run(5.0, dt=DT, d=4)
 
     def build():
-        return LinearNetwork(system, neurons_per_dimension=200, copies=2,
-                             synapse=nengo.Lowpass(0.05), input_high=2,
-                             neuron_type=nengo.RectifiedLinear())
+        return LinearNetwork(
+            system,
+            neurons_per_dimension=200,
+            copies=2,
+            synapse=nengo.Lowpass(0.05),
+            input_high=2,
+            neuron_type=nengo.RectifiedLinear(),
+        )
 
     lin, x, y = run(build, u, probe_synapse=0.01)
     assert len(lin.ensembles) == 4
     for c in range(2):
-        _, yref, _ = scipy.signal.lsim(system.ss, u[:, 2 * c:2 * c + 2],
-                                       np.arange(len(u)) * DT, interp=False)
+        _, yref, _ = scipy.signal.lsim(
+            system.ss, u[:, 2 * c : 2 * c + 2], np.arange(len(u)) * DT, interp=False
+        )
         yref = nengo.Lowpass(0.01).filt(yref, dt=DT, y0=0)
-        err = np.sqrt(np.mean((y[:, 2 * c:2 * c + 2] - yref) ** 2, axis=0))
+        err = np.sqrt(np.mean((y[:, 2 * c : 2 * c + 2] - yref) ** 2, axis=0))
         # measured 0.005 to 0.009 (rate neurons: no spike noise)
         assert np.all(err / np.sqrt(np.mean(yref**2, axis=0)) < 0.03), err
 
@@ -164,13 +193,16 @@ def test_bad_linear_network_parameters():
 # --- the LMU's memories all come from LinearNetwork ---------------------------
 
 
-@pytest.mark.parametrize("kwargs", [
-    {},
-    {"discretizer": "euler"},
-    {"discretizer": "euler", "trainable_theta": True},
-    {"memory_neurons_per_dimension": 10},
-    {"theta": None, "memory_matrices": "zoh"},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"discretizer": "euler"},
+        {"discretizer": "euler", "trainable_theta": True},
+        {"memory_neurons_per_dimension": 10},
+        {"theta": None, "memory_matrices": "zoh"},
+    ],
+)
 def test_every_lmu_memory_is_a_linear_network(kwargs):
     order, memory_d, theta = 4, 3, 0.05
     if kwargs.get("memory_matrices") == "zoh":
@@ -188,7 +220,8 @@ def test_every_lmu_memory_is_a_linear_network(kwargs):
     for conn in lmu.memory.all_connections:
         assert np.size(getattr(conn.transform, "init", 1.0)) <= order * order
     assert set(lmu.fixed_connections) | {lmu.theta_connection} - {None} == set(
-        lmu.memory.all_connections)
+        lmu.memory.all_connections
+    )
     if kwargs.get("trainable_theta"):
         assert lmu.theta_connection is lmu.memory.gain_connection
         assert lmu.theta_connection.transform.init == pytest.approx(DT / theta)
@@ -225,3 +258,59 @@ def test_renamed_keywords_warn_and_still_work():
     with pytest.warns(DeprecationWarning, match="delay_readout"):
         values = shifted_legendre(5, [0, 0.3, 1])
     assert np.array_equal(values, delay_readout(5, [0, 0.3, 1]))
+
+
+# --- hostile input (see robustness.py) ----------------------------------------
+
+SYSTEMS = [
+    LinearSystem([[-1.0]], [[1.0]], [[1.0]]),
+    LinearSystem([[-1.0, 2.0], [-2.0, -1.0]], [[1.0, 0.0], [0.0, 1.0]], [[1.0, 1.0]]),
+    LinearSystem([[0.5, 0.1], [0.0, 0.9]], [[1.0], [1.0]], [[1.0, 0.0]], dt=0.001),
+    LegendreDelay(0.5, 4),
+]
+
+
+@settings(max_examples=80, **HYPOTHESIS)
+@given(
+    hostile_kwargs(
+        {
+            "system": st.sampled_from(SYSTEMS),
+            "neurons_per_dimension": st.one_of(st.none(), st.integers(1, 8)),
+            "synapse": st.one_of(
+                st.builds(nengo.Lowpass, st.floats(0.01, 0.2)),
+                st.builds(nengo.Alpha, st.floats(0.01, 0.2)),
+            ),
+            "copies": st.integers(1, 3),
+            "output": st.sampled_from(["system", "state"]),
+            "zero_order": st.integers(0, 3),
+            "input_high": st.floats(0.1, 20),
+        },
+        {
+            "system": st.one_of(matrices(), scalars),
+            "neurons_per_dimension": st.sampled_from([0, -1, 2.5, "5", 10**12]),
+            "synapse": synapses,
+            "copies": st.one_of(orders, st.just(10**12)),
+            "output": st.sampled_from(["y", None, 1]),
+            "zero_order": st.one_of(orders, scalars),
+            "input_high": scalars,
+        },
+    )
+)
+def test_hostile_linear_network(kw):
+    """Any mix of valid and hostile arguments: a working network or a
+    ValidationError, never another exception."""
+    with nengo.Network():
+        network = attempt(
+            "LinearNetwork",
+            LinearNetwork,
+            kw.pop("system"),
+            huge_allocation=is_huge(kw["copies"], kw["neurons_per_dimension"]),
+            **kw,
+        )
+        if network is not None:
+            attempt("LinearNetwork.add_output", network.add_output, np.sum)
+
+
+def test_hostile_inputs_tried():
+    """Runs after the property tests in file order: report the counts."""
+    check_tried(["LinearNetwork", "LinearNetwork.add_output"])

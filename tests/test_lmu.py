@@ -183,7 +183,7 @@ def test_no_hidden_output_is_memory():
     ({"hidden_units": -1}, "hidden_units"),
     ({"hidden_units": 0, "hidden_to_memory": True}, "hidden_to_memory"),
     ({"discretizer": "tustin"}, "discretizer"),
-    ({"trainable_theta": True}, "trainable_theta"),
+    ({"trainable_theta": True, "memory_neurons": 10}, "trainable_theta"),
     ({"hidden_neuron_type": "tanh"}, "hidden_neuron_type"),
     ({"kernel_initializer": "he_normal"}, "kernel_initializer"),
     ({"kernel_initializer": np.ones((3, 3))}, "kernel_initializer"),
@@ -300,3 +300,13 @@ def test_pickled_lmu_networks_give_identical_outputs():
     assert set(clone.lmu.weights) == set(net.lmu.weights)
     assert all(np.array_equal(clone.lmu.weights[k], v) for k, v in net.lmu.weights.items())
     assert np.array_equal(a, b) and np.any(a != 0)
+
+
+def test_numpy_scalars_and_seed():
+    lmu = LMU(1, 1, 4, 0.1, hidden_units=3, output_synapse=np.float32(0.005))
+    assert isinstance(lmu.output_synapse, nengo.Lowpass)
+    assert lmu.output_synapse.tau == pytest.approx(0.005)
+    LMU(np.int64(1), np.int64(1), np.int64(4), np.float32(0.1), seed=np.int64(3))
+    for seed in (-1, 2**32, 1.5, "1"):
+        with pytest.raises(ValidationError, match="seed"):
+            LMU(1, 1, 4, 0.1, seed=seed)

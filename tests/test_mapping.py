@@ -18,6 +18,7 @@ from robustness import (
 
 from nengo_lmu.mapping import (
     balanced_realization,
+    balanced_truncation,
     double_exp,
     scaled_realization,
     ss2sim,
@@ -339,6 +340,63 @@ def test_scaled_realization_bad_input():
             scaled_realization(sys, **args)
     with pytest.raises(ValidationError, match="input_high"):
         scaled_realization(sys.discretize(0.01), input_rms=0.3, input_high=60)
+
+
+def hinf_error(a, b, omega):
+    """max over omega of the largest singular value of G_a - G_b."""
+    diff = a.frequency_response(omega) - b.frequency_response(omega)
+    return max(np.linalg.svd(d, compute_uv=False)[0] for d in diff)
+
+
+@pytest.mark.parametrize("discrete", [False, True])
+@pytest.mark.parametrize("keep", [2, 4, 6])
+def test_balanced_truncation_error_bound(discrete, keep):
+    """sigma_{r+1} <= ||G - G_r||_inf <= 2 sum_{i > r} sigma_i, the H-infinity
+    norm from a dense frequency sweep, the Hankel singular values from
+    scipy's gramians (sqrt of the eigenvalues of Wc Wo)."""
+    sys = LegendreDelay(1.0, 10)
+    if discrete:
+        sys = sys.discretize(0.01)
+    reduced, hankel = balanced_truncation(sys, keep)
+    assert reduced.state_size == keep and reduced.dt == sys.dt
+    assert np.array_equal(reduced.D, sys.D)
+    A, B, C, _ = sys.ss
+    if discrete:
+        Wc = scipy.linalg.solve_discrete_lyapunov(A, B @ B.T)
+        Wo = scipy.linalg.solve_discrete_lyapunov(A.T, C.T @ C)
+    else:
+        Wc = scipy.linalg.solve_continuous_lyapunov(A, -B @ B.T)
+        Wo = scipy.linalg.solve_continuous_lyapunov(A.T, -C.T @ C)
+    ref = np.sort(np.sqrt(np.abs(np.linalg.eigvals(Wc @ Wo))))[::-1]
+    assert np.allclose(hankel, ref, rtol=1e-6, atol=1e-12)
+    poles = np.linalg.eigvals(reduced.A)
+    assert np.all(np.abs(poles) < 1) if discrete else np.all(poles.real < 0)
+    top = np.pi / 0.01 if discrete else 1e4
+    omega = np.concatenate([[0.0], np.logspace(-2, np.log10(top), 3000)])
+    err = hinf_error(sys, reduced, omega)
+    assert hankel[keep] * (1 - 1e-3) <= err <= 2 * hankel[keep:].sum() * (1 + 1e-6)
+
+
+def test_balanced_truncation_removes_hidden_states_exactly(rng):
+    """States that the input cannot reach (sigma = 0) go without error."""
+    sys = LegendreDelay(0.5, 4)
+    A = scipy.linalg.block_diag(sys.A, [[-3.0]])
+    B = np.vstack([sys.B, [[0.0]]])
+    C = np.hstack([sys.C, [[2.0]]])
+    padded = LinearSystem(A, B, C, [[0.5]])
+    reduced, hankel = balanced_truncation(padded, 4)
+    assert hankel[4] < 1e-10 * hankel[0]
+    omega = np.logspace(-2, 3, 200)
+    assert np.allclose(reduced.frequency_response(omega),
+                       padded.frequency_response(omega), atol=1e-8)
+    with pytest.raises(ValidationError, match="order"):
+        balanced_truncation(padded, 5)  # only 4 states take part
+    with pytest.raises(ValidationError, match="order"):
+        balanced_truncation(padded, 0)
+    with pytest.raises(ValidationError, match="stable"):
+        balanced_truncation(LinearSystem([[1.0]], [[1.0]], [[1.0]]), 1)
+    with pytest.raises(ValidationError, match="system"):
+        balanced_truncation("sys", 1)
 
 
 # ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 import scipy.signal
 from nengo.exceptions import ValidationError
 
-from nengo_lmu import tasks
+from nengo_lmu import LMUMemory, tasks
 from nengo_lmu.tasks import delay
 
 
@@ -138,3 +138,68 @@ def test_neuron_options():
         assert type(delay.neuron_options(name)["neuron_type"]).__name__ == name
     with pytest.raises(ValidationError, match="neuron_type"):
         delay.neuron_options("Tanh")
+
+
+def test_delay_nrmse_with_a_delay_longer_than_the_signal():
+    u = np.ones(100)
+    # nothing of the input has come out yet: the ideal is all zeros
+    assert delay.delay_nrmse(np.zeros(100), u, 1.0, 0.2, 0.001) == 0.0
+
+
+@pytest.mark.parametrize("kwargs, attr", [
+    (dict(theta=3.0, duration=2.0), "theta"),
+    (dict(theta=2.0, duration=2.0), "theta"),
+    (dict(theta=1e-4), "theta"),
+    (dict(seed=-1), "seed"),
+])
+def test_delay_experiment_checked_before_building(kwargs, attr, monkeypatch):
+    def fail(*args, **kwargs):  # pragma: no cover - must not be reached
+        raise AssertionError("built a network for bad settings")
+
+    monkeypatch.setattr(delay, "LMUMemory", fail)
+    with pytest.raises(ValidationError, match=attr):
+        delay.run_delay(progress_bar=False, **kwargs)
+
+
+def test_delay_experiment_limits():
+    ok = delay.check_delay_experiment(1.0, 6, 100, 20.0, limits=delay.LIMITS)
+    assert ok["steps"] == 20_000
+    for args, attr in [((1.0, 6, 100_000, 20.0), "n_neurons"),
+                       ((1.0, 2000, 1, 20.0), "order"),
+                       ((1.0, 6, 100, 2000.0), "duration"),
+                       ((1.0, 100, 1000, 100.0), "duration")]:
+        with pytest.raises(ValidationError, match="too large") as info:
+            delay.check_delay_experiment(*args, limits=delay.LIMITS)
+        assert info.value.attr == attr
+    # without limits (the library's own use) large runs are allowed
+    delay.check_delay_experiment(1.0, 6, 100_000, 2000.0)
+
+
+def test_systems_guide_states_which_probe_filter_gives_which_nrmse():
+    """docs/guide/systems.rst quotes the exact memory's delay NRMSE with and
+    without the probe filter; both are recomputed here."""
+    import pathlib
+    import re
+
+    text = (pathlib.Path(__file__).parent.parent / "docs" / "guide"
+            / "systems.rst").read_text()
+    filtered, unfiltered = (float(v) for v in re.search(
+        r"NRMSE (0\.\d+)\. That figure.*?it is (0\.\d+)", text, re.S).groups())
+    with nengo.Network(seed=0) as net:
+        stim = nengo.Node(nengo.processes.WhiteSignal(
+            20.0, high=delay.INPUT_HIGH, rms=delay.INPUT_RMS, y0=0, seed=0))
+        memory = LMUMemory(1.0, 6)
+        nengo.Connection(stim, memory.input, synapse=None)
+        out = memory.add_delay_output(1.0)
+        raw = nengo.Probe(out, synapse=None)
+        probed = nengo.Probe(out, synapse=delay.PROBE_TAU)
+        p_u = nengo.Probe(stim, synapse=None)
+    with nengo.Simulator(net, progress_bar=False) as sim:
+        sim.run(20.0)
+    u = sim.data[p_u][:, 0]
+    assert round(delay.delay_nrmse(sim.data[probed][:, 0], u, 1.0, 1.0, 0.001),
+                 4) == filtered
+    ideal = np.r_[np.zeros(1000), u[:-1000]]
+    nrmse = np.sqrt(np.mean((sim.data[raw][:, 0] - ideal) ** 2)) / np.sqrt(
+        np.mean(u**2))
+    assert round(nrmse, 4) == unfiltered

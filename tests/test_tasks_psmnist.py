@@ -161,7 +161,8 @@ def test_evaluate_classifier_counts_the_argmax():
     expected = np.mean(np.where(last > 0, 9, 0) == labels)
     result = psmnist.evaluate_classifier(last_value_classifier(), n_test=n)
     assert result["accuracy"] == pytest.approx(expected)
-    assert set(result) == {"accuracy"}
+    assert set(result) == {"accuracy", "steps", "subsample"}
+    assert result["steps"] == 784 and result["subsample"] == 1
 
 
 @pytest.mark.parametrize("size_in, size_out", [(2, 10), (1, 3)])

@@ -6,6 +6,9 @@
 `nengo_lmu.interop.paper`
     The LMU paper's original Keras 2 model files (HDF5, ``RNN(LMUCell)``
     then ``Dense``), read with h5py alone (`network_from_paper_file`).
+`nengo_lmu.interop.export`
+    Networks of LMUs as Keras models of KerasLMU and Dense layers
+    (`to_keras`), to train with tf.distribute and import back.
 `nengo_lmu.interop.files`
     `load_model_file`: which of the two a file is, and its network.
 
@@ -15,6 +18,7 @@ this package.
 """
 
 from nengo_lmu.interop._chain import ACTIVATIONS, NO_OP_LAYERS, OUTPUT_ACTIVATIONS
+from nengo_lmu.interop.export import to_keras
 from nengo_lmu.interop.files import load_model_file
 from nengo_lmu.interop.keras import (
     custom_objects,

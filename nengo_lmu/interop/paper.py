@@ -162,14 +162,14 @@ def _model_layers(path, config):
     with the type of every entry used checked."""
     _expect(path, config, dict, "the top level")
     cls = _expect(path, config.get("class_name"), str, "class_name")
+    if cls not in ("Sequential", "Model", "Functional"):
+        raise _file_error(path, f"model class {cls!r} is not supported (Sequential "
+                                "or a chain Model)")
     inner = _expect(path, config.get("config"), (list, dict), "config")
     layers = inner if isinstance(inner, list) else _expect(
         path, inner.get("layers"), list, "config.layers")
     if isinstance(inner, dict) and "name" in inner:
         _expect(path, inner["name"], str, "config.name")
-    if cls not in ("Sequential", "Model", "Functional"):
-        raise _file_error(path, f"model class {cls!r} is not supported (Sequential "
-                                "or a chain Model)")
     names = []
     for i, layer in enumerate(layers):
         where = f"layer {i}"

@@ -81,6 +81,29 @@ def make_weights(initializer, shape, rng, attr, obj=None):
     return weights
 
 
+#: Seeds Nengo draws for objects are below this; explicit seeds may go up to
+#: ``2**32 - 1``.
+DRAWN_SEED_LIMIT = np.iinfo(np.int32).max
+
+
+def protect_from_probe_seeds(connections, rng):
+    """Give ``connections`` explicit seeds that no probe can be assigned.
+
+    NengoDL (3.6) finds the connections that it builds for probes by their
+    seed, and makes every connection whose seed equals a probe's seed
+    untrainable. Nengo draws each network's seeds from a random stream seeded
+    by the network's seed, so a subnetwork with the same seed as its parent
+    (``Network(seed=0)`` holding ``LMU(..., seed=0)``) repeats the parent's
+    seeds, and one of its weights then silently never trains. Seeds at or
+    above `DRAWN_SEED_LIMIT` are never drawn, so these connections cannot
+    collide. Only connections whose seed is unused are changed (those not
+    decoded from an Ensemble, whose eval points the seed would pick).
+    """
+    for conn in connections:
+        if conn.seed is None and not isinstance(conn.pre_obj, nengo.Ensemble):
+            conn.seed = DRAWN_SEED_LIMIT + int(rng.randint(DRAWN_SEED_LIMIT))
+
+
 class LMU(nengo.Network):
     """A Legendre Memory Unit cell: the memory and a nonlinear hidden state.
 
@@ -119,12 +142,19 @@ class LMU(nengo.Network):
     discretizer : {"zoh", "euler"}
         Discretisation of the memory.
     trainable_theta : bool
-        Make the time scale trainable. Only with ``discretizer="euler"``,
-        where ``theta`` is the single gain ``dt / theta`` on the memory
-        update, ``m_t = m_{t-1} + (dt / theta) (A m_{t-1} + B u_t)`` (a
-        Connection transform that NengoDL trains). The zero-order hold's
-        ``Abar = exp(A dt / theta)`` is no linear function of a trainable
-        weight, so ``"zoh"`` with ``trainable_theta=True`` raises an error.
+        Make the time scale trainable in NengoDL, as KerasLMU does. With
+        ``"euler"`` the memory update is
+        ``m_t = m_{t-1} + (dt / theta) (A m_{t-1} + B u_t)`` with the gain
+        ``dt / theta`` on a Connection of its own (`theta_connection`). With
+        ``"zoh"`` the update recomputes ``Abar`` and ``Bbar`` from the
+        trainable ``dt / theta`` by a matrix exponential on every step, in a
+        ``nengo_dl.TensorNode`` (`theta_layer`;
+        `~nengo_lmu.networks.trainable.TrainableThetaMemory`), so such an LMU
+        runs in NengoDL only. In both cases
+        ``nengo_lmu.dl.lmu_weights(sim, lmu)["theta"]`` is the learned
+        value; build the LMU again with it (and ``trainable_theta=False``)
+        to run it in ``nengo.Simulator`` or with ``memory_neurons``. Only for
+        the exact memory.
     dt : float
         Simulator time step in seconds.
     memory_neurons_per_dimension : int or None
@@ -157,6 +187,13 @@ class LMU(nengo.Network):
 hidden_bias_initializer : optional
         ``W_h`` ``(memory_d * order [+ input_d], units)``, ``U``
         ``(units, units)``, ``b_h`` ``(units,)``; as above.
+    kernel_regularizer, recurrent_regularizer, bias_regularizer : optional
+        As in KerasLMU: penalties on ``kernel`` (``W_u``, all its rows),
+        ``recurrent_kernel`` (``W_mm``) and ``bias`` (``b_u``), each a
+        callable from the weight (a tensor in KerasLMU's shape) to a scalar,
+        such as ``tf.keras.regularizers.L2(1e-4)``. They enter the NengoDL
+        training loss through `nengo_lmu.dl.add_regularization`; the
+        reference simulator ignores them.
     seed : int, optional
         Seed for the initial weights and the network.
 
@@ -185,6 +222,13 @@ hidden_bias_initializer : optional
         leaves alone by default (see `nengo_lmu.dl.configure_training`).
     theta_connection : nengo.Connection or None
         The trainable ``dt / theta`` gain (Euler with ``trainable_theta``).
+    theta_layer : tf.keras.layers.Layer or None
+        The memory step holding the trainable ``theta_inv = dt / theta``
+        (zero-order hold with ``trainable_theta``).
+    weight_connections : dict
+        For each key of `weights`, the Connections holding that weight (their
+        transposed transforms stacked along rows give the KerasLMU weight);
+        `nengo_lmu.dl.lmu_weights` reads them back.
     """
 
     def __init__(
@@ -213,6 +257,9 @@ hidden_bias_initializer : optional
         hidden_kernel_initializer="glorot_uniform",
         hidden_recurrent_initializer="orthogonal",
         hidden_bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
         label=None,
         seed=None,
         add_to_container=None,
@@ -254,10 +301,11 @@ hidden_bias_initializer : optional
             )
         self.discretizer = discretizer
         self.trainable_theta = bool(trainable_theta)
-        if self.trainable_theta and discretizer != "euler":
+        if self.trainable_theta and memory_neurons is not None:
             raise ValidationError(
-                "trainable theta needs discretizer='euler' (the zero-order hold "
-                "is not linear in 1/theta)",
+                "theta is trainable only on the exact memory (memory_neurons_per_dimension="
+                "None); learn it there, then build the neural memory with the "
+                "learned theta (nengo_lmu.dl.lmu_weights(sim, lmu)['theta'])",
                 attr="trainable_theta",
                 obj=self,
             )
@@ -319,14 +367,33 @@ hidden_bias_initializer : optional
                 hidden_bias_initializer, (self.hidden_units,), rng,
                 "hidden_bias_initializer", self)
         self.weights = w
+        self.regularizers = {}
+        for name, attr, reg in (
+            ("kernel", "kernel_regularizer", kernel_regularizer),
+            ("recurrent_kernel", "recurrent_regularizer", recurrent_regularizer),
+            ("bias", "bias_regularizer", bias_regularizer),
+        ):
+            if reg is None:
+                continue
+            if not callable(reg):
+                raise ValidationError(
+                    "must be None or a callable from the weight to a scalar "
+                    f"(e.g. tf.keras.regularizers.L2(1e-4)), got {reg!r}",
+                    attr=attr,
+                    obj=self,
+                )
+            if name in w:  # as in Keras, a weight the cell lacks has none
+                self.regularizers[name] = reg
 
         with self:
             self._build(memory_neurons, memory_kwargs or {})
+        protect_from_probe_seeds(self.all_connections, rng)
 
     def _build(self, memory_neurons, memory_kwargs):
         w = self.weights
         n_mem = self.memory_d * self.order
         self.input = nengo.Node(size_in=self.size_in, label="x")
+        self.theta_layer = None
         if self.memory_matrices is not None:
             Abar, Bbar = self.memory_matrices
             self.memory = LinearNetwork(
@@ -335,6 +402,14 @@ hidden_bias_initializer : optional
                 output="state",
                 label="memory",
             )
+        elif self.discretizer == "zoh" and self.trainable_theta:
+            # pylint: disable=import-outside-toplevel
+            from nengo_lmu.networks.trainable import TrainableThetaMemory
+
+            self.memory = TrainableThetaMemory(
+                self.theta, self.order, self.memory_d, dt=self.dt, label="memory"
+            )
+            self.theta_layer = self.memory.layer
         else:
             self.memory = LMUMemory(
                 self.theta,
@@ -346,7 +421,7 @@ hidden_bias_initializer : optional
                 label="memory",
                 **memory_kwargs,
             )
-        gain = self.memory.gain_connection
+        gain = getattr(self.memory, "gain_connection", None)
         # the Euler gain dt / theta stays trainable when theta is, the rest
         # of the memory is fixed
         self.theta_connection = gain if self.trainable_theta else None
@@ -356,13 +431,19 @@ hidden_bias_initializer : optional
         u = self.memory.input
         m = self.memory.output
         kernel = w["kernel"]
-        nengo.Connection(self.input, u, transform=kernel[: self.size_in].T, synapse=None)
+        # the Connections holding each KerasLMU weight, as (connection, rows)
+        # pairs: the weight is the transposed transforms stacked along rows
+        parts = self.weight_connections = {}
+        parts["kernel"] = [nengo.Connection(
+            self.input, u, transform=kernel[: self.size_in].T, synapse=None)]
         if self.use_bias:
             bias = nengo.Node(np.ones(1), label="bias")
-            nengo.Connection(bias, u, transform=w["bias"][:, None], synapse=None)
+            parts["bias"] = [nengo.Connection(
+                bias, u, transform=w["bias"][:, None], synapse=None)]
         if self.memory_to_memory:
             # synapse=0 delays one step: W_mm m_{t-1}
-            nengo.Connection(m, u, transform=w["recurrent_kernel"].T, synapse=0)
+            parts["recurrent_kernel"] = [nengo.Connection(
+                m, u, transform=w["recurrent_kernel"].T, synapse=0)]
 
         if self.hidden_units == 0:
             self.hidden = None
@@ -385,13 +466,17 @@ hidden_bias_initializer : optional
         )
         h = self.hidden.neurons
         hk = w["hidden_kernel"]
-        nengo.Connection(m, h, transform=hk[:n_mem].T, synapse=None)
+        parts["hidden_kernel"] = [
+            nengo.Connection(m, h, transform=hk[:n_mem].T, synapse=None)]
         if self.input_to_hidden:
-            nengo.Connection(self.input, h, transform=hk[n_mem:].T, synapse=None)
+            parts["hidden_kernel"].append(
+                nengo.Connection(self.input, h, transform=hk[n_mem:].T, synapse=None))
         if self.hidden_recurrent:
-            nengo.Connection(h, h, transform=w["hidden_recurrent_kernel"].T, synapse=0)
+            parts["hidden_recurrent_kernel"] = [nengo.Connection(
+                h, h, transform=w["hidden_recurrent_kernel"].T, synapse=0)]
         if self.hidden_to_memory:
-            nengo.Connection(h, u, transform=kernel[self.size_in:].T, synapse=0)
+            parts["kernel"].append(
+                nengo.Connection(h, u, transform=kernel[self.size_in:].T, synapse=0))
         self.output = nengo.Node(size_in=self.hidden_units, label="output")
         nengo.Connection(h, self.output, synapse=self.output_synapse)
 

@@ -4,6 +4,7 @@ import warnings
 
 import nengo
 import numpy as np
+import scipy.integrate
 from nengo.exceptions import ValidationError
 
 from nengo_lmu._validation import (
@@ -207,7 +208,7 @@ class LMUMemory(LinearNetwork):
             )
         if realization == "scaled":
             warnings.warn(
-                "realization='scaled' is deprecated since NengoLMU 0.2 (both "
+                "realization='scaled' is deprecated since NengoLMU 0.1.0 (both "
                 "realisations are scaled) and will be removed in the next "
                 "release; use realization='legendre'",
                 DeprecationWarning,
@@ -305,14 +306,18 @@ class LMUMemory(LinearNetwork):
         return A, B, self.dt / self.theta
 
     def _add_readout(self, C, label):
+        p = C.shape[0]
         with self:
-            node = nengo.Node(size_in=self.size_in * C.shape[0], label=label)
-            nengo.Connection(
-                self.output,
-                node,
-                transform=np.kron(np.eye(self.size_in), C),
-                synapse=None,
-            )
+            node = nengo.Node(size_in=self.size_in * p, label=label)
+            # one connection per input dimension (no dense block-diagonal
+            # kron(I, C) over all memories)
+            for d in range(self.size_in):
+                nengo.Connection(
+                    self._copy(self.output, d, self.order),
+                    self._copy(node, d, p),
+                    transform=C,
+                    synapse=None,
+                )
         return node
 
     def add_delay_output(self, r):
@@ -363,5 +368,38 @@ class LMUMemory(LinearNetwork):
                 attr="function",
                 obj=self,
             )
-        C = np.trapz(weights[:, None] * _shifted_legendre(self.order, r), r, axis=0)
+        basis = _shifted_legendre(self.order, r)
+        C = scipy.integrate.trapezoid(weights[:, None] * basis, r, axis=0)
         return self._add_readout(C[None, :], "window_function")
+
+    def add_output(self, function, n_points=100, **kwargs):
+        """A Node with a (nonlinear) function of the window, per input dimension.
+
+        ``function(window)`` gets the window sampled at ``n_points`` evenly
+        spaced delays, ``window[0] = u(t)`` to ``window[-1] = u(t - theta)``
+        (as `add_window_output` decodes it), and returns a scalar or a 1-D
+        array. The exact memory computes it in a Node; the neural memory
+        decodes it from neurons (an ensemble per input dimension that
+        represents the whole memory state, see `.LinearNetwork.add_output`
+        for the options ``neurons``, ``synapse``, ``n_eval_points`` and
+        ensemble keywords).
+
+        Returns
+        -------
+        node : nengo.Node
+            ``size_in * size_out`` dimensions, ordered input dimension first.
+
+        Examples
+        --------
+        The energy of the window, decoded from the memory's neurons:
+
+        >>> with nengo.Network() as net:
+        ...     memory = LMUMemory(1.0, 6, neurons_per_dimension=100)
+        ...     energy = memory.add_output(lambda w: np.mean(w**2))
+        """
+        if not callable(function):
+            raise ValidationError(
+                f"must be callable, got {function!r}", attr="function", obj=self
+            )
+        W = window_readout(self.order, n_points)
+        return super().add_output(lambda m: function(W @ m), **kwargs)

@@ -148,7 +148,7 @@ class _Backend:
     def memory_kwargs(self, theta, order, n_neurons, neuron_type, max_rates,
                       synapse, dt):
         """`~nengo_lmu.LMUMemory` arguments of the neural memory."""
-        kwargs = dict(theta=theta, order=order, n_neurons=n_neurons,
+        kwargs = dict(theta=theta, order=order, neurons_per_dimension=n_neurons,
                       synapse=nengo.Lowpass(synapse), dt=dt,
                       neuron_type=(nengo.SpikingRectifiedLinear()
                                    if neuron_type is None else neuron_type))

@@ -1,14 +1,31 @@
-"""Benchmark B2: training speed of the LMU on psMNIST, NengoDL vs KerasLMU.
+"""Benchmark B2: training speed of the LMU on psMNIST, library vs KerasLMU.
 
-Trains the B2 model (one LMU, order 256, theta 784 steps, 212 tanh hidden
-units, input-to-hidden and memory-to-hidden kernels, hidden recurrence, a
-dense readout of 10 classes; Adam; minibatch 100) for one epoch with the
-library's NengoDL path and with KerasLMU's ``RNN(LMUCell)`` on the same
-psMNIST sequences, in one process, and prints the median time per training
-batch after the first two (graph construction and warm-up), per sequence.
+Three models, each trained with the library and with KerasLMU on the same
+psMNIST sequences in one process; the time per training batch is the median
+after the first two (graph construction and warm-up), per sequence:
+
+* B2: one LMU, order 256, theta 784 steps, 212 tanh hidden units with hidden
+  recurrence, input-to-hidden and memory-to-hidden kernels, a dense readout of
+  10 classes; Adam; minibatch 100. The library's NengoDL path against
+  KerasLMU's ``RNN(LMUCell)``: ``ms_library``, ``ms_keras``, ``ratio``.
+* small: order 32, theta 256 steps, 64 tanh units (hidden recurrence,
+  input-to-hidden), 256-step sequences (every third pixel). NengoDL against
+  ``RNN(LMUCell)``: ``ratio_small``.
+* parallel: the small model with a Dense hidden cell, trained by the
+  library's parallel path (`nengo_lmu.parallel.ParallelLMU`) against
+  KerasLMU's ``LMUFeedforward``: ``ratio_parallel``.
+
+``cpu_ratio``, ``cpu_ratio_small``, ``cpu_ratio_parallel``: the same ratios
+of the process's CPU time per batch, less sensitive to other processes on a
+shared machine than wall time.
+
+``first_batch_ratio`` is the time from building the model (NengoDL
+simulator, or Keras model) to the end of the first training batch, graph
+construction included, library / KerasLMU, for the B2 model;
+``first_batch_ratio_small`` the same for the small one.
 
     python tests/benchmarks/training_speed.py [--quick] [--planner noop|tree]
-        [--unroll N]
+        [--unroll N] [--unroll-small N] [--no-fuse] [--only b2|small|parallel]
 """
 
 import argparse
@@ -25,21 +42,35 @@ import tensorflow as tf  # noqa: E402
 
 from nengo_lmu import LMU  # noqa: E402
 from nengo_lmu.dl import configure_training  # noqa: E402
+from nengo_lmu.parallel import ParallelLMU  # noqa: E402
 from nengo_lmu.tasks import psmnist  # noqa: E402
 
-ORDER, THETA_STEPS, UNITS, CLASSES, BATCH, DT = 256, 784, 212, 10, 100, 0.001
+CLASSES, BATCH, DT = 10, 100, 0.001
+#: order, theta in steps, hidden units, sequence steps (full runs)
+B2 = dict(order=256, theta=784, units=212, steps=784)
+SMALL = dict(order=32, theta=256, units=64, steps=256)
 
 
 class BatchTimer(tf.keras.callbacks.Callback):
+    """Wall time of each training batch, and of the first batch's end; the
+    process's CPU time of each batch (all threads) in ``cpu``."""
+
     def __init__(self):
         super().__init__()
         self.times = []
+        self.cpu = []
+        self.first_end = None
 
     def on_train_batch_begin(self, batch, logs=None):
         self.start = time.perf_counter()
+        self.cpu_start = time.process_time()
 
     def on_train_batch_end(self, batch, logs=None):
-        self.times.append(time.perf_counter() - self.start)
+        now = time.perf_counter()
+        self.times.append(now - self.start)
+        self.cpu.append(time.process_time() - self.cpu_start)
+        if self.first_end is None:
+            self.first_end = now
 
 
 def steady_ms_per_sequence(times):
@@ -47,68 +78,212 @@ def steady_ms_per_sequence(times):
     return 1000 * np.median(times[2:]) / BATCH
 
 
-def time_library(x, y, planner, unroll):
+def add_figures(result, key, library, keras):
+    """ms per sequence (wall) of both, their ratio, and the CPU-time ratio
+    (less sensitive to other processes on a shared machine)."""
+    prefix = "ms" if key == "" else f"ms_{key}"
+    suffix = "" if key == "" else f"_{key}"
+    lib, ker = steady_ms_per_sequence(library.times), steady_ms_per_sequence(
+        keras.times
+    )
+    result[f"{prefix}_library"], result[f"{prefix}_keras"] = lib, ker
+    result[f"ratio{suffix}"] = lib / ker
+    result[f"cpu_ratio{suffix}"] = steady_ms_per_sequence(
+        library.cpu
+    ) / steady_ms_per_sequence(keras.cpu)
+
+
+def time_nengo_dl(x, y, model, planner, unroll, fuse, recurrent=True):
+    """NengoDL training: (batch times, seconds from build to first batch end)."""
+    start = time.perf_counter()
     with nengo.Network(seed=0) as net:
         stim = nengo.Node(np.zeros(1))
-        lmu = LMU(1, 1, ORDER, THETA_STEPS * DT, hidden_units=UNITS,
-                  input_to_hidden=True, dt=DT, seed=0)
+        lmu = LMU(
+            1,
+            1,
+            model["order"],
+            model["theta"] * DT,
+            hidden_units=model["units"],
+            hidden_recurrent=recurrent,
+            input_to_hidden=True,
+            dt=DT,
+            seed=0,
+        )
         nengo.Connection(stim, lmu.input, synapse=None)
         logits = nengo.Node(size_in=CLASSES)
-        limit = np.sqrt(6 / (UNITS + CLASSES))
-        nengo.Connection(lmu.output, logits, synapse=None,
-                         transform=nengo.dists.Uniform(-limit, limit))
+        limit = np.sqrt(6 / (model["units"] + CLASSES))
+        nengo.Connection(
+            lmu.output,
+            logits,
+            synapse=None,
+            transform=nengo.dists.Uniform(-limit, limit),
+        )
         bias = nengo.Node(np.ones(1))
         nengo.Connection(bias, logits, transform=np.zeros((CLASSES, 1)), synapse=None)
         probe = nengo.Probe(logits, synapse=None)
-    planners = {"noop": nengo_dl.graph_optimizer.noop_planner,
-                "tree": nengo_dl.graph_optimizer.tree_planner}
-    configure_training(net, planner=planners[planner])
+    planners = {
+        "noop": nengo_dl.graph_optimizer.noop_planner,
+        "tree": nengo_dl.graph_optimizer.tree_planner,
+    }
+    settings = {"planner": planners[planner]}
+    if not fuse:
+        settings["simplifications"] = nengo_dl.graph_optimizer.default_simplifications
+    configure_training(net, **settings)
     timer = BatchTimer()
-    with nengo_dl.Simulator(net, minibatch_size=BATCH, unroll_simulation=unroll,
-                            progress_bar=False, seed=0) as sim:
-        sim.compile(optimizer=tf.optimizers.Adam(1e-3),
-                    loss={probe: tf.losses.SparseCategoricalCrossentropy(
-                        from_logits=True)})
+    with nengo_dl.Simulator(
+        net, minibatch_size=BATCH, unroll_simulation=unroll, progress_bar=False, seed=0
+    ) as sim:
+        sim.compile(
+            optimizer=tf.optimizers.Adam(1e-3),
+            loss={probe: tf.losses.SparseCategoricalCrossentropy(from_logits=True)},
+        )
         sim.fit({stim: x}, {probe: y}, epochs=1, callbacks=[timer], verbose=0)
-    return timer.times
+    return timer, timer.first_end - start
 
 
-def time_keras(x, y):
+def fit_keras(model, x, y):
+    model.compile(
+        tf.optimizers.Adam(1e-3),
+        tf.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    timer = BatchTimer()
+    model.fit(
+        x,
+        y[:, 0, 0],
+        batch_size=BATCH,
+        epochs=1,
+        callbacks=[timer],
+        verbose=0,
+        shuffle=False,
+    )
+    return timer
+
+
+def time_keras(x, y, model):
+    """KerasLMU RNN(LMUCell): (batch times, seconds from build to first batch)."""
+    start = time.perf_counter()
     tf.keras.utils.set_random_seed(0)
     inp = tf.keras.Input((x.shape[1], 1))
-    cell = keras_lmu.LMUCell(1, ORDER, THETA_STEPS, tf.keras.layers.SimpleRNNCell(UNITS),
-                             input_to_hidden=True)
+    cell = keras_lmu.LMUCell(
+        1,
+        model["order"],
+        model["theta"],
+        tf.keras.layers.SimpleRNNCell(model["units"]),
+        input_to_hidden=True,
+    )
     out = tf.keras.layers.Dense(CLASSES)(tf.keras.layers.RNN(cell)(inp))
-    model = tf.keras.Model(inp, out)
-    model.compile(tf.optimizers.Adam(1e-3),
-                  tf.losses.SparseCategoricalCrossentropy(from_logits=True))
-    timer = BatchTimer()
-    model.fit(x, y[:, 0, 0], batch_size=BATCH, epochs=1, callbacks=[timer],
-              verbose=0, shuffle=False)
-    return timer.times
+    timer = fit_keras(tf.keras.Model(inp, out), x, y)
+    return timer, timer.first_end - start
+
+
+def time_parallel(x, y, model, library):
+    """The Dense-hidden model, in parallel: the library's ParallelLMU, or
+    KerasLMU's LMUFeedforward. Returns (batch times, seconds to first batch)."""
+    start = time.perf_counter()
+    tf.keras.utils.set_random_seed(0)
+    inp = tf.keras.Input((x.shape[1], 1))
+    if library:
+        lmu = LMU(
+            1,
+            1,
+            model["order"],
+            model["theta"] * DT,
+            hidden_units=model["units"],
+            hidden_recurrent=False,
+            input_to_hidden=True,
+            dt=DT,
+            seed=0,
+            add_to_container=False,
+        )
+        layer = ParallelLMU(lmu)
+    else:
+        layer = keras_lmu.LMUFeedforward(
+            1,
+            model["order"],
+            model["theta"],
+            tf.keras.layers.Dense(model["units"], activation="tanh"),
+            input_to_hidden=True,
+            return_sequences=False,
+        )
+    out = tf.keras.layers.Dense(CLASSES)(layer(inp))
+    timer = fit_keras(tf.keras.Model(inp, out), x, y)
+    return timer, timer.first_end - start
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="6 batches of 112-step sequences instead of 10 of 784")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="B2 on 112-step sequences, 600 sequences per model",
+    )
     parser.add_argument("--planner", choices=["noop", "tree"], default="noop")
-    parser.add_argument("--unroll", type=int, default=16)
+    # 4 measured faster than 16 (and 8) in both steady state and graph
+    # construction, on both models (docs/benchmarks.rst, B2)
+    parser.add_argument(
+        "--unroll", type=int, default=4, help="NengoDL unroll_simulation, B2 model"
+    )
+    parser.add_argument(
+        "--unroll-small",
+        type=int,
+        default=4,
+        help="NengoDL unroll_simulation, small model",
+    )
+    parser.add_argument(
+        "--no-fuse",
+        action="store_true",
+        help="NengoDL's default simplifications only (without "
+        "nengo_lmu.dl_fusion.fuse_dot_copies)",
+    )
+    parser.add_argument("--only", choices=["b2", "small", "parallel"])
     args = parser.parse_args()
     n = 600 if args.quick else 1000
     (x, y), _ = psmnist(n_train=n, n_test=10)
-    if args.quick:
-        x = x[:, :112]
-    times_library = time_library(x, y, args.planner, args.unroll)
-    times_keras = time_keras(x, y)
-    ms_library = steady_ms_per_sequence(times_library)
-    ms_keras = steady_ms_per_sequence(times_keras)
-    print(f"{n} sequences of {x.shape[1]} steps, minibatch {BATCH}; first batch "
-          f"(graph construction) {times_library[0]:.1f} s NengoDL, "
-          f"{times_keras[0]:.1f} s Keras; planner={args.planner} "
-          f"unroll={args.unroll}")
-    print(f"RESULT benchmark=B2 ms_library={ms_library:.2f} ms_keras={ms_keras:.2f} "
-          f"ratio={ms_library / ms_keras:.2f}")
+    x_b2 = x[:, :112] if args.quick else x
+    # every third pixel: 256 steps
+    x_small = x[:, : 3 * SMALL["steps"] : 3]
+    fuse = not args.no_fuse
+    result, notes = {}, []
+
+    if args.only in (None, "b2"):
+        lib, lib_first = time_nengo_dl(x_b2, y, B2, args.planner, args.unroll, fuse)
+        ker, ker_first = time_keras(x_b2, y, B2)
+        add_figures(result, "", lib, ker)
+        result["first_batch_ratio"] = lib_first / ker_first
+        notes.append(
+            f"B2: {x_b2.shape[1]} steps; to the end of the first batch "
+            f"{lib_first:.1f} s NengoDL, {ker_first:.1f} s Keras"
+        )
+    if args.only in (None, "small"):
+        lib, lib_first = time_nengo_dl(
+            x_small, y, SMALL, args.planner, args.unroll_small, fuse
+        )
+        ker, ker_first = time_keras(x_small, y, SMALL)
+        add_figures(result, "small", lib, ker)
+        result["first_batch_ratio_small"] = lib_first / ker_first
+        notes.append(
+            f"small: {x_small.shape[1]} steps; to the end of the first "
+            f"batch {lib_first:.1f} s NengoDL, {ker_first:.1f} s Keras"
+        )
+    if args.only in (None, "parallel"):
+        lib, lib_first = time_parallel(x_small, y, SMALL, library=True)
+        ker, ker_first = time_parallel(x_small, y, SMALL, library=False)
+        add_figures(result, "parallel", lib, ker)
+        notes.append(
+            f"parallel: to the end of the first batch {lib_first:.1f} s "
+            f"ParallelLMU, {ker_first:.1f} s LMUFeedforward"
+        )
+
+    print(
+        f"{n} sequences, minibatch {BATCH}; planner={args.planner} "
+        f"unroll={args.unroll} unroll_small={args.unroll_small} fuse={fuse}"
+    )
+    for note in notes:
+        print(note)
+    print(
+        "RESULT benchmark=B2 "
+        + " ".join(f"{key}={value:.2f}" for key, value in result.items())
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,130 @@
+"""The exact LMU memory with a time scale that NengoDL can train (zero-order hold).
+
+The zero-order hold of ``theta dm/dt = A m + B u`` at a step of ``dt`` is::
+
+    [[Abar, Bbar], [0, I]] = expm([[A, B], [0, 0]] * dt / theta)
+
+which is no linear function of a weight, so it cannot be a Connection
+transform. As KerasLMU 0.8 does, the memory update here recomputes ``Abar``
+and ``Bbar`` from the trainable ``theta_inv = dt / theta`` (KerasLMU's
+``theta_inv``, in steps) by a differentiable matrix exponential on every
+step, in a ``nengo_dl.TensorNode``. It therefore runs in NengoDL only; to run
+the learned time scale in ``nengo.Simulator`` or on a neural memory, build
+the LMU again with the learned ``theta`` (`nengo_lmu.dl.lmu_weights`).
+
+TensorFlow and NengoDL are imported only when such a memory is built.
+"""
+
+import functools
+
+import nengo
+import numpy as np
+
+from nengo_lmu.systems import LegendreDelay
+
+
+@functools.lru_cache(maxsize=None)
+def _layer_class():
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    class ZOHThetaMemory(tf.keras.layers.Layer):
+        """One step ``m_t = Abar m_{t-1} + Bbar u_t`` of ``memory_d`` memories,
+        with ``(Abar, Bbar)`` the zero-order hold at the trainable
+        ``theta_inv``. Input ``[u_t ; m_{t-1}]``, output ``m_t``."""
+
+        def __init__(self, order, memory_d, theta_inv, **kwargs):
+            super().__init__(**kwargs)
+            self.order = order
+            self.memory_d = memory_d
+            self.initial_theta_inv = float(theta_inv)
+            A, B = LegendreDelay(1.0, order).ss[:2]
+            # [[A, B], [0, 0]]: expm of it times theta_inv holds Abar and Bbar
+            square = np.zeros((order + 1, order + 1))
+            square[:order, :order] = A
+            square[:order, order:] = B
+            self.square = square
+            self.theta_inv = None
+
+        def build(self, input_shape):
+            # float64 whatever the simulator's precision: the exponential is
+            # computed in float64 and cast to the signals' dtype
+            self.theta_inv = self.add_weight(
+                name="theta_inv",
+                shape=(),
+                dtype="float64",
+                initializer=tf.initializers.constant(self.initial_theta_inv),
+                # >= 0 as KerasLMU's NonNeg (which casts to float32)
+                constraint=tf.nn.relu,
+            )
+            super().build(input_shape)
+
+        def discrete_matrices(self):
+            """``(Abar, Bbar)`` at the current ``theta_inv``."""
+            full = tf.linalg.expm(tf.constant(self.square) * self.theta_inv)
+            return full[: self.order, : self.order], full[: self.order, self.order:]
+
+        def call(self, inputs):
+            Abar, Bbar = self.discrete_matrices()
+            Abar = tf.cast(Abar, inputs.dtype)
+            Bbar = tf.cast(Bbar, inputs.dtype)
+            d, q = self.memory_d, self.order
+            u = inputs[:, :d]
+            m = tf.reshape(inputs[:, d:], (-1, d, q))
+            m = tf.matmul(m, Abar, transpose_b=True) + u[:, :, None] * Bbar[:, 0]
+            return tf.reshape(m, (-1, d * q))
+
+        def compute_output_shape(self, input_shape):
+            return tf.TensorShape((input_shape[0], self.memory_d * self.order))
+
+    return ZOHThetaMemory
+
+
+class TrainableThetaMemory(nengo.Network):
+    """The exact zero-order-hold memory with a trainable ``theta`` (NengoDL).
+
+    Parameters
+    ----------
+    theta : float
+        Initial window in seconds.
+    order : int
+        Legendre coefficients per memory.
+    size_in : int
+        Number of memories (KerasLMU's ``memory_d``).
+    dt : float
+        Simulator time step in seconds.
+
+    Attributes
+    ----------
+    input : nengo.Node
+        ``u_t`` (``size_in``).
+    output : nengo.Node
+        ``m_t`` (``size_in * order``, memory by memory).
+    layer : tf.keras.layers.Layer
+        The step, holding the trainable ``theta_inv = dt / theta``.
+    """
+
+    def __init__(self, theta, order, size_in, dt=0.001, label=None, seed=None,
+                 add_to_container=None):
+        super().__init__(label=label, seed=seed, add_to_container=add_to_container)
+        import nengo_dl  # pylint: disable=import-outside-toplevel
+
+        self.theta, self.order, self.size_in, self.dt = theta, order, size_in, dt
+        n = size_in * order
+        self.layer = _layer_class()(order, size_in, dt / theta)
+        with self:
+            self.input = nengo.Node(size_in=size_in, label="u")
+            self.output = nengo.Node(size_in=n, label="m")
+            step = nengo_dl.TensorNode(
+                self.layer, shape_in=(size_in + n,), shape_out=(n,),
+                pass_time=False, label="zoh_step",
+            )
+            nengo.Connection(self.input, step[:size_in], synapse=None)
+            # synapse=0 is a one-step delay: m_{t-1} into the step
+            nengo.Connection(self.output, step[size_in:], synapse=0)
+            nengo.Connection(step, self.output, synapse=None)
+
+    def trained_theta(self):
+        """``theta`` in seconds at the layer's current ``theta_inv``."""
+        if self.layer.theta_inv is None:
+            return self.theta
+        return self.dt / float(self.layer.theta_inv.numpy())

@@ -1,0 +1,216 @@
+"""Parallel training of LMUs whose memory does not depend on its past
+(nengo_lmu.parallel)."""
+
+import os
+
+import nengo
+import numpy as np
+import pytest
+from nengo.exceptions import ValidationError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import tensorflow as tf  # noqa: E402
+
+from nengo_lmu import LMU  # noqa: E402
+from nengo_lmu.parallel import (  # noqa: E402
+    ParallelLMU,
+    impulse_response,
+    lmu_memory_matrices,
+)
+from nengo_lmu.systems import LegendreDelay  # noqa: E402
+
+DT = 0.001
+
+
+def stepwise_memory(u, Abar, Bbar):
+    """m_t = Abar m_{t-1} + Bbar u_t, one step at a time, per memory."""
+    batch, steps, memory_d = u.shape
+    order = Abar.shape[0]
+    m = np.zeros((batch, memory_d, order))
+    out = np.zeros((batch, steps, memory_d * order))
+    for t in range(steps):
+        m = m @ Abar.T + u[:, t, :, None] * Bbar[:, 0]
+        out[:, t] = m.reshape(batch, -1)
+    return out
+
+
+def run_nengo(lmu_kwargs, x, readout=None):
+    """An LMU (and a linear readout) in the reference simulator, per sequence."""
+    outs = []
+    for seq in x:
+        with nengo.Network() as net:
+            stim = nengo.Node(nengo.processes.PresentInput(seq, DT))
+            lmu = LMU(**lmu_kwargs)
+            nengo.Connection(stim, lmu.input, synapse=None)
+            out = lmu.output
+            if readout is not None:
+                kernel, bias = readout
+                out = nengo.Node(size_in=kernel.shape[1])
+                nengo.Connection(lmu.output, out, transform=kernel.T, synapse=None)
+                nengo.Connection(
+                    nengo.Node(np.ones(1)), out, transform=bias[:, None], synapse=None
+                )
+            probe = nengo.Probe(out, synapse=None)
+        with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
+            sim.run_steps(len(seq))
+        outs.append(sim.data[probe])
+    return np.array(outs)
+
+
+def test_impulse_response_is_matrix_powers():
+    sys = LegendreDelay(0.05, 7).discretize(DT)
+    H = impulse_response(sys.A, sys.B, 40)
+    for k in (0, 1, 17, 39):
+        expected = np.linalg.matrix_power(sys.A, k) @ sys.B[:, 0]
+        assert np.allclose(H[k], expected, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_parallel_memory_equals_stepwise(return_sequences):
+    """FFT (every step) and reversed-response product (last step) against the
+    step-by-step recurrence, float64, to 1e-10."""
+    rng = np.random.RandomState(1)
+    steps, memory_d, order = 300, 3, 16
+    lmu = LMU(
+        2, memory_d, order, 0.2, dt=DT, use_bias=True, seed=0, add_to_container=False
+    )
+    layer = ParallelLMU(lmu, return_sequences=return_sequences, dtype="float64")
+    x = rng.uniform(-1, 1, size=(4, steps, 2))
+    out = layer(tf.constant(x)).numpy()
+    Abar, Bbar = lmu_memory_matrices(lmu)
+    u = x @ lmu.weights["kernel"] + lmu.weights["bias"]
+    expected = stepwise_memory(u, Abar, Bbar)
+    if not return_sequences:
+        expected = expected[:, -1]
+    assert out.shape == expected.shape
+    assert np.max(np.abs(out - expected)) < 1e-10
+    assert np.max(np.abs(expected)) > 0.1  # a non-trivial memory
+
+
+@pytest.mark.parametrize("input_to_hidden", [True, False])
+def test_layer_equals_nengo_lmu(input_to_hidden):
+    """The layer over a whole sequence gives the Nengo LMU's output at every
+    step (reference simulator, float64)."""
+    kwargs = dict(
+        size_in=2,
+        memory_d=2,
+        order=6,
+        theta=0.015,
+        hidden_units=5,
+        hidden_recurrent=False,
+        input_to_hidden=input_to_hidden,
+        use_bias=True,
+        bias_initializer=nengo.dists.Uniform(-1, 1),
+        hidden_bias_initializer=nengo.dists.Uniform(-1, 1),
+        dt=DT,
+        seed=2,
+    )
+    lmu = LMU(add_to_container=False, **kwargs)
+    x = np.random.RandomState(3).uniform(-1, 1, size=(2, 25, 2))
+    layer = ParallelLMU(lmu, return_sequences=True, dtype="float64")
+    out = layer(tf.constant(x)).numpy()
+    expected = run_nengo(kwargs, x)
+    assert np.max(np.abs(out - expected)) < 1e-10
+    assert np.std(expected) > 0.05
+
+
+def test_relu_and_given_matrices_load_back():
+    """relu hidden units and given memory matrices survive the round trip."""
+    rng = np.random.RandomState(4)
+    Abar = 0.9 * np.eye(3) + 0.02 * rng.randn(3, 3)
+    Bbar = rng.randn(3, 1)
+    kwargs = dict(
+        size_in=1,
+        memory_d=1,
+        order=3,
+        theta=None,
+        hidden_units=4,
+        hidden_recurrent=False,
+        memory_matrices=(Abar, Bbar),
+        hidden_neuron_type=nengo.RectifiedLinear(),
+        hidden_bias_initializer=nengo.dists.Uniform(0, 1),
+        seed=5,
+    )
+    lmu = LMU(add_to_container=False, **kwargs)
+    layer = ParallelLMU(lmu, return_sequences=True, dtype="float64")
+    x = rng.uniform(-1, 1, size=(1, 30, 1))
+    out = layer(tf.constant(x)).numpy()
+    params = layer.lmu_parameters()
+    assert np.array_equal(params["memory_matrices"][0], Abar)
+    assert isinstance(params["hidden_neuron_type"], nengo.RectifiedLinear)
+    assert np.max(np.abs(out - run_nengo(params, x))) < 1e-10
+    assert np.max(np.abs(out - run_nengo(kwargs, x))) < 1e-10
+    assert np.any(out == 0) and np.any(out > 0.1)  # relu is active and clipping
+
+
+def test_train_in_parallel_then_run_in_nengo():
+    """Train the layer and a Dense readout; the trained weights load back
+    into an LMU whose Nengo outputs equal the Keras model's."""
+    tf.keras.utils.set_random_seed(0)
+    steps, classes = 40, 3
+    kwargs = dict(
+        size_in=1,
+        memory_d=1,
+        order=8,
+        theta=0.04,
+        hidden_units=6,
+        hidden_recurrent=False,
+        input_to_hidden=True,
+        dt=DT,
+        seed=6,
+    )
+    lmu = LMU(add_to_container=False, **kwargs)
+    rng = np.random.RandomState(7)
+    x = rng.uniform(-1, 1, size=(64, steps, 1))
+    y = (x[:, -30:, 0].mean(axis=1) > 0).astype(int) + (x[:, -1, 0] > 0.5)
+    inp = tf.keras.Input((steps, 1), dtype="float64")
+    layer = ParallelLMU(lmu, dtype="float64")
+    dense = tf.keras.layers.Dense(classes, dtype="float64")
+    model = tf.keras.Model(inp, dense(layer(inp)))
+    model.compile(
+        tf.optimizers.Adam(0.02),
+        tf.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    before = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, epochs=15, batch_size=16, verbose=0)
+    assert model.evaluate(x, y, verbose=0) < 0.8 * before
+    trained = layer.lmu_weights()
+    for key in ("kernel", "hidden_kernel", "hidden_bias"):
+        assert not np.allclose(trained[key], lmu.weights[key])
+
+    params = layer.lmu_parameters()
+    assert params["theta"] == pytest.approx(kwargs["theta"], rel=1e-12)
+    kernel, bias = dense.kernel.numpy(), dense.bias.numpy()
+    nengo_out = run_nengo(params, x[:3], readout=(kernel, bias))
+    keras_out = model(tf.constant(x[:3])).numpy()
+    assert np.max(np.abs(nengo_out[:, -1] - keras_out)) < 1e-10
+
+
+def test_recurrent_lmus_are_refused():
+    base = dict(
+        size_in=1,
+        memory_d=1,
+        order=4,
+        theta=0.01,
+        hidden_units=3,
+        hidden_recurrent=False,
+        add_to_container=False,
+    )
+    for attr, option in (
+        ("hidden_recurrent", {"hidden_recurrent": True}),
+        ("hidden_to_memory", {"hidden_to_memory": True}),
+        ("memory_to_memory", {"memory_to_memory": True}),
+        ("discretizer", {"discretizer": "euler"}),
+    ):
+        lmu = LMU(**{**base, **option})
+        with pytest.raises(ValidationError, match=attr):
+            ParallelLMU(lmu)
+    lmu = LMU(**{**base, "hidden_neuron_type": nengo.LIFRate()})
+    with pytest.raises(ValidationError, match="hidden_neuron_type"):
+        ParallelLMU(lmu)
+    layer = ParallelLMU(LMU(**base))
+    with pytest.raises(ValidationError, match="sequence length"):
+        layer(tf.keras.Input((None, 1)))
+    bad = ParallelLMU(LMU(**base), weights={"kernel": np.zeros((2, 1))})
+    with pytest.raises(ValidationError, match="kernel must have shape"):
+        bad(np.zeros((1, 5, 1)))
