@@ -262,8 +262,7 @@ def delay_task(n, steps, delay, seed):
     return x.astype(np.float64), y.astype(np.float64)
 
 
-@pytest.mark.parametrize("discretizer", ["zoh", "euler"])
-def test_learned_theta_carries_to_neural_memory(discretizer):
+def test_learned_theta_carries_to_neural_memory(discretizer="zoh"):
     """theta learned on the exact memory (zoh: the TensorNode recomputing Abar,
     Bbar by a matrix exponential) moves towards the task's delay, and an LMU
     built with lmu_weights' theta has that window: its neural memory equals
