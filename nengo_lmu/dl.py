@@ -180,17 +180,21 @@ def lmu_weights(sim, lmu):
     ``keras_lmu.LMUCell`` of the same options, or passed back to
     `~nengo_lmu.LMU` as initializers:
 
-    ==========================  ================================  ============
-    key                         KerasLMU 0.8 variable             shape
-    ==========================  ================================  ============
-    ``kernel``                  ``LMUCell.kernel``                ``(input_d [+ units], memory_d)``
-    ``recurrent_kernel``        ``LMUCell.recurrent_kernel``      ``(memory_d * order, memory_d)``
-    ``bias``                    ``LMUCell.bias``                  ``(memory_d,)``
-    ``hidden_kernel``           ``hidden_cell.kernel``            ``(memory_d * order [+ input_d], units)``
-    ``hidden_recurrent_kernel`` ``hidden_cell.recurrent_kernel``  ``(units, units)``
-    ``hidden_bias``             ``hidden_cell.bias``              ``(units,)``
-    ``theta``                   ``LMUCell.theta`` times ``dt``    scalar, seconds
-    ==========================  ================================  ============
+    ===========================  ================================
+    key                          KerasLMU 0.8 variable (shape)
+    ===========================  ================================
+    ``kernel``                   ``LMUCell.kernel``
+                                 ``(input_d [+ units], memory_d)``
+    ``recurrent_kernel``         ``LMUCell.recurrent_kernel``
+                                 ``(memory_d * order, memory_d)``
+    ``bias``                     ``LMUCell.bias`` ``(memory_d,)``
+    ``hidden_kernel``            ``hidden_cell.kernel``
+                                 ``(memory_d * order [+ input_d], units)``
+    ``hidden_recurrent_kernel``  ``hidden_cell.recurrent_kernel``
+                                 ``(units, units)``
+    ``hidden_bias``              ``hidden_cell.bias`` ``(units,)``
+    ``theta``                    ``LMUCell.theta`` times ``dt``, seconds
+    ===========================  ================================
 
     Keys of weights the LMU does not have (no memory-to-memory weights, no
     hidden cell, ...) are absent. ``theta`` is the trained value when it is

@@ -346,7 +346,8 @@ def test_guide_psmnist_snippet_is_the_recipe_network():
 
     from nengo_lmu.recipes import psmnist_network
 
-    text = (pathlib.Path(__file__).parents[1] / "docs" / "guide" / "lmu.rst").read_text()
+    guide = pathlib.Path(__file__).parents[1] / "docs" / "guide" / "lmu.rst"
+    text = guide.read_text()
     block = [b for b in text.split(".. code-block:: python\n") if "order=256" in b][0]
     code = "\n".join(line[3:] for line in block.splitlines()
                      if line.startswith("   ") or not line.strip())
