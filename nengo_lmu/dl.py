@@ -76,10 +76,10 @@ def configure_training(
       `~nengo_lmu.LMU` in ``network``, from `lmu_weights`' keys (``"kernel"``,
       ``"recurrent_kernel"``, ``"bias"``, ``"hidden_kernel"``,
       ``"hidden_recurrent_kernel"``, ``"hidden_bias"``, ``"theta"``): the
-      per-weight trainability of the LMU paper's cell
-      (``trainable_input_encoders=False`` is ``fixed=["kernel"]``, and so
-      on). Names an LMU does not have are ignored; unknown names raise an
-      error.
+      LMU paper cell's per-weight trainability, by whole weight (its input
+      and hidden encoders are ``"kernel"``, its hidden kernel
+      ``"hidden_recurrent_kernel"``; see the guide). Names an LMU does not
+      have are ignored; unknown names raise an error.
 
     * Probes without a seed get one that no connection can be assigned
       (see `~nengo_lmu.networks.lmu.protect_from_probe_seeds`): NengoDL
