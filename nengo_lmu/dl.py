@@ -116,7 +116,8 @@ def configure_training(
             trainable=None, stateful=stateful, keep_history=keep_history, **settings
         )
     for i, probe in enumerate(network.all_probes):
-        if probe.seed is None and not isinstance(probe.target, nengo.Ensemble):
+        target = getattr(probe.target, "obj", probe.target)  # a slice's object
+        if probe.seed is None and not isinstance(target, nengo.Ensemble):
             probe.seed = DRAWN_SEED_LIMIT + i
     fixed = _check_fixed(fixed)
     for lmu in _lmus(network):
