@@ -76,10 +76,10 @@ def configure_training(
       `~nengo_lmu.LMU` in ``network``, from `lmu_weights`' keys (``"kernel"``,
       ``"recurrent_kernel"``, ``"bias"``, ``"hidden_kernel"``,
       ``"hidden_recurrent_kernel"``, ``"hidden_bias"``, ``"theta"``): the
-      per-weight trainability of the LMU paper's cell
-      (``trainable_input_encoders=False`` is ``fixed=["kernel"]``, and so
-      on). Names an LMU does not have are ignored; unknown names raise an
-      error.
+      LMU paper cell's per-weight trainability, by whole weight (its input
+      and hidden encoders are ``"kernel"``, its hidden kernel
+      ``"hidden_recurrent_kernel"``; see the guide). Names an LMU does not
+      have are ignored; unknown names raise an error.
 
     * Probes without a seed get one that no connection can be assigned
       (see `~nengo_lmu.networks.lmu.protect_from_probe_seeds`): NengoDL
@@ -116,7 +116,8 @@ def configure_training(
             trainable=None, stateful=stateful, keep_history=keep_history, **settings
         )
     for i, probe in enumerate(network.all_probes):
-        if probe.seed is None and not isinstance(probe.target, nengo.Ensemble):
+        target = getattr(probe.target, "obj", probe.target)  # a slice's object
+        if probe.seed is None and not isinstance(target, nengo.Ensemble):
             probe.seed = DRAWN_SEED_LIMIT + i
     fixed = _check_fixed(fixed)
     for lmu in _lmus(network):
@@ -178,18 +179,23 @@ def lmu_weights(sim, lmu):
 
     Returned in KerasLMU 0.8's shapes, so they can be assigned to a
     ``keras_lmu.LMUCell`` of the same options, or passed back to
-    `~nengo_lmu.LMU` as initializers (key: KerasLMU 0.8 variable, shape):
+    `~nengo_lmu.LMU` as initializers:
 
-    * ``kernel``: ``LMUCell.kernel``, ``(input_d [+ units], memory_d)``
-    * ``recurrent_kernel``: ``LMUCell.recurrent_kernel``,
-      ``(memory_d * order, memory_d)``
-    * ``bias``: ``LMUCell.bias``, ``(memory_d,)``
-    * ``hidden_kernel``: ``hidden_cell.kernel``,
-      ``(memory_d * order [+ input_d], units)``
-    * ``hidden_recurrent_kernel``: ``hidden_cell.recurrent_kernel``,
-      ``(units, units)``
-    * ``hidden_bias``: ``hidden_cell.bias``, ``(units,)``
-    * ``theta``: ``LMUCell.theta`` times ``dt``, a scalar in seconds
+    ===========================  ================================
+    key                          KerasLMU 0.8 variable (shape)
+    ===========================  ================================
+    ``kernel``                   ``LMUCell.kernel``
+                                 ``(input_d [+ units], memory_d)``
+    ``recurrent_kernel``         ``LMUCell.recurrent_kernel``
+                                 ``(memory_d * order, memory_d)``
+    ``bias``                     ``LMUCell.bias`` ``(memory_d,)``
+    ``hidden_kernel``            ``hidden_cell.kernel``
+                                 ``(memory_d * order [+ input_d], units)``
+    ``hidden_recurrent_kernel``  ``hidden_cell.recurrent_kernel``
+                                 ``(units, units)``
+    ``hidden_bias``              ``hidden_cell.bias`` ``(units,)``
+    ``theta``                    ``LMUCell.theta`` times ``dt``, seconds
+    ===========================  ================================
 
     Keys of weights the LMU does not have (no memory-to-memory weights, no
     hidden cell, ...) are absent. ``theta`` is the trained value when it is

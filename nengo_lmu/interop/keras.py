@@ -96,6 +96,11 @@ def keras_lmu_parameters(layer, dt=0.001):
         # fixed here (see LMU's trainable_theta)
         trainable_theta=trainable_theta and cell.discretizer == "euler",
         use_bias=cell.bias is not None,
+        # KerasLMU's penalties, for further training in NengoDL
+        # (nengo_lmu.dl.add_regularization)
+        kernel_regularizer=getattr(cell, "kernel_regularizer", None),
+        recurrent_regularizer=getattr(cell, "recurrent_regularizer", None),
+        bias_regularizer=getattr(cell, "bias_regularizer", None),
     )
     if hidden_cell is None:
         params["hidden_units"] = 0

@@ -303,9 +303,10 @@ hidden_bias_initializer : optional
         self.trainable_theta = bool(trainable_theta)
         if self.trainable_theta and memory_neurons is not None:
             raise ValidationError(
-                "theta is trainable only on the exact memory (memory_neurons_per_dimension="
-                "None); learn it there, then build the neural memory with the "
-                "learned theta (nengo_lmu.dl.lmu_weights(sim, lmu)['theta'])",
+                "theta is trainable only on the exact memory "
+                "(memory_neurons_per_dimension=None); learn it there, then "
+                "build the neural memory with the learned theta "
+                "(nengo_lmu.dl.lmu_weights(sim, lmu)['theta'])",
                 attr="trainable_theta",
                 obj=self,
             )
