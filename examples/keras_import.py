@@ -31,19 +31,29 @@ DT = 0.001  # one pixel per millisecond
 def main(quick=False, n_check=5):
     subsample = 8 if quick else 1
     (x, y), (x_test, y_test) = psmnist(
-        n_train=200 if quick else 4000, n_test=100, subsample=subsample,
-        flat_labels=True)
+        n_train=200 if quick else 4000,
+        n_test=100,
+        subsample=subsample,
+        flat_labels=True,
+    )
     steps = x.shape[1]
 
     # 1. a KerasLMU model, trained in Keras
     tf.keras.utils.set_random_seed(0)
-    model = tf.keras.Sequential([
-        tf.keras.Input((steps, 1)),
-        keras_lmu.LMU(memory_d=1, order=32, theta=steps,
-                      hidden_cell=tf.keras.layers.SimpleRNNCell(32),
-                      input_to_hidden=True, kernel_initializer="ones"),
-        tf.keras.layers.Dense(10, activation="softmax"),
-    ])
+    model = tf.keras.Sequential(
+        [
+            tf.keras.Input((steps, 1)),
+            keras_lmu.LMU(
+                memory_d=1,
+                order=32,
+                theta=steps,
+                hidden_cell=tf.keras.layers.SimpleRNNCell(32),
+                input_to_hidden=True,
+                kernel_initializer="ones",
+            ),
+            tf.keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, batch_size=50, epochs=1 if quick else 3, verbose=0)
 
@@ -58,8 +68,10 @@ def main(quick=False, n_check=5):
         imported = network_from_keras(model, dt=DT)
         nengo.Connection(pixels, imported.input, synapse=None)
         logits = nengo.Probe(imported.output, synapse=None)
-    print(f"imported: theta = {imported.lmus[0].theta:.3f} s, output is "
-          f"the logits (left out: {imported.output_activation})")
+    print(
+        f"imported: theta = {imported.lmus[0].theta:.3f} s, output is "
+        f"the logits (left out: {imported.output_activation})"
+    )
 
     # 3. each test digit, one pixel per step, through the reference simulator
     worst = 0.0

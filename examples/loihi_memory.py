@@ -19,8 +19,7 @@ import warnings
 import nengo
 import numpy as np
 
-from nengo_lmu import LMUMemory
-from nengo_lmu import loihi
+from nengo_lmu import LMUMemory, loihi
 
 
 def build(duration, theta, order, n_neurons, seed, mapping_synapse=None):
@@ -58,8 +57,11 @@ def run(net, probes, duration, theta, dt=0.001):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 s instead of 20 s")
-    parser.add_argument("--compare", action="store_true",
-                        help="also run the memory mapped for nengo.Simulator")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also run the memory mapped for nengo.Simulator",
+    )
     parser.add_argument("--plot", action="store_true", help="plot with matplotlib")
     parser.add_argument("--order", type=int, default=6)
     parser.add_argument("--n-neurons", type=int, default=100)
@@ -73,11 +75,19 @@ def main(argv=None):
     t, y, ref, nrmse = run(net, probes, duration, theta)
     print(f"Loihi emulator, mapped onto loop_synapse: delay NRMSE = {nrmse:.3f}")
     if args.compare:
-        naive, naive_probes = build(duration, theta, args.order, args.n_neurons,
-                                    args.seed, mapping_synapse=nengo.Lowpass(0.1))
+        naive, naive_probes = build(
+            duration,
+            theta,
+            args.order,
+            args.n_neurons,
+            args.seed,
+            mapping_synapse=nengo.Lowpass(0.1),
+        )
         *_, naive_nrmse = run(naive, naive_probes, duration, theta)
-        print(f"Loihi emulator, mapped onto Lowpass(0.1):   delay NRMSE = "
-              f"{naive_nrmse:.3f}")
+        print(
+            f"Loihi emulator, mapped onto Lowpass(0.1):   delay NRMSE = "
+            f"{naive_nrmse:.3f}"
+        )
     if args.plot:
         import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
 

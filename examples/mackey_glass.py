@@ -24,13 +24,16 @@ def main():
     parser.add_argument("--quick", action="store_true", help="short series, few epochs")
     args = parser.parse_args()
     steps = 400 if args.quick else 2000
-    train, test = mackey_glass(n_train=32 if args.quick else 128, n_test=16,
-                               steps=steps)
+    train, test = mackey_glass(
+        n_train=32 if args.quick else 128, n_test=16, steps=steps
+    )
     net = mackey_glass_network(order=12, theta=0.05, hidden_units=40)
     train_mackey_glass(net, train, epochs=5 if args.quick else 30)
     nrmse, persistence = evaluate_mackey_glass(net, test)
-    print(f"NRMSE of the 15-step prediction: LMU {nrmse:.3f}, "
-          f"no-change baseline {persistence:.3f}")
+    print(
+        f"NRMSE of the 15-step prediction: LMU {nrmse:.3f}, "
+        f"no-change baseline {persistence:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -21,24 +21,30 @@ THETA, ORDER, DT = 0.5, 4, 0.001
 def build(learn_time, test_time, r=0.5, n_neurons=1000, seed=0, rate=3e-4):
     duration = learn_time + test_time
     shift = int(round(r * THETA / DT))
-    signal = nengo.processes.WhiteSignal(period=duration, high=2, rms=0.3, y0=0,
-                                         seed=seed)
+    signal = nengo.processes.WhiteSignal(
+        period=duration, high=2, rms=0.3, y0=0, seed=seed
+    )
     with nengo.Network(seed=seed) as net:
         stim = nengo.Node(signal)
         memory = LMUMemory(THETA, ORDER)
         nengo.Connection(stim, memory.input, synapse=None)
 
         # normalise the memory state so the ensemble's radius fits it
-        _, T = scaled_realization(memory.discrete_system, input_rms=0.3,
-                                  input_high=2.0, n_std=2.5)
-        reader = nengo.Ensemble(n_neurons, ORDER, neuron_type=nengo.LIF(),
-                                radius=1.2)
-        nengo.Connection(memory.output, reader, transform=np.linalg.inv(T),
-                         synapse=0.005)
+        _, T = scaled_realization(
+            memory.discrete_system, input_rms=0.3, input_high=2.0, n_std=2.5
+        )
+        reader = nengo.Ensemble(n_neurons, ORDER, neuron_type=nengo.LIF(), radius=1.2)
+        nengo.Connection(
+            memory.output, reader, transform=np.linalg.inv(T), synapse=0.005
+        )
         delayed = nengo.Node(size_in=1)
-        learned = nengo.Connection(reader, delayed, function=lambda x: 0,
-                                   learning_rule_type=nengo.PES(rate),
-                                   synapse=0.01)
+        learned = nengo.Connection(
+            reader,
+            delayed,
+            function=lambda x: 0,
+            learning_rule_type=nengo.PES(rate),
+            synapse=0.01,
+        )
 
         # the ideal delay, from a buffer of the input
         buffer = np.zeros(shift + 1)
@@ -86,8 +92,10 @@ def main():
     learn = 20.0 if args.quick else 60.0
     nrmse = run(learn_time=learn)
     # before learning the decoders are zero: NRMSE about 1
-    print(f"NRMSE of the learned delay u(t - {0.5 * THETA:g} s) after {learn:g} s "
-          f"of learning, measured with learning off: {nrmse:.3f}")
+    print(
+        f"NRMSE of the learned delay u(t - {0.5 * THETA:g} s) after {learn:g} s "
+        f"of learning, measured with learning off: {nrmse:.3f}"
+    )
 
 
 if __name__ == "__main__":

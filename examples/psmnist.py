@@ -22,8 +22,9 @@ from nengo_lmu.tasks.psmnist import (
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="300 short sequences and one epoch")
+    parser.add_argument(
+        "--quick", action="store_true", help="300 short sequences and one epoch"
+    )
     args = parser.parse_args()
     if args.quick:
         train, test = psmnist(n_train=300, n_test=100, subsample=8)
@@ -32,9 +33,14 @@ def main():
         train, test = psmnist()
         order, units, epochs = 128, 128, 8
     steps = train[0].shape[1]
-    net = psmnist_network(order=order, theta=steps * 0.001, hidden_units=units,
-                          hidden_neuron_type=nengo.RectifiedLinear(),
-                          hidden_recurrent=False, output_synapse=0.005)
+    net = psmnist_network(
+        order=order,
+        theta=steps * 0.001,
+        hidden_units=units,
+        hidden_neuron_type=nengo.RectifiedLinear(),
+        hidden_recurrent=False,
+        output_synapse=0.005,
+    )
     train_psmnist(net, train, test, epochs=epochs, verbose=0)
     rate = evaluate_psmnist(net, test)
     spiking = evaluate_psmnist(to_spiking(net, rate_scale=1000), test)

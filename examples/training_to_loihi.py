@@ -43,19 +43,37 @@ def build(steps, target):
     # rate twins for training; the memory's recurrence is mapped onto the
     # filter of the simulator that runs it
     mapping = {} if target == "loihi" else {"mapping_synapse": nengo.Lowpass(0.1)}
-    memory = loihi.lmu_kwargs(theta, ORDER, n_neurons=MEMORY_NEURONS,
-                              neuron_type=nengo.RectifiedLinear(), **mapping)
+    memory = loihi.lmu_kwargs(
+        theta,
+        ORDER,
+        n_neurons=MEMORY_NEURONS,
+        neuron_type=nengo.RectifiedLinear(),
+        **mapping,
+    )
     with nengo.Network(seed=0) as net:
         net.stim = nengo.Node(np.zeros(1), label="pixels")
-        net.lmu = LMU(1, 1, ORDER, theta, hidden_units=UNITS,
-                      hidden_neuron_type=nengo.RectifiedLinear(),
-                      hidden_recurrent=False, input_to_hidden=True,
-                      output_synapse=SYNAPSE, kernel_initializer=np.ones((1, 1)),
-                      seed=0, **memory)
+        net.lmu = LMU(
+            1,
+            1,
+            ORDER,
+            theta,
+            hidden_units=UNITS,
+            hidden_neuron_type=nengo.RectifiedLinear(),
+            hidden_recurrent=False,
+            input_to_hidden=True,
+            output_synapse=SYNAPSE,
+            kernel_initializer=np.ones((1, 1)),
+            seed=0,
+            **memory,
+        )
         nengo.Connection(net.stim, net.lmu.input, synapse=None)
         logits = nengo.Node(size_in=10, label="logits")
-        nengo.Connection(net.lmu.output, logits, synapse=None,
-                         transform=nengo.dists.Uniform(-0.3, 0.3))
+        nengo.Connection(
+            net.lmu.output,
+            logits,
+            synapse=None,
+            transform=nengo.dists.Uniform(-0.3, 0.3),
+        )
         net.probe = nengo.Probe(logits, synapse=None)
     return net
 
@@ -66,8 +84,7 @@ def train(net, data, epochs):
     nengo_dl = import_nengo_dl()
     configure_training(net)  # the memory stays fixed
     x, y = data
-    with nengo_dl.Simulator(net, minibatch_size=50, seed=0,
-                            progress_bar=False) as sim:
+    with nengo_dl.Simulator(net, minibatch_size=50, seed=0, progress_bar=False) as sim:
         sim.compile(
             optimizer=tf.optimizers.Adam(1e-2),
             loss={net.probe: tf.losses.SparseCategoricalCrossentropy(from_logits=True)},
@@ -110,8 +127,9 @@ def emulator_accuracy(net, data):
         copies.append(c)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # NengoLoihi's notes on ignored settings
-        with nengo_loihi.Simulator(parent, dt=DT, target="sim",
-                                   progress_bar=False) as sim:
+        with nengo_loihi.Simulator(
+            parent, dt=DT, target="sim", progress_bar=False
+        ) as sim:
             sim.run_steps(x.shape[1])
     logits = np.array([sim.data[c.probe][-1] for c in copies])
     return float(np.mean(np.argmax(logits, axis=-1) == y[:, 0, 0]))
@@ -119,8 +137,11 @@ def emulator_accuracy(net, data):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="200 training digits, 2 epochs, 10 on the emulator")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="200 training digits, 2 epochs, 10 on the emulator",
+    )
     args = parser.parse_args(argv)
     n_train, epochs, n_chip = (200, 2, 10) if args.quick else (2000, 10, 100)
     train_data, test = psmnist(n_train=n_train, n_test=100, subsample=8)
@@ -134,15 +155,18 @@ def main(argv=None):
     spiking = to_spiking(rate, synapse=SYNAPSE, rate_scale=100)
     acc_spiking = nengo_dl_accuracy(spiking, test)
 
-    chip = to_spiking(copy_trained(rate, build(steps, "loihi")),
-                      synapse=SYNAPSE, rate_scale=100)
+    chip = to_spiking(
+        copy_trained(rate, build(steps, "loihi")), synapse=SYNAPSE, rate_scale=100
+    )
     report = loihi.check_loihi(chip)
     print(report)
     chip_test = (test[0][:n_chip], test[1][:n_chip])
     acc_loihi = emulator_accuracy(chip, chip_test)
-    print(f"accuracy on {len(test[0])} test digits: rate {acc_rate:.3f}, "
-          f"spiking (NengoDL) {acc_spiking:.3f}; on the Loihi emulator "
-          f"({n_chip} digits) {acc_loihi:.3f}")
+    print(
+        f"accuracy on {len(test[0])} test digits: rate {acc_rate:.3f}, "
+        f"spiking (NengoDL) {acc_spiking:.3f}; on the Loihi emulator "
+        f"({n_chip} digits) {acc_loihi:.3f}"
+    )
     return acc_rate, acc_spiking, acc_loihi
 
 

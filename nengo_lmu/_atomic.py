@@ -14,8 +14,7 @@ def replaced_atomically(path, suffix=""):
     ``path`` is left as it was: nothing half-written stays behind.
     """
     folder, name = os.path.split(os.path.abspath(os.fspath(path)))
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".part{suffix}",
-                               dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".part{suffix}", dir=folder)
     os.close(fd)
     try:
         yield tmp

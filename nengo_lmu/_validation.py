@@ -38,8 +38,8 @@ def check_count(value, attr, obj=None, low=1, high=None, allow_none=False):
     None, when ``allow_none``)."""
     if value is None and allow_none:
         return None
-    allowed = f"an integer >= {low}" if high is None else (
-        f"an integer in [{low}, {high}]"
+    allowed = (
+        f"an integer >= {low}" if high is None else (f"an integer in [{low}, {high}]")
     )
     if allow_none:
         allowed = "None or " + allowed
@@ -249,7 +249,8 @@ def _fspath(path, attr, obj):
     except TypeError:
         raise ValidationError(
             f"must be a path, got {path!r} of type {type(path).__name__}",
-            attr=attr, obj=obj,
+            attr=attr,
+            obj=obj,
         ) from None
     if isinstance(path, bytes):
         path = os.fsdecode(path)
@@ -271,7 +272,8 @@ def _check_writable_folder(folder, attr, obj, what):
     except OSError as err:
         raise ValidationError(
             f"{what}: cannot write in the folder {folder!r} ({err.strerror})",
-            attr=attr, obj=obj,
+            attr=attr,
+            obj=obj,
         ) from None
 
 
@@ -286,12 +288,14 @@ def check_output_file(path, attr, suffixes, obj=None):
         raise ValidationError(
             f"{path!r} is a folder; give a file name ending in "
             f"{' or '.join(suffixes)}",
-            attr=attr, obj=obj,
+            attr=attr,
+            obj=obj,
         )
     if suffix not in suffixes:
         raise ValidationError(
             f"must end in {' or '.join(suffixes)} (the file format), got {path!r}",
-            attr=attr, obj=obj,
+            attr=attr,
+            obj=obj,
         )
     folder = os.path.dirname(os.path.abspath(path))
     _check_writable_folder(folder, attr, obj, repr(path))
@@ -302,7 +306,8 @@ def check_output_file(path, attr, suffixes, obj=None):
     if len(os.fsencode(name)) + 16 > name_max:  # room for a temporary suffix
         raise ValidationError(
             f"the file name of {path!r} is too long (at most {name_max - 16} bytes)",
-            attr=attr, obj=obj,
+            attr=attr,
+            obj=obj,
         )
     if os.path.exists(path) and not os.path.isfile(path):
         raise ValidationError(

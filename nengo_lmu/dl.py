@@ -23,7 +23,9 @@ SPIKING_TWINS = {
         amplitude=n.amplitude, initial_state=n.initial_state
     ),
     nengo.LIFRate: lambda n: nengo.LIF(
-        tau_rc=n.tau_rc, tau_ref=n.tau_ref, amplitude=n.amplitude,
+        tau_rc=n.tau_rc,
+        tau_ref=n.tau_ref,
+        amplitude=n.amplitude,
         min_voltage=0,
     ),
 }
@@ -46,7 +48,7 @@ def import_nengo_dl():
     except ImportError as err:
         raise ImportError(
             "NengoDL is needed for this; install the `dl` extra: "
-            "pip install -c constraints.txt -e \".[dl]\""
+            'pip install -c constraints.txt -e ".[dl]"'
         ) from err
     return nengo_dl
 
@@ -58,8 +60,12 @@ def _lmus(network):
 
 
 def configure_training(
-    network, train_memory=False, stateful=False, keep_history=False, fixed=(),
-    **settings
+    network,
+    train_memory=False,
+    stateful=False,
+    keep_history=False,
+    fixed=(),
+    **settings,
 ):
     """Set NengoDL's options for training sequences on ``network``.
 
@@ -237,9 +243,7 @@ def lmu_weights(sim, lmu):
     if "bias" in weights:
         weights["bias"] = weights["bias"][0]
     if lmu.hidden is not None:
-        weights["hidden_bias"] = np.array(
-            sim.data.get_params((lmu.hidden, "bias"))[0]
-        )
+        weights["hidden_bias"] = np.array(sim.data.get_params((lmu.hidden, "bias"))[0])
     weights["theta"] = lmu_theta(sim, lmu)
     return weights
 
@@ -305,8 +309,9 @@ def _live_weights(sim, conn):
 def lmu_theta(sim, lmu):
     """``lmu``'s theta in seconds: the trained value when it is trainable."""
     if lmu.theta_connection is not None:
-        gain = float(np.squeeze(sim.data.get_params((lmu.theta_connection,
-                                                     "weights"))[0]))
+        gain = float(
+            np.squeeze(sim.data.get_params((lmu.theta_connection, "weights"))[0])
+        )
         return lmu.dt / gain
     if lmu.theta_layer is not None:
         import tensorflow as tf  # pylint: disable=import-outside-toplevel
@@ -351,8 +356,11 @@ def load_params(sim, path, include_state=False):
             f"({type(err).__name__}: {' '.join(str(err).split())[:200]})",
             attr="path",
         ) from None
-    bad = [i for i, value in enumerate(values)
-           if value.dtype.kind not in "fiu" or not np.all(np.isfinite(value))]
+    bad = [
+        i
+        for i, value in enumerate(values)
+        if value.dtype.kind not in "fiu" or not np.all(np.isfinite(value))
+    ]
     if bad:
         raise ValidationError(
             f"{file}: variable(s) {bad} are not finite numbers: a damaged or foreign "
@@ -415,7 +423,8 @@ def spiking_twin(neuron_type):
             return make(neuron_type)
     if type(neuron_type).__name__ == "SoftLIFRate":
         return nengo.LIF(
-            tau_rc=neuron_type.tau_rc, tau_ref=neuron_type.tau_ref,
+            tau_rc=neuron_type.tau_rc,
+            tau_ref=neuron_type.tau_ref,
             amplitude=neuron_type.amplitude,
         )
     hint = (
@@ -712,12 +721,10 @@ def _replace_references(net, replaced):
         if name.startswith("_") or name == "objects":
             continue
         if isinstance(value, list):
-            vars(net)[name] = [replaced.get(v, v) if _hashable(v) else v
-                               for v in value]
+            vars(net)[name] = [replaced.get(v, v) if _hashable(v) else v for v in value]
         elif isinstance(value, dict):
             vars(net)[name] = {
-                k: (replaced.get(v, v) if _hashable(v) else v)
-                for k, v in value.items()
+                k: (replaced.get(v, v) if _hashable(v) else v) for k, v in value.items()
             }
         elif _hashable(value) and value in replaced:
             vars(net)[name] = replaced[value]

@@ -145,7 +145,9 @@ class LinearSystem:
     def with_output(self, C, D=None):
         """The same dynamics with a new output matrix (and feedthrough)."""
         C = np.atleast_2d(C)
-        return self._with(C=C, D=np.zeros((C.shape[0], self.input_size)) if D is None else D)
+        return self._with(
+            C=C, D=np.zeros((C.shape[0], self.input_size)) if D is None else D
+        )
 
     def allclose(self, other, rtol=1e-7, atol=1e-10):
         """True if ``other`` has the same time base and matrices within tolerance.
@@ -484,7 +486,7 @@ class PadeDelay(LinearSystem):
         B = np.zeros((q, 1))
         B[0, 0] = 1.0
         C = np.zeros((1, q))
-        C[0, q - len(num):] = num  # strictly proper: deg(num) = q - 1
+        C[0, q - len(num) :] = num  # strictly proper: deg(num) = q - 1
         super().__init__(A, B, C)
 
     def __repr__(self):

@@ -35,11 +35,43 @@ TRIED = Counter()
 OUTCOMES = Counter()
 
 SPECIAL = [
-    0, -1, 1, 2, 3, 0.5, -0.0, 1e-300, 5e-324, 1e300, 1.7e308, -1e308,
-    float("nan"), float("inf"), float("-inf"), True, False, None, "1", "",
-    b"x", [1.0], [[1.0]], (), {}, 1j, np.float32(0.5), np.int64(3),
-    np.array(2.0), np.array([1.0, 2.0]), np.float64("nan"), 2**63, -(2**63),
-    10**12, 10**4 + 1, 2**31, object(),
+    0,
+    -1,
+    1,
+    2,
+    3,
+    0.5,
+    -0.0,
+    1e-300,
+    5e-324,
+    1e300,
+    1.7e308,
+    -1e308,
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    True,
+    False,
+    None,
+    "1",
+    "",
+    b"x",
+    [1.0],
+    [[1.0]],
+    (),
+    {},
+    1j,
+    np.float32(0.5),
+    np.int64(3),
+    np.array(2.0),
+    np.array([1.0, 2.0]),
+    np.float64("nan"),
+    2**63,
+    -(2**63),
+    10**12,
+    10**4 + 1,
+    2**31,
+    object(),
 ]
 scalars = st.one_of(
     st.sampled_from(SPECIAL),
@@ -64,7 +96,9 @@ def matrices(max_side=4):
 
 synapses = st.one_of(
     st.sampled_from(SPECIAL),
-    st.builds(nengo.Lowpass, st.one_of(st.floats(0, 1e3), st.sampled_from([1e-300, 1e300]))),
+    st.builds(
+        nengo.Lowpass, st.one_of(st.floats(0, 1e3), st.sampled_from([1e-300, 1e300]))
+    ),
     st.builds(nengo.Alpha, st.floats(1e-4, 1.0)),
     st.just(nengo.synapses.Triangle(0.01)),
 )
@@ -133,7 +167,6 @@ positive = st.floats(1e-3, 1e3)
 small_orders = st.integers(1, 12)
 methods = st.sampled_from(["zoh", "euler", "bilinear"])
 bad_methods = st.sampled_from(["foo", None, 1, "ZOH"])
-
 
 
 def check_tried(names):

@@ -15,6 +15,7 @@ from robustness import (
     scalars,
     small_orders,
 )
+from scipy.integrate import trapezoid
 
 from nengo_lmu.basis import (
     delay_readout,
@@ -48,7 +49,7 @@ def test_window_readout_and_basis():
     assert r[0] == 0 and r[-1] == 1 and basis.shape == (50, 4)
     # shifted Legendre polynomials are orthogonal on [0, 1] with norm 1/(2i+1)
     r, basis = legendre_window_basis(6, 20001)
-    gram = np.trapz(basis[:, :, None] * basis[:, None, :], r, axis=0)
+    gram = trapezoid(basis[:, :, None] * basis[:, None, :], r, axis=0)
     assert np.allclose(gram, np.diag(1 / (2 * np.arange(6) + 1)), atol=1e-6)
 
 
@@ -79,7 +80,9 @@ def test_ideal_delay_nrmse(delay_run):
     assert nrmse(u, m, 1.0) < 0.01
 
 
-@pytest.mark.parametrize("r, bound", [(0.0, 0.1), (0.25, 0.03), (0.5, 0.03), (1.0, 0.01)])
+@pytest.mark.parametrize(
+    "r, bound", [(0.0, 0.1), (0.25, 0.03), (0.5, 0.03), (1.0, 0.01)]
+)
 def test_delay_readouts_decode_past_input(delay_run, r, bound):
     # measured 0.052, 0.014, 0.014, 0.0044: the window's interior and its
     # start (r = 0) are approximated less well than its end at this order
@@ -121,4 +124,4 @@ def test_hostile_readouts(kw):
 
 def test_hostile_inputs_tried():
     """Runs after the property tests in file order: report the counts."""
-    check_tried(['delay_readout', 'window_readout'])
+    check_tried(["delay_readout", "window_readout"])

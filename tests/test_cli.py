@@ -17,8 +17,11 @@ def test_delay_command_prints_errors_and_writes_png(capsys, tmp_path):
     png = tmp_path / "delay.png"
     assert main(["delay", "--duration", "4", "--output", str(png)]) == 0
     out = capsys.readouterr().out
-    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()
-            and len(line.split()) == 3]
+    rows = [
+        line.split()
+        for line in out.splitlines()
+        if line.strip()[:1].isdigit() and len(line.split()) == 3
+    ]
     assert [float(r[0]) for r in rows] == [0.25, 0.5, 1.0]
     spiking, exact = float(rows[-1][1]), float(rows[-1][2])
     assert exact < 0.05 and spiking < 0.2  # delay of theta
@@ -36,13 +39,23 @@ def test_info(capsys):
     assert "nengo " in out and "nengo_dl" in out
 
 
-@pytest.mark.parametrize("option", ["--order=0", "--theta=-1", "--theta=nan",
-                                    "--order=2.5", "--bogus=1", "--backend=gpu",
-                                    "--neuron-type=Tanh"])
+@pytest.mark.parametrize(
+    "option",
+    [
+        "--order=0",
+        "--theta=-1",
+        "--theta=nan",
+        "--order=2.5",
+        "--bogus=1",
+        "--backend=gpu",
+        "--neuron-type=Tanh",
+    ],
+)
 def test_bad_options_exit_2_with_one_line(option):
     out = subprocess.run(
         [sys.executable, "-m", "nengo_lmu", "delay", option],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
@@ -53,7 +66,8 @@ def test_library_errors_exit_2_without_traceback():
     # theta shorter than a time step: a ValidationError from the library
     out = subprocess.run(
         [sys.executable, "-m", "nengo_lmu", "delay", "--theta=1e-9", "--output="],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert out.returncode == 2, out.stderr[-500:]
     assert "Traceback" not in out.stderr
@@ -64,11 +78,13 @@ def keras_classifier(steps, softmax=False, order=4, seed=0):
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(seed)
-    return tf.keras.Sequential([
-        tf.keras.Input((steps, 1)),
-        keras_lmu.LMU(1, order, steps, tf.keras.layers.SimpleRNNCell(5)),
-        tf.keras.layers.Dense(10, activation="softmax" if softmax else None),
-    ])
+    return tf.keras.Sequential(
+        [
+            tf.keras.Input((steps, 1)),
+            keras_lmu.LMU(1, order, steps, tf.keras.layers.SimpleRNNCell(5)),
+            tf.keras.layers.Dense(10, activation="softmax" if softmax else None),
+        ]
+    )
 
 
 def import_lines(capsys, path, *options):
@@ -91,8 +107,9 @@ def test_import_command(tmp_path, capsys):
     assert "Keras model with 1 LMU layer" in out and "784 steps per sequence" in out
     assert logit_difference(out) < 1e-4
     # not a psMNIST classifier: built, not evaluated
-    other = tf.keras.Sequential([tf.keras.Input((5, 2)),
-                                 keras_lmu.LMU(1, 4, 5, None, input_to_hidden=False)])
+    other = tf.keras.Sequential(
+        [tf.keras.Input((5, 2)), keras_lmu.LMU(1, 4, 5, None, input_to_hidden=False)]
+    )
     other(np.zeros((1, 5, 2), dtype=np.float32))
     other.save(tmp_path / "other.h5")
     assert "not evaluated" in import_lines(capsys, tmp_path / "other.h5")
@@ -133,8 +150,18 @@ def test_import_dense_only_model_is_a_keras_model(tmp_path, capsys):
 
 
 def test_psmnist_command_quick(tmp_path, capsys):
-    args = ["psmnist", "--quick", "--epochs", "1", "--order", "16", "--units", "16",
-            "--output-dir", str(tmp_path)]
+    args = [
+        "psmnist",
+        "--quick",
+        "--epochs",
+        "1",
+        "--order",
+        "16",
+        "--units",
+        "16",
+        "--output-dir",
+        str(tmp_path),
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     line = [x for x in out.splitlines() if x.startswith("test accuracy")][0]
@@ -177,6 +204,7 @@ def no_work(monkeypatch):
         def work(*args, **kwargs):
             calls.append((name, args, kwargs))
             raise KeyboardInterrupt  # stop here: nothing is simulated
+
         return work
 
     monkeypatch.setattr(delay, "run_delay", record("delay"))
@@ -194,28 +222,31 @@ def run_main(capsys, argv):
     return code, captured.err.splitlines()
 
 
-@pytest.mark.parametrize("argv, flag", [
-    (["delay", "--theta", "3", "--duration", "2"], "--theta"),
-    (["delay", "--theta", "2", "--duration", "2"], "--theta"),
-    (["delay", "--theta", "1e6"], "--theta"),
-    (["delay", "--theta", "1e308"], "--theta"),
-    (["delay", "--theta", "1e6", "--duration", "2e6"], "--duration"),
-    (["delay", "--neurons", "100000"], "--neurons"),
-    (["delay", "--order", "5000"], "--order"),
-    (["delay", "--seed", "-1"], "--seed"),
-    (["delay", "--output", "/missing_dir/x.png"], "--output"),
-    (["delay", "--output", "out.txt"], "--output"),
-    (["delay", "--output", "."], "--output"),
-    (["delay", "--output", "setup.py/x.png"], "--output"),
-    (["psmnist", "--output-dir", "/missing/dir"], "--output-dir"),
-    (["psmnist", "--output-dir", "setup.py"], "--output-dir"),
-    (["psmnist", "--order", "100000"], "--order"),
-    (["import", "/missing/model.h5"], "FILE"),
-    (["import", "setup.py", "--n-test", "1001"], "--n-test"),
-    (["import", "setup.py", "--n-test", "0"], "--n-test"),
-    (["delay", "--theta", "nan"], "--theta"),
-    (["delay", "--backend", "gpu"], "--backend"),
-])
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["delay", "--theta", "3", "--duration", "2"], "--theta"),
+        (["delay", "--theta", "2", "--duration", "2"], "--theta"),
+        (["delay", "--theta", "1e6"], "--theta"),
+        (["delay", "--theta", "1e308"], "--theta"),
+        (["delay", "--theta", "1e6", "--duration", "2e6"], "--duration"),
+        (["delay", "--neurons", "100000"], "--neurons"),
+        (["delay", "--order", "5000"], "--order"),
+        (["delay", "--seed", "-1"], "--seed"),
+        (["delay", "--output", "/missing_dir/x.png"], "--output"),
+        (["delay", "--output", "out.txt"], "--output"),
+        (["delay", "--output", "."], "--output"),
+        (["delay", "--output", "setup.py/x.png"], "--output"),
+        (["psmnist", "--output-dir", "/missing/dir"], "--output-dir"),
+        (["psmnist", "--output-dir", "setup.py"], "--output-dir"),
+        (["psmnist", "--order", "100000"], "--order"),
+        (["import", "/missing/model.h5"], "FILE"),
+        (["import", "setup.py", "--n-test", "1001"], "--n-test"),
+        (["import", "setup.py", "--n-test", "0"], "--n-test"),
+        (["delay", "--theta", "nan"], "--theta"),
+        (["delay", "--backend", "gpu"], "--backend"),
+    ],
+)
 def test_bad_arguments_are_refused_before_any_work(capsys, no_work, argv, flag):
     code, err = run_main(capsys, argv)
     assert code == 2 and no_work == []
@@ -224,10 +255,20 @@ def test_bad_arguments_are_refused_before_any_work(capsys, no_work, argv, flag):
 
 
 def test_good_arguments_reach_the_work(capsys, no_work, tmp_path):
-    code, err = run_main(capsys, ["delay", "--theta", "0.5", "--duration", "0.6",
-                                  "--output", str(tmp_path / "x.svg")])
+    code, err = run_main(
+        capsys,
+        [
+            "delay",
+            "--theta",
+            "0.5",
+            "--duration",
+            "0.6",
+            "--output",
+            str(tmp_path / "x.svg"),
+        ],
+    )
     assert code == 130 and err == ["nengo-lmu delay: interrupted"]
-    (name, _, kwargs), = no_work
+    ((name, _, kwargs),) = no_work
     assert name == "delay" and kwargs["theta"] == 0.5 and kwargs["duration"] == 0.6
 
 
@@ -239,9 +280,19 @@ def test_ctrl_c_ends_with_one_line_and_130_and_no_file(tmp_path):
 
     png = tmp_path / "delay.png"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "nengo_lmu", "delay", "--duration", "60",
-         "--output", str(png)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "nengo_lmu",
+            "delay",
+            "--duration",
+            "60",
+            "--output",
+            str(png),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     line = proc.stdout.readline()  # printed after the checks, before the run
     assert line.startswith("Spiking LMU memory")
@@ -286,14 +337,37 @@ from nengo_lmu.tasks.delay import LIMITS  # noqa: E402
 
 CLI_TRIED = Counter()
 CLI_SETTINGS = dict(
-    deadline=None, derandomize=True,
+    deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
 numbers_text = st.one_of(
-    st.sampled_from(["0", "-1", "1", "2", "0.5", "1e-9", "1e6", "1e308", "nan", "inf",
-                     "-inf", "", " ", "1_0", "0x10", "1e", "3.", "٣", "1e-320",
-                     "100000", "99999999999999999999"]),
+    st.sampled_from(
+        [
+            "0",
+            "-1",
+            "1",
+            "2",
+            "0.5",
+            "1e-9",
+            "1e6",
+            "1e308",
+            "nan",
+            "inf",
+            "-inf",
+            "",
+            " ",
+            "1_0",
+            "0x10",
+            "1e",
+            "3.",
+            "٣",
+            "1e-320",
+            "100000",
+            "99999999999999999999",
+        ]
+    ),
     st.integers(-10, 10**7).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.text(max_size=6),
@@ -303,15 +377,35 @@ numbers_text = st.one_of(
 def path_text(tmp_path):
     folder = str(tmp_path)
     names = st.one_of(
-        st.sampled_from(["out.png", "out.PDF", "o.svg", "out.txt", "out", ".png",
-                         "a b.png", "ü.png", "x" * 300 + ".png", "new\nline.png"]),
+        st.sampled_from(
+            [
+                "out.png",
+                "out.PDF",
+                "o.svg",
+                "out.txt",
+                "out",
+                ".png",
+                "a b.png",
+                "ü.png",
+                "x" * 300 + ".png",
+                "new\nline.png",
+            ]
+        ),
         st.text(min_size=1, max_size=12).filter(lambda s: "\0" not in s),
     )
     return st.one_of(
-        st.sampled_from(["", ".", "/", "/missing_dir/x.png", folder,
-                         os.path.join(folder, "missing", "x.png"),
-                         os.path.join(folder, "file.txt", "x.png"),
-                         os.path.join(folder, "file.txt")]),
+        st.sampled_from(
+            [
+                "",
+                ".",
+                "/",
+                "/missing_dir/x.png",
+                folder,
+                os.path.join(folder, "missing", "x.png"),
+                os.path.join(folder, "file.txt", "x.png"),
+                os.path.join(folder, "file.txt"),
+            ]
+        ),
         names.map(lambda n: os.path.join(folder, n)),
     )
 
@@ -329,10 +423,16 @@ def run_recorded(argv):
         raise KeyboardInterrupt
 
     err = io.StringIO()
-    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stderr(err), \
-            contextlib.redirect_stdout(io.StringIO()):
-        for module, name in [(delay, "run_delay"), (psmnist, "run_psmnist"),
-                             (files, "load_model_file")]:
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        contextlib.redirect_stderr(err),
+        contextlib.redirect_stdout(io.StringIO()),
+    ):
+        for module, name in [
+            (delay, "run_delay"),
+            (psmnist, "run_psmnist"),
+            (files, "load_model_file"),
+        ]:
             mp.setattr(module, name, record)
         import nengo_lmu.interop
 
@@ -356,9 +456,15 @@ def check_outcome(argv, code, err, call):
 @given(data=st.data())
 def test_delay_arguments_property(tmp_path, data):
     (tmp_path / "file.txt").write_text("x")
-    options = data.draw(st.dictionaries(
-        st.sampled_from(["--theta", "--order", "--neurons", "--duration", "--seed",
-                         "--synapse"]), numbers_text, max_size=4))
+    options = data.draw(
+        st.dictionaries(
+            st.sampled_from(
+                ["--theta", "--order", "--neurons", "--duration", "--seed", "--synapse"]
+            ),
+            numbers_text,
+            max_size=4,
+        )
+    )
     argv = ["delay"]
     for key, value in options.items():
         argv.append(f"{key}={value}")
@@ -378,14 +484,21 @@ def test_delay_arguments_property(tmp_path, data):
 def test_psmnist_and_import_arguments_property(tmp_path, data):
     (tmp_path / "file.txt").write_text("x")
     if data.draw(st.booleans()):
-        options = data.draw(st.dictionaries(
-            st.sampled_from(["--epochs", "--order", "--units", "--rate-scale"]),
-            numbers_text, max_size=3))
+        options = data.draw(
+            st.dictionaries(
+                st.sampled_from(["--epochs", "--order", "--units", "--rate-scale"]),
+                numbers_text,
+                max_size=3,
+            )
+        )
         argv = ["psmnist"] + [f"{k}={v}" for k, v in options.items()]
         argv.append(f"--output-dir={data.draw(path_text(tmp_path))}")
     else:
-        options = data.draw(st.dictionaries(st.sampled_from(["--dt", "--n-test"]),
-                                            numbers_text, max_size=2))
+        options = data.draw(
+            st.dictionaries(
+                st.sampled_from(["--dt", "--n-test"]), numbers_text, max_size=2
+            )
+        )
         argv = ["import", data.draw(path_text(tmp_path))]
         argv += [f"{k}={v}" for k, v in options.items()]
     code, err, call = run_recorded(argv)

@@ -37,8 +37,7 @@ def build_lmu_net(**kwargs):
         lmu = LMU(1, 1, 6, 0.02, hidden_units=16, seed=0, **kwargs)
         readout = nengo.Node(size_in=1)
         nengo.Connection(stim, lmu.input, synapse=None)
-        nengo.Connection(lmu.output, readout,
-                         transform=np.zeros((1, 16)), synapse=None)
+        nengo.Connection(lmu.output, readout, transform=np.zeros((1, 16)), synapse=None)
         probe = nengo.Probe(readout, synapse=None)
     net.stim, net.lmu, net.probe = stim, lmu, probe
     return net
@@ -50,8 +49,9 @@ def test_fit_lowers_loss_and_keeps_memory_fixed():
     x, y = delay_data(320, 40, delay=10, seed=0)
     abar = net.lmu.memory.all_connections[0]
     before = np.array(abar.transform.init)
-    hidden_in = [c for c in net.lmu.all_connections
-                 if c.post_obj == net.lmu.hidden.neurons]
+    hidden_in = [
+        c for c in net.lmu.all_connections if c.post_obj == net.lmu.hidden.neurons
+    ]
     assert len(hidden_in) == 3  # from m, from x, recurrent
     hidden_before = [np.array(c.transform.init) for c in hidden_in]
     with nengo_dl.Simulator(net, minibatch_size=32, seed=0, progress_bar=False) as sim:
@@ -63,8 +63,10 @@ def test_fit_lowers_loss_and_keeps_memory_fixed():
     assert loss1 < 0.7 * loss0, (loss0, loss1)  # measured 0.306 -> 0.117
     # memory fixed (freeze_params writes it back through float32)
     assert np.allclose(np.array(abar.transform.init), before, atol=1e-6)
-    assert any(not np.allclose(c.transform.init, b)  # hidden weights trained
-               for c, b in zip(hidden_in, hidden_before))
+    assert any(
+        not np.allclose(c.transform.init, b)  # hidden weights trained
+        for c, b in zip(hidden_in, hidden_before)
+    )
 
 
 def test_train_memory_and_trainable_theta():
@@ -72,8 +74,11 @@ def test_train_memory_and_trainable_theta():
     configure_training(net, keep_history=True)
     x, y = delay_data(32, 30, delay=5, seed=1)
     gain0 = float(net.lmu.theta_connection.transform.init)
-    A_conn = [c for c in net.lmu.fixed_connections
-              if getattr(c.transform, "shape", None) == (6, 6)][0]
+    A_conn = [
+        c
+        for c in net.lmu.fixed_connections
+        if getattr(c.transform, "shape", None) == (6, 6)
+    ][0]
     A0 = np.array(A_conn.transform.init)
     with nengo_dl.Simulator(net, minibatch_size=32, progress_bar=False) as sim:
         sim.compile(optimizer=tf.optimizers.Adam(0.01), loss=tf.losses.mse)
@@ -85,8 +90,9 @@ def test_train_memory_and_trainable_theta():
 
 
 def test_spiking_twins():
-    assert isinstance(spiking_twin(nengo.RectifiedLinear(amplitude=0.1)),
-                      nengo.SpikingRectifiedLinear)
+    assert isinstance(
+        spiking_twin(nengo.RectifiedLinear(amplitude=0.1)), nengo.SpikingRectifiedLinear
+    )
     assert spiking_twin(nengo.RectifiedLinear(amplitude=0.1)).amplitude == 0.1
     lif = spiking_twin(nengo.LIFRate(tau_rc=0.03))
     assert isinstance(lif, nengo.LIF) and lif.tau_rc == 0.03
@@ -101,11 +107,18 @@ def test_to_spiking_approaches_rate_output():
     # high firing rates with a small amplitude, as for a spiking deployment
     with nengo.Network(seed=0) as net:
         stim = nengo.Node(nengo.processes.WhiteSignal(2.0, high=2, rms=0.5, seed=0))
-        lmu = LMU(1, 1, 4, 0.1, hidden_units=50, hidden_recurrent=False,
-                  hidden_neuron_type=nengo.RectifiedLinear(amplitude=0.01),
-                  hidden_kernel_initializer=rng.normal(scale=100, size=(4, 50)),
-                  hidden_bias_initializer=rng.uniform(50, 150, size=50),
-                  seed=0)
+        lmu = LMU(
+            1,
+            1,
+            4,
+            0.1,
+            hidden_units=50,
+            hidden_recurrent=False,
+            hidden_neuron_type=nengo.RectifiedLinear(amplitude=0.01),
+            hidden_kernel_initializer=rng.normal(scale=100, size=(4, 50)),
+            hidden_bias_initializer=rng.uniform(50, 150, size=50),
+            seed=0,
+        )
         nengo.Connection(stim, lmu.input, synapse=None)
         net.probe = nengo.Probe(lmu.output, synapse=0.02)
     with nengo.Simulator(net, progress_bar=False) as sim:
@@ -114,8 +127,9 @@ def test_to_spiking_approaches_rate_output():
     errors = []
     for tau in [0.001, 0.005, 0.02]:
         spiking = to_spiking(net, synapse=tau)
-        assert isinstance(spiking.all_ensembles[0].neuron_type,
-                          nengo.SpikingRectifiedLinear)
+        assert isinstance(
+            spiking.all_ensembles[0].neuron_type, nengo.SpikingRectifiedLinear
+        )
         assert isinstance(net.all_ensembles[0].neuron_type, nengo.RectifiedLinear)
         with nengo.Simulator(spiking, progress_bar=False) as sim:
             sim.run(2.0)
@@ -152,10 +166,18 @@ def test_rate_scale_keeps_rate_function():
     rng = np.random.RandomState(1)
     with nengo.Network(seed=0) as net:
         stim = nengo.Node(nengo.processes.WhiteSignal(1.0, high=2, rms=0.5, seed=1))
-        lmu = LMU(1, 1, 4, 0.1, hidden_units=30, hidden_recurrent=False,
-                  hidden_neuron_type=nengo.RectifiedLinear(),
-                  hidden_kernel_initializer=rng.normal(size=(4, 30)),
-                  hidden_bias_initializer=rng.uniform(0, 1, size=30), seed=0)
+        lmu = LMU(
+            1,
+            1,
+            4,
+            0.1,
+            hidden_units=30,
+            hidden_recurrent=False,
+            hidden_neuron_type=nengo.RectifiedLinear(),
+            hidden_kernel_initializer=rng.normal(size=(4, 30)),
+            hidden_bias_initializer=rng.uniform(0, 1, size=30),
+            seed=0,
+        )
         nengo.Connection(stim, lmu.input, synapse=None)
         net.probe = nengo.Probe(lmu.output, synapse=0.01)
     with nengo.Simulator(net, progress_bar=False) as sim:
@@ -194,14 +216,24 @@ def test_every_weight_trains_in_same_seed_networks(readout):
     memory-to-hidden kernel (probed directly) never trained."""
     with nengo.Network(seed=1) as net:
         stim = nengo.Node(np.zeros(1))
-        lmu = LMU(1, 1, 4, 0.04, hidden_units=10, seed=1, memory_to_memory=True,
-                  input_to_hidden=True, use_bias=True)
+        lmu = LMU(
+            1,
+            1,
+            4,
+            0.04,
+            hidden_units=10,
+            seed=1,
+            memory_to_memory=True,
+            input_to_hidden=True,
+            use_bias=True,
+        )
         nengo.Connection(stim, lmu.input, synapse=None)
         out = lmu.output
         if readout:
             out = nengo.Node(size_in=1)
-            nengo.Connection(lmu.output, out, transform=np.ones((1, 10)) / 10,
-                             synapse=None)
+            nengo.Connection(
+                lmu.output, out, transform=np.ones((1, 10)) / 10, synapse=None
+            )
         probe = nengo.Probe(out, synapse=None)
     moved = one_step_moves(net, lmu, stim, probe)
     assert sorted(moved) == sorted(lmu.weights) + ["theta"]
@@ -221,9 +253,11 @@ def test_configure_training_protects_user_connections():
             a = nengo.Node(size_in=1)
             b = nengo.Node(size_in=1)
             c = nengo.Node(size_in=1)
-            conns = [nengo.Connection(stim, a, transform=0.5, synapse=None),
-                     nengo.Connection(a, b, transform=0.5, synapse=None),
-                     nengo.Connection(b, c, transform=0.5, synapse=None)]
+            conns = [
+                nengo.Connection(stim, a, transform=0.5, synapse=None),
+                nengo.Connection(a, b, transform=0.5, synapse=None),
+                nengo.Connection(b, c, transform=0.5, synapse=None),
+            ]
         probe = nengo.Probe(c, synapse=None)
     configure_training(net)
     assert probe.seed >= DRAWN_SEED_LIMIT
@@ -234,9 +268,18 @@ def test_configure_training_protects_user_connections():
 
 def test_lmu_weights_keys_shapes_and_values():
     with nengo.Network(seed=0) as net:
-        lmu = LMU(2, 3, 4, 0.05, hidden_units=5, hidden_to_memory=True,
-                  memory_to_memory=True, input_to_hidden=True, use_bias=True,
-                  seed=2)
+        lmu = LMU(
+            2,
+            3,
+            4,
+            0.05,
+            hidden_units=5,
+            hidden_to_memory=True,
+            memory_to_memory=True,
+            input_to_hidden=True,
+            use_bias=True,
+            seed=2,
+        )
         plain = LMU(1, 1, 4, 0.05)
     with nengo_dl.Simulator(net, progress_bar=False) as sim:
         weights = lmu_weights(sim, lmu)
@@ -271,17 +314,26 @@ def test_learned_theta_carries_to_neural_memory(discretizer="zoh"):
     with nengo.Network(seed=0) as net:
         stim = nengo.Node(np.zeros(1))
         # 50 ms steps: a window of 6 steps is 0.3 s, long enough for neurons
-        lmu = LMU(1, 1, 4, 0.3, discretizer=discretizer, trainable_theta=True,
-                  kernel_initializer=np.ones((1, 1)), dt=0.05, seed=0)
+        lmu = LMU(
+            1,
+            1,
+            4,
+            0.3,
+            discretizer=discretizer,
+            trainable_theta=True,
+            kernel_initializer=np.ones((1, 1)),
+            dt=0.05,
+            seed=0,
+        )
         nengo.Connection(stim, lmu.input, synapse=None)
         readout = nengo.Node(size_in=1)
         # read out the delay of theta from the Legendre coefficients
-        nengo.Connection(lmu.output, readout, synapse=None,
-                         transform=delay_readout(4, 1.0))
+        nengo.Connection(
+            lmu.output, readout, synapse=None, transform=delay_readout(4, 1.0)
+        )
         probe = nengo.Probe(readout, synapse=None)
     configure_training(net, keep_history=True)
-    with nengo_dl.Simulator(net, minibatch_size=32, dt=0.05,
-                            progress_bar=False) as sim:
+    with nengo_dl.Simulator(net, minibatch_size=32, dt=0.05, progress_bar=False) as sim:
         sim.compile(optimizer=tf.optimizers.Adam(0.05), loss=tf.losses.mse)
         sim.fit({stim: x}, {probe: y}, epochs=20, verbose=0)
         theta = lmu_weights(sim, lmu)["theta"]
@@ -291,8 +343,15 @@ def test_learned_theta_carries_to_neural_memory(discretizer="zoh"):
         stim = nengo.Node(nengo.processes.WhiteSignal(2.0, high=1.5, rms=0.3, seed=0))
         probes = []
         for t, neurons in [(theta, 300), (theta, None), (0.3, None)]:
-            built = LMU(1, 1, 4, t, memory_neurons_per_dimension=neurons,
-                        kernel_initializer=np.ones((1, 1)), seed=0)
+            built = LMU(
+                1,
+                1,
+                4,
+                t,
+                memory_neurons_per_dimension=neurons,
+                kernel_initializer=np.ones((1, 1)),
+                seed=0,
+            )
             nengo.Connection(stim, built.input, synapse=None)
             probes.append(nengo.Probe(built.output, synapse=None))
             if neurons:
@@ -306,7 +365,9 @@ def test_learned_theta_carries_to_neural_memory(discretizer="zoh"):
 
     # measured 0.93 against 1.62 (zoh)
     assert nrmse(neural, learned) < 0.75 * nrmse(neural, initial), (
-        nrmse(neural, learned), nrmse(neural, initial))
+        nrmse(neural, learned),
+        nrmse(neural, initial),
+    )
 
 
 def test_train_memory_fine_tunes_A_and_B():
@@ -320,8 +381,9 @@ def test_train_memory_fine_tunes_A_and_B():
             lmu = LMU(1, 1, 3, 0.004, kernel_initializer=np.ones((1, 1)), seed=0)
             nengo.Connection(stim, lmu.input, synapse=None)
             out = nengo.Node(size_in=1)
-            nengo.Connection(lmu.output, out, transform=np.full((1, 3), 0.1),
-                             synapse=None)
+            nengo.Connection(
+                lmu.output, out, transform=np.full((1, 3), 0.1), synapse=None
+            )
             probe = nengo.Probe(out, synapse=None)
         configure_training(net, keep_history=True, train_memory=train_memory)
         memory = lmu.fixed_connections
@@ -330,10 +392,12 @@ def test_train_memory_fine_tunes_A_and_B():
             sim.compile(optimizer=tf.optimizers.Adam(0.02), loss=tf.losses.mse)
             sim.fit({stim: x}, {probe: y}, epochs=15, verbose=0)
             after = sim.data.get_params(*[(c, "weights") for c in memory])
-            losses[train_memory] = sim.evaluate({stim: x}, {probe: y},
-                                                verbose=0)["loss"]
-        moved[train_memory] = [float(np.max(np.abs(a - b)))
-                               for a, b in zip(after, before)]
+            losses[train_memory] = sim.evaluate({stim: x}, {probe: y}, verbose=0)[
+                "loss"
+            ]
+        moved[train_memory] = [
+            float(np.max(np.abs(a - b))) for a, b in zip(after, before)
+        ]
     assert max(moved[False]) == 0  # fixed: Abar and Bbar untouched
     assert min(moved[True]) > 1e-3, moved  # every memory connection trained
     assert losses[True] < 0.9 * losses[False], losses
@@ -349,8 +413,11 @@ def test_guide_psmnist_snippet_is_the_recipe_network():
     guide = pathlib.Path(__file__).parents[1] / "docs" / "guide" / "lmu.rst"
     text = guide.read_text()
     block = [b for b in text.split(".. code-block:: python\n") if "order=256" in b][0]
-    code = "\n".join(line[3:] for line in block.splitlines()
-                     if line.startswith("   ") or not line.strip())
+    code = "\n".join(
+        line[3:]
+        for line in block.splitlines()
+        if line.startswith("   ") or not line.strip()
+    )
     code = code.split("configure_training(net)")[0]  # build only, no training
     scope = {}
     exec(compile(code, "lmu.rst", "exec"), scope)  # noqa: S102
@@ -360,13 +427,21 @@ def test_guide_psmnist_snippet_is_the_recipe_network():
     assert type(scope["lmu"].hidden_neuron_type) is type(recipe.lmu.hidden_neuron_type)
 
     def readout(net):
-        return sorted((np.asarray(c.transform.init).shape,
-                       float(np.sum(np.asarray(c.transform.init))))
-                      for c in net.connections if c.post_obj.size_in == 10)
+        return sorted(
+            (
+                np.asarray(c.transform.init).shape,
+                float(np.sum(np.asarray(c.transform.init))),
+            )
+            for c in net.connections
+            if c.post_obj.size_in == 10
+        )
 
     assert readout(ours) == readout(recipe)
-    assert any(np.all(np.asarray(c.transform.init) == 0) and c.pre_obj.size_out == 1
-               for c in ours.connections if c.post_obj.size_in == 10)  # bias
+    assert any(
+        np.all(np.asarray(c.transform.init) == 0) and c.pre_obj.size_out == 1
+        for c in ours.connections
+        if c.post_obj.size_in == 10
+    )  # bias
 
 
 def test_fixed_weights_stay_and_the_rest_trains():
@@ -374,9 +449,19 @@ def test_fixed_weights_stay_and_the_rest_trains():
     cell's trainable_input_encoders=False and so on)."""
     with nengo.Network(seed=0) as net:
         stim = nengo.Node(np.zeros(1))
-        lmu = LMU(1, 1, 4, 0.01, hidden_units=5, memory_to_memory=True,
-                  input_to_hidden=True, use_bias=True, discretizer="euler",
-                  trainable_theta=True, seed=3)
+        lmu = LMU(
+            1,
+            1,
+            4,
+            0.01,
+            hidden_units=5,
+            memory_to_memory=True,
+            input_to_hidden=True,
+            use_bias=True,
+            discretizer="euler",
+            trainable_theta=True,
+            seed=3,
+        )
         nengo.Connection(stim, lmu.input, synapse=None)
         probe = nengo.Probe(lmu.output, synapse=None)
     fixed = ["kernel", "hidden_recurrent_kernel", "hidden_bias", "theta"]
@@ -406,8 +491,13 @@ def trainable_net(hidden_units=8, order=4):
     with nengo.Network(seed=0) as net:
         stim = nengo.Node(np.zeros(1))
         lmu = LMU(
-            1, 1, order, 0.01, hidden_units=hidden_units,
-            hidden_neuron_type=nengo.RectifiedLinear(), seed=0,
+            1,
+            1,
+            order,
+            0.01,
+            hidden_units=hidden_units,
+            hidden_neuron_type=nengo.RectifiedLinear(),
+            seed=0,
         )
         out = nengo.Node(size_in=1)
         nengo.Connection(stim, lmu.input, synapse=None)
@@ -534,13 +624,20 @@ def params_sim(dl):
         yield sim
 
 
-@settings(max_examples=80, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                 HealthCheck.too_slow])
-@given(op=st.sampled_from(["cut", "flip"]), where=st.floats(0, 1, exclude_max=True),
-       mask=st.integers(1, 255))
-def test_damaged_params_are_refused_and_nothing_loaded(params_sim, saved_params,
-                                                       tmp_path, op, where, mask):
+@settings(
+    max_examples=80,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    op=st.sampled_from(["cut", "flip"]),
+    where=st.floats(0, 1, exclude_max=True),
+    mask=st.integers(1, 255),
+)
+def test_damaged_params_are_refused_and_nothing_loaded(
+    params_sim, saved_params, tmp_path, op, where, mask
+):
     from nengo_lmu.dl import load_params
 
     data = bytearray(open(saved_params + ".npz", "rb").read())
@@ -571,17 +668,22 @@ def test_params_property_cases_tried():
 
 def test_to_spiking_takes_numpy_scalars():
     with nengo.Network() as net:
-        ens = nengo.Ensemble(5, 1, neuron_type=nengo.RectifiedLinear(),
-                             gain=np.ones(5), bias=np.zeros(5))
+        ens = nengo.Ensemble(
+            5, 1, neuron_type=nengo.RectifiedLinear(), gain=np.ones(5), bias=np.zeros(5)
+        )
         out = nengo.Node(size_in=5)
         nengo.Connection(ens.neurons, out, synapse=None)
     spiking = to_spiking(net, synapse=np.float32(0.01), rate_scale=np.float32(2.0))
     conn = spiking.all_connections[0]
     assert isinstance(conn.synapse, nengo.Lowpass)
     assert conn.synapse.tau == pytest.approx(0.01)
-    assert isinstance(spiking.all_ensembles[0].neuron_type,
-                      nengo.SpikingRectifiedLinear)
-    for kwargs in ({"synapse": "0.01"}, {"rate_scale": np.float32(-1)},
-                   {"rate_scale": True}):
+    assert isinstance(
+        spiking.all_ensembles[0].neuron_type, nengo.SpikingRectifiedLinear
+    )
+    for kwargs in (
+        {"synapse": "0.01"},
+        {"rate_scale": np.float32(-1)},
+        {"rate_scale": True},
+    ):
         with pytest.raises(ValidationError):
             to_spiking(net, **kwargs)

@@ -27,7 +27,11 @@ def test_pes_learns_a_delay():
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in EXAMPLES.glob("*.py")))
 def test_example_runs_quick(name):
-    out = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py"), "--quick"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / f"{name}.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip()  # each example prints its result

@@ -38,12 +38,15 @@ def run(net, x):
 @pytest.fixture(scope="module")
 def keras_model():
     tf.keras.utils.set_random_seed(1)
-    model = tf.keras.Sequential([
-        tf.keras.Input((12, 2)),
-        keras_lmu.LMU(1, 4, 10, tf.keras.layers.SimpleRNNCell(5),
-                      return_sequences=True),
-        tf.keras.layers.Dense(3),
-    ])
+    model = tf.keras.Sequential(
+        [
+            tf.keras.Input((12, 2)),
+            keras_lmu.LMU(
+                1, 4, 10, tf.keras.layers.SimpleRNNCell(5), return_sequences=True
+            ),
+            tf.keras.layers.Dense(3),
+        ]
+    )
     return model
 
 
@@ -53,8 +56,9 @@ def save(model, path):
     model.save(path, save_format="keras_v3" if path.name == "v3.keras" else None)
 
 
-@pytest.mark.parametrize("name", ["model.h5", "model.keras", "v3.keras",
-                                  "saved_model_dir"])
+@pytest.mark.parametrize(
+    "name", ["model.h5", "model.keras", "v3.keras", "saved_model_dir"]
+)
 def test_keras_files_in_every_format(keras_model, tmp_path, name):
     path = tmp_path / name
     save(keras_model, path)
@@ -101,7 +105,8 @@ from test_interop_paper import JSON_VALUES, json_paths, json_type, replace_at  #
 
 KERAS_TRIED = Counter()
 KERAS_SETTINGS = dict(
-    deadline=None, derandomize=True,
+    deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 FORMATS = ["model.h5", "model.keras", "v3.keras", "saved_model_dir"]
@@ -142,16 +147,22 @@ def damage(data, op, where, mask):
 
 
 def files_of(path):
-    return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [
-        path]
+    return (
+        sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    )
 
 
 @settings(max_examples=40, **KERAS_SETTINGS)
-@given(fmt=st.sampled_from(FORMATS), op=st.sampled_from(["cut", "flip"]),
-       which=st.floats(0, 1, exclude_max=True),
-       where=st.floats(0, 1, exclude_max=True), mask=st.integers(1, 255))
-def test_damaged_keras_files_are_refused_or_read(saved, tmp_path, fmt, op, which,
-                                                 where, mask):
+@given(
+    fmt=st.sampled_from(FORMATS),
+    op=st.sampled_from(["cut", "flip"]),
+    which=st.floats(0, 1, exclude_max=True),
+    where=st.floats(0, 1, exclude_max=True),
+    mask=st.integers(1, 255),
+)
+def test_damaged_keras_files_are_refused_or_read(
+    saved, tmp_path, fmt, op, which, where, mask
+):
     source = saved[fmt]
     target = tmp_path / f"damaged_{fmt}"
     if target.is_dir():
@@ -193,8 +204,7 @@ def write_keras_config(source, target, config):
 
 @settings(max_examples=60, **KERAS_SETTINGS)
 @given(fmt=st.sampled_from(["model.h5", "v3.keras"]), data=st.data())
-def test_keras_configs_with_wrong_types_are_refused_or_read(saved, tmp_path, fmt,
-                                                            data):
+def test_keras_configs_with_wrong_types_are_refused_or_read(saved, tmp_path, fmt, data):
     source = saved[fmt]
     config = keras_config(source)
     path, old = data.draw(st.sampled_from(list(json_paths(config))))

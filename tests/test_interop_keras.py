@@ -35,8 +35,9 @@ def run_nengo_batches(net, stim, probes, x):
 
 
 def run_nengo_dl(net, stim, probes, x):
-    with nengo_dl.Simulator(net, dt=DT, minibatch_size=len(x),
-                            progress_bar=False) as sim:
+    with nengo_dl.Simulator(
+        net, dt=DT, minibatch_size=len(x), progress_bar=False
+    ) as sim:
         return sim.predict({stim: x}, n_steps=x.shape[1])
 
 
@@ -64,12 +65,22 @@ def build_and_train(hidden, return_sequences, kind, readout, seed):
     # alternate recurrent and feedforward memories (keras_lmu.LMU without
     # recurrence builds an LMUFeedforward), Sequential and functional models
     recurrent = seed % 2 == 0
-    options = dict(memory_to_memory=recurrent,
-                   hidden_to_memory=recurrent and hidden != "none",
-                   input_to_hidden=seed % 3 == 0, use_bias=True)
+    options = dict(
+        memory_to_memory=recurrent,
+        hidden_to_memory=recurrent and hidden != "none",
+        input_to_hidden=seed % 3 == 0,
+        use_bias=True,
+    )
     if kind == "LMU":
-        lmu = keras_lmu.LMU(2, 5, 12.0, cell, return_sequences=return_sequences,
-                            trainable_theta=recurrent, **options)
+        lmu = keras_lmu.LMU(
+            2,
+            5,
+            12.0,
+            cell,
+            return_sequences=return_sequences,
+            trainable_theta=recurrent,
+            **options,
+        )
     else:
         lmu = keras.layers.RNN(
             keras_lmu.LMUCell(2, 5, 12.0, cell, trainable_theta=True, **options),
@@ -137,12 +148,13 @@ def check_round_trips(round_trips, outputs):
 def test_round_trip_attributes(round_trips):
     for config, (model, imported) in zip(ROUND_TRIPS, round_trips[-1]):
         assert imported.output_activation == (
-            "softmax" if config[3] == "softmax" else None)
+            "softmax" if config[3] == "softmax" else None
+        )
         assert len(imported.lmus) == 1
-        lmu_layer = next(layer for layer in model.layers
-                         if type(layer).__name__ in ("LMU", "RNN"))
-        theta_steps = (lmu_layer.theta if config[2] == "LMU"
-                       else lmu_layer.cell.theta)
+        lmu_layer = next(
+            layer for layer in model.layers if type(layer).__name__ in ("LMU", "RNN")
+        )
+        theta_steps = lmu_layer.theta if config[2] == "LMU" else lmu_layer.cell.theta
         assert imported.lmus[0].theta == pytest.approx(theta_steps * DT)
         # a trainable theta has been trained away from its initial 12 steps
         if config[2] == "RNN":
@@ -161,8 +173,9 @@ def test_round_trip_nengo_dl(round_trips):
 
 def test_single_layer_and_container():
     tf.keras.utils.set_random_seed(0)
-    layer = keras_lmu.LMU(1, 4, 8.0, keras.layers.SimpleRNNCell(3),
-                          memory_to_memory=True)
+    layer = keras_lmu.LMU(
+        1, 4, 8.0, keras.layers.SimpleRNNCell(3), memory_to_memory=True
+    )
     layer(np.zeros((1, 5, 2), dtype=np.float32))
     with nengo.Network() as outer:
         imported = network_from_keras(layer, dt=0.002)
@@ -178,32 +191,72 @@ def keras_error_models():
     inp = keras.Input((STEPS, INPUT_D))
 
     def lmu(**kwargs):
-        return keras_lmu.LMU(1, 4, 8.0, keras.layers.SimpleRNNCell(3),
-                             memory_to_memory=True, **kwargs)
+        return keras_lmu.LMU(
+            1, 4, 8.0, keras.layers.SimpleRNNCell(3), memory_to_memory=True, **kwargs
+        )
 
     first = lmu(return_sequences=True)(inp)
     skip = keras.layers.Concatenate()([first, inp])
     two_inputs = keras.Input((STEPS, 1))
     merged = keras.layers.Concatenate()([inp, two_inputs])
     return [
-        (keras.Sequential([inp, lmu(), keras.layers.Dense(3, activation="softmax"),
-                           keras.layers.Dense(2)]), "softmax"),
-        (keras.Sequential([inp, lmu(), keras.layers.Dense(3, activation="elu")]),
-         "elu"),
+        (
+            keras.Sequential(
+                [
+                    inp,
+                    lmu(),
+                    keras.layers.Dense(3, activation="softmax"),
+                    keras.layers.Dense(2),
+                ]
+            ),
+            "softmax",
+        ),
+        (
+            keras.Sequential([inp, lmu(), keras.layers.Dense(3, activation="elu")]),
+            "elu",
+        ),
         (keras.Sequential([inp, keras.layers.LSTM(3)]), "LSTM"),
-        (keras.Sequential([inp, keras_lmu.LMU(
-            1, 4, 8.0, keras.layers.SimpleRNNCell(3, activation="softplus"),
-            memory_to_memory=True)]), "hidden_cell"),
-        (keras.Sequential([inp, keras_lmu.LMU(1, 4, 8.0, keras.layers.GRUCell(3),
-                                              memory_to_memory=True)]),
-         "hidden_cell"),
-        (keras.Sequential([inp, keras.layers.RNN(keras_lmu.LMUCell(
-            1, 4, 8.0, None), go_backwards=True)]), "go_backwards"),
+        (
+            keras.Sequential(
+                [
+                    inp,
+                    keras_lmu.LMU(
+                        1,
+                        4,
+                        8.0,
+                        keras.layers.SimpleRNNCell(3, activation="softplus"),
+                        memory_to_memory=True,
+                    ),
+                ]
+            ),
+            "hidden_cell",
+        ),
+        (
+            keras.Sequential(
+                [
+                    inp,
+                    keras_lmu.LMU(
+                        1, 4, 8.0, keras.layers.GRUCell(3), memory_to_memory=True
+                    ),
+                ]
+            ),
+            "hidden_cell",
+        ),
+        (
+            keras.Sequential(
+                [
+                    inp,
+                    keras.layers.RNN(
+                        keras_lmu.LMUCell(1, 4, 8.0, None), go_backwards=True
+                    ),
+                ]
+            ),
+            "go_backwards",
+        ),
         (keras.Model(inp, keras.layers.Dense(2)(skip)), "chain"),
         (keras.Model([inp, two_inputs], lmu()(merged)), "one input"),
         (keras.Sequential([keras.layers.Dense(2)]), "built"),
-        (keras.Sequential([inp, keras.Sequential([keras.layers.Dense(2)])]),
-         "nested"),
+        (keras.Sequential([inp, keras.Sequential([keras.layers.Dense(2)])]), "nested"),
     ]
 
 
@@ -229,9 +282,14 @@ def test_imported_weights_run_with_neural_memory_and_spiking():
 
     steps = 1000
     tf.keras.utils.set_random_seed(0)
-    layer = keras_lmu.LMU(1, 4, 200, keras.layers.Dense(16, activation="relu"),
-                          kernel_initializer=keras.initializers.Constant(1.0),
-                          return_sequences=True)
+    layer = keras_lmu.LMU(
+        1,
+        4,
+        200,
+        keras.layers.Dense(16, activation="relu"),
+        kernel_initializer=keras.initializers.Constant(1.0),
+        return_sequences=True,
+    )
     signal = nengo.processes.WhiteSignal(1.0, high=2, rms=0.3, y0=0, seed=0)
     x = signal.run_steps(steps)[None].astype(np.float32)
     y_keras = layer(x).numpy()[0]
@@ -242,9 +300,16 @@ def test_imported_weights_run_with_neural_memory_and_spiking():
     # the same weights with 4 x 200 spiking neurons as the memory
     with nengo.Network(seed=0) as net:
         stim = nengo.Node(nengo.processes.PresentInput(x[0], DT))
-        lmu = lmu_from_keras(layer, dt=DT, memory_neurons=200, memory_kwargs=dict(
-            neuron_type=nengo.SpikingRectifiedLinear(), input_rms=0.3,
-            input_high=2.0))
+        lmu = lmu_from_keras(
+            layer,
+            dt=DT,
+            memory_neurons=200,
+            memory_kwargs=dict(
+                neuron_type=nengo.SpikingRectifiedLinear(),
+                input_rms=0.3,
+                input_high=2.0,
+            ),
+        )
         nengo.Connection(stim, lmu.input, synapse=None)
         probe = nengo.Probe(lmu.output, synapse=0.02)
     with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
@@ -272,8 +337,10 @@ def test_imported_weights_run_with_neural_memory_and_spiking():
     spiking.stim.output = nengo.processes.PresentInput(x[0], DT)
     with nengo.Simulator(spiking, dt=DT, progress_bar=False) as sim:
         sim.run_steps(steps)
-    spiking_error = rmse(nengo.Lowpass(0.02).filt(sim.data[spiking.probe], dt=DT),
-                         nengo.Lowpass(0.02).filt(rate, dt=DT))
+    spiking_error = rmse(
+        nengo.Lowpass(0.02).filt(sim.data[spiking.probe], dt=DT),
+        nengo.Lowpass(0.02).filt(rate, dt=DT),
+    )
     assert spiking_error < 0.2, spiking_error  # measured 0.088
 
 
@@ -300,8 +367,14 @@ def test_euler_feedforward_lmu_is_nengos_euler_lmu():
     equals the imported Euler LMU's (the update m += (A m + B u) / theta)."""
     tf.keras.utils.set_random_seed(3)
     x = np.random.RandomState(3).uniform(-1, 1, size=(40, 1)).astype(np.float32)
-    layer = keras_lmu.LMU(1, 4, 10, keras.layers.SimpleRNNCell(3),
-                          discretizer="euler", return_sequences=True)
+    layer = keras_lmu.LMU(
+        1,
+        4,
+        10,
+        keras.layers.SimpleRNNCell(3),
+        discretizer="euler",
+        return_sequences=True,
+    )
     layer(x[None])
     assert type(layer.layer).__name__ == "LMUFeedforward"
     lmu, ours, theirs = run_layer(layer, x)
@@ -310,12 +383,14 @@ def test_euler_feedforward_lmu_is_nengos_euler_lmu():
     assert np.allclose(ours, theirs, rtol=0, atol=2e-6)  # float32 rounding
 
 
-@pytest.mark.parametrize("truncate_ir, exact", [(0.1, False), (1e-4, False),
-                                                (None, True)])
+@pytest.mark.parametrize(
+    "truncate_ir, exact", [(0.1, False), (1e-4, False), (None, True)]
+)
 def test_raw_convolution_truncated_is_refused(truncate_ir, exact):
     x = np.random.RandomState(4).uniform(-1, 1, size=(40, 1)).astype(np.float32)
-    layer = keras_lmu.LMUFeedforward(1, 4, 10, None, conv_mode="raw",
-                                     truncate_ir=truncate_ir, return_sequences=True)
+    layer = keras_lmu.LMUFeedforward(
+        1, 4, 10, None, conv_mode="raw", truncate_ir=truncate_ir, return_sequences=True
+    )
     layer(x[None])
     if exact:
         _, ours, theirs = run_layer(layer, x)

@@ -14,7 +14,6 @@ from nengo_lmu import LMU
 from nengo_lmu.interop import network_from_paper_file
 from nengo_lmu.systems import LegendreDelay
 
-
 # --- LMU(memory_matrices=...) -------------------------------------------------
 
 
@@ -23,9 +22,16 @@ def test_memory_matrices_equal_default_memory():
     order, theta = 5, 0.02
     disc = LegendreDelay(theta, order).discretize(DT)
     x = np.random.RandomState(0).uniform(-1, 1, size=(30, 2))
-    kwargs = dict(size_in=2, memory_d=2, order=order, hidden_units=4,
-                  hidden_to_memory=True, memory_to_memory=True,
-                  input_to_hidden=True, seed=3)
+    kwargs = dict(
+        size_in=2,
+        memory_d=2,
+        order=order,
+        hidden_units=4,
+        hidden_to_memory=True,
+        memory_to_memory=True,
+        input_to_hidden=True,
+        seed=3,
+    )
     with nengo.Network() as net:
         stim = nengo.Node(nengo.processes.PresentInput(x, DT))
         a = LMU(theta=theta, **kwargs)
@@ -41,22 +47,39 @@ def test_memory_matrices_equal_default_memory():
     assert np.allclose(sim.data[pa], sim.data[pb], atol=1e-12)
 
 
-@pytest.mark.parametrize("kwargs, attr", [
-    ({"memory_matrices": (np.eye(3), np.ones((4, 1)))}, "memory_matrices"),
-    ({"memory_matrices": (np.eye(4), np.ones((4, 2)))}, "memory_matrices"),
-    ({"memory_matrices": np.eye(4)}, "memory_matrices"),
-    ({"memory_matrices": (np.full((4, 4), np.inf), np.ones(4))}, "memory_matrices"),
-    ({"memory_matrices": (np.eye(4), np.ones(4)),
-      "memory_neurons_per_dimension": 10},
-     "memory_matrices"),
-    ({"memory_matrices": (np.eye(4), np.ones(4)), "discretizer": "euler"},
-     "memory_matrices"),
-    ({"memory_matrices": (np.eye(4), np.ones(4)), "discretizer": "euler",
-      "trainable_theta": True}, "memory_matrices"),
-    ({"memory_matrices": (np.eye(4), np.ones(4)), "memory_kwargs": {"n_std": 2}},
-     "memory_matrices"),
-    ({"theta": None}, "theta"),
-])
+@pytest.mark.parametrize(
+    "kwargs, attr",
+    [
+        ({"memory_matrices": (np.eye(3), np.ones((4, 1)))}, "memory_matrices"),
+        ({"memory_matrices": (np.eye(4), np.ones((4, 2)))}, "memory_matrices"),
+        ({"memory_matrices": np.eye(4)}, "memory_matrices"),
+        ({"memory_matrices": (np.full((4, 4), np.inf), np.ones(4))}, "memory_matrices"),
+        (
+            {
+                "memory_matrices": (np.eye(4), np.ones(4)),
+                "memory_neurons_per_dimension": 10,
+            },
+            "memory_matrices",
+        ),
+        (
+            {"memory_matrices": (np.eye(4), np.ones(4)), "discretizer": "euler"},
+            "memory_matrices",
+        ),
+        (
+            {
+                "memory_matrices": (np.eye(4), np.ones(4)),
+                "discretizer": "euler",
+                "trainable_theta": True,
+            },
+            "memory_matrices",
+        ),
+        (
+            {"memory_matrices": (np.eye(4), np.ones(4)), "memory_kwargs": {"n_std": 2}},
+            "memory_matrices",
+        ),
+        ({"theta": None}, "theta"),
+    ],
+)
 def test_bad_memory_matrices(kwargs, attr):
     args = dict(size_in=1, memory_d=1, order=4, theta=0.1, hidden_units=3)
     args.update(kwargs)
@@ -85,36 +108,69 @@ def paper_weights(rng):
         "AT": (disc.A - np.eye(q)).T + rng.normal(size=(q, q)) * 0.01,
         "BT": disc.B.T * (1 + 0.1 * rng.normal(size=(1, q))),
     }
-    dense = {"kernel": rng.normal(size=(n, PAPER_CLASSES)),
-             "bias": rng.normal(size=PAPER_CLASSES)}
-    return ({k: v.astype(np.float32) for k, v in cell.items()},
-            {k: v.astype(np.float32) for k, v in dense.items()})
+    dense = {
+        "kernel": rng.normal(size=(n, PAPER_CLASSES)),
+        "bias": rng.normal(size=PAPER_CLASSES),
+    }
+    return (
+        {k: v.astype(np.float32) for k, v in cell.items()},
+        {k: v.astype(np.float32) for k, v in dense.items()},
+    )
 
 
-def paper_config(return_sequences=False, old_keras=False, activation="softmax",
-                 extra_layers=()):
-    rnn = {"class_name": "RNN", "config": {
-        "name": "rnn_1", "trainable": True,
-        "batch_input_shape": [None, PAPER_STEPS, PAPER_D], "dtype": "float32",
-        "return_sequences": return_sequences, "return_state": False,
-        "go_backwards": False, "stateful": False, "unroll": False,
-        "cell": {"class_name": "LMUCell", "config": {
-            "units": PAPER_UNITS, "order": PAPER_ORDER, "theta": PAPER_THETA,
-            "method": "zoh", "trainable_input_encoders": True,
-            "trainable_hidden_encoders": True, "trainable_memory_encoders": True,
-            "trainable_input_kernel": True, "trainable_hidden_kernel": True,
-            "trainable_memory_kernel": True, "trainable_A": False,
-            "trainable_B": False, "hidden_activation": "tanh"}}}}
-    dense = {"class_name": "Dense", "config": {
-        "name": "dense_1", "trainable": True, "units": PAPER_CLASSES,
-        "activation": activation, "use_bias": True}}
+def paper_config(
+    return_sequences=False, old_keras=False, activation="softmax", extra_layers=()
+):
+    rnn = {
+        "class_name": "RNN",
+        "config": {
+            "name": "rnn_1",
+            "trainable": True,
+            "batch_input_shape": [None, PAPER_STEPS, PAPER_D],
+            "dtype": "float32",
+            "return_sequences": return_sequences,
+            "return_state": False,
+            "go_backwards": False,
+            "stateful": False,
+            "unroll": False,
+            "cell": {
+                "class_name": "LMUCell",
+                "config": {
+                    "units": PAPER_UNITS,
+                    "order": PAPER_ORDER,
+                    "theta": PAPER_THETA,
+                    "method": "zoh",
+                    "trainable_input_encoders": True,
+                    "trainable_hidden_encoders": True,
+                    "trainable_memory_encoders": True,
+                    "trainable_input_kernel": True,
+                    "trainable_hidden_kernel": True,
+                    "trainable_memory_kernel": True,
+                    "trainable_A": False,
+                    "trainable_B": False,
+                    "hidden_activation": "tanh",
+                },
+            },
+        },
+    }
+    dense = {
+        "class_name": "Dense",
+        "config": {
+            "name": "dense_1",
+            "trainable": True,
+            "units": PAPER_CLASSES,
+            "activation": activation,
+            "use_bias": True,
+        },
+    }
     layers = [rnn, *extra_layers, dense]
     inner = layers if old_keras else {"name": "sequential_1", "layers": layers}
     return {"class_name": "Sequential", "config": inner}
 
 
-def write_paper_file(path, cell, dense, config=None, weight_names=True,
-                     str_attrs=False):
+def write_paper_file(
+    path, cell, dense, config=None, weight_names=True, str_attrs=False
+):
     """A model file in the layout Keras 2's ``model.save()`` writes."""
     config = paper_config() if config is None else config
     enc = (lambda s: s) if str_attrs else (lambda s: s.encode("utf8"))
@@ -143,11 +199,15 @@ def paper_reference(x, cell, dense):
     hs = []
     for t in range(x.shape[1]):
         xt = x[:, t]
-        u = xt @ w["input_encoders"] + h @ w["hidden_encoders"] + m @ w[
-            "memory_encoders"]
+        u = (
+            xt @ w["input_encoders"]
+            + h @ w["hidden_encoders"]
+            + m @ w["memory_encoders"]
+        )
         m = m + m @ w["AT"] + u @ w["BT"]
-        h = np.tanh(xt @ w["input_kernel"] + h @ w["hidden_kernel"]
-                    + m @ w["memory_kernel"])
+        h = np.tanh(
+            xt @ w["input_kernel"] + h @ w["hidden_kernel"] + m @ w["memory_kernel"]
+        )
         hs.append(h)
     hs = np.stack(hs, axis=1)
     return hs @ dense["kernel"].astype(float) + dense["bias"].astype(float)
@@ -157,8 +217,7 @@ def paper_reference(x, cell, dense):
 def paper_file(tmp_path_factory):
     rng = np.random.RandomState(5)
     cell, dense = paper_weights(rng)
-    path = write_paper_file(tmp_path_factory.mktemp("paper") / "model.h5", cell,
-                            dense)
+    path = write_paper_file(tmp_path_factory.mktemp("paper") / "model.h5", cell, dense)
     x = rng.uniform(-1, 1, size=(BATCH, PAPER_STEPS, PAPER_D))
     return path, x, paper_reference(x, cell, dense), cell, dense
 
@@ -188,8 +247,10 @@ def test_paper_file_nengo_dl(paper_file):
     assert np.max(np.abs(out - expected)) < 1e-5
 
 
-@pytest.mark.parametrize("variant", ["old_keras", "no_weight_names", "str_attrs",
-                                     "dropout", "return_sequences"])
+@pytest.mark.parametrize(
+    "variant",
+    ["old_keras", "no_weight_names", "str_attrs", "dropout", "return_sequences"],
+)
 def test_paper_file_variants(paper_file, tmp_path, variant):
     """Layouts of other Keras 2 versions read the same."""
     _, x, expected, cell, dense = paper_file
@@ -197,11 +258,15 @@ def test_paper_file_variants(paper_file, tmp_path, variant):
     if variant in ("old_keras", "return_sequences"):
         kwargs["config"] = paper_config(**{variant: True})
     elif variant == "dropout":
-        kwargs["config"] = paper_config(extra_layers=[{
-            "class_name": "Dropout", "config": {"name": "dropout_1", "rate": 0.2}}])
+        kwargs["config"] = paper_config(
+            extra_layers=[
+                {"class_name": "Dropout", "config": {"name": "dropout_1", "rate": 0.2}}
+            ]
+        )
     else:
-        kwargs[{"no_weight_names": "weight_names",
-                "str_attrs": "str_attrs"}[variant]] = variant == "str_attrs"
+        kwargs[
+            {"no_weight_names": "weight_names", "str_attrs": "str_attrs"}[variant]
+        ] = (variant == "str_attrs")
     path = write_paper_file(tmp_path / "m.h5", cell, dense, **kwargs)
     net, stim, probe, _ = build_paper_net(path)
     out = run_nengo_batches(net, stim, [probe], x[:1])[probe]
@@ -223,30 +288,41 @@ def corrupt_files(tmp_path, cell, dense):
     files.append((tmp_path / "bad_json.h5", "JSON"))
 
     def variant(name, match, cell=cell, dense=dense, **kwargs):
-        files.append((write_paper_file(tmp_path / name, cell, dense, **kwargs),
-                      match))
+        files.append((write_paper_file(tmp_path / name, cell, dense, **kwargs), match))
 
-    variant("no_at.h5", r"missing weights \['AT'\]",
-            cell={k: v for k, v in cell.items() if k != "AT"})
-    variant("bad_shape.h5", "'memory_kernel' has shape",
-            cell=dict(cell, memory_kernel=cell["memory_kernel"][:-1]))
+    variant(
+        "no_at.h5",
+        r"missing weights \['AT'\]",
+        cell={k: v for k, v in cell.items() if k != "AT"},
+    )
+    variant(
+        "bad_shape.h5",
+        "'memory_kernel' has shape",
+        cell=dict(cell, memory_kernel=cell["memory_kernel"][:-1]),
+    )
     variant("bad_bt.h5", "'BT' has shape", cell=dict(cell, BT=cell["BT"].T))
-    variant("dense_width.h5", "'dense_1' takes 4 dimensions but gets 5",
-            dense=dict(dense, kernel=dense["kernel"][1:]))
-    variant("dense_bias.h5", "'bias' has shape",
-            dense=dict(dense, bias=dense["bias"][1:]))
+    variant(
+        "dense_width.h5",
+        "'dense_1' takes 4 dimensions but gets 5",
+        dense=dict(dense, kernel=dense["kernel"][1:]),
+    )
+    variant(
+        "dense_bias.h5", "'bias' has shape", dense=dict(dense, bias=dense["bias"][1:])
+    )
     variant("nan.h5", "not finite", cell=dict(cell, AT=cell["AT"] * np.nan))
     variant("elu.h5", "elu", config=paper_config(activation="elu"))
     lstm = paper_config()
-    lstm["config"]["layers"].insert(1, {"class_name": "LSTM",
-                                        "config": {"name": "lstm_1"}})
+    lstm["config"]["layers"].insert(
+        1, {"class_name": "LSTM", "config": {"name": "lstm_1"}}
+    )
     variant("lstm.h5", "LSTM", config=lstm)
     other_cell = paper_config()
     other_cell["config"]["layers"][0]["config"]["cell"]["class_name"] = "GRUCell"
     variant("gru.h5", "no LMUCell", config=other_cell)
     activation = paper_config()
     activation["config"]["layers"][0]["config"]["cell"]["config"][
-        "hidden_activation"] = "softsign"
+        "hidden_activation"
+    ] = "softsign"
     variant("softsign.h5", "hidden_activation", config=activation)
     wrong_order = paper_config()
     wrong_order["config"]["layers"][0]["config"]["cell"]["config"]["order"] = 9
@@ -254,8 +330,11 @@ def corrupt_files(tmp_path, cell, dense):
     missing_layer = paper_config()
     missing_layer["config"]["layers"][1]["config"]["name"] = "dense_2"
     variant("no_layer.h5", "no weights for layer 'dense_2'", config=missing_layer)
-    variant("not_model.h5", "not supported", config={"class_name": "Dense",
-                                                     "config": {"name": "d"}})
+    variant(
+        "not_model.h5",
+        "not supported",
+        config={"class_name": "Dense", "config": {"name": "d"}},
+    )
     return files
 
 
@@ -279,14 +358,29 @@ from hypothesis import strategies as st  # noqa: E402
 
 READER_TRIED = Counter()
 READER_SETTINGS = dict(
-    deadline=None, derandomize=True,
+    deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
 #: Configuration keys the reader uses (a wrong type there must be refused)
-USED_KEYS = {"class_name", "config", "layers", "name", "cell", "units", "order",
-             "theta", "hidden_activation", "activation", "use_bias", "go_backwards",
-             "return_sequences", "batch_input_shape", "inbound_nodes"}
+USED_KEYS = {
+    "class_name",
+    "config",
+    "layers",
+    "name",
+    "cell",
+    "units",
+    "order",
+    "theta",
+    "hidden_activation",
+    "activation",
+    "use_bias",
+    "go_backwards",
+    "return_sequences",
+    "batch_input_shape",
+    "inbound_nodes",
+}
 
 
 def read_outcome(path, kind):
@@ -320,10 +414,14 @@ def test_paper_file_cut_short_is_refused(paper_path, tmp_path, fraction):
 
 
 @settings(max_examples=120, **READER_SETTINGS)
-@given(flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True),
-                                st.integers(1, 255)), min_size=1, max_size=8))
-def test_paper_file_with_flipped_bytes_is_refused_or_read(paper_path, tmp_path,
-                                                          flips):
+@given(
+    flips=st.lists(
+        st.tuples(st.floats(0, 1, exclude_max=True), st.integers(1, 255)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_paper_file_with_flipped_bytes_is_refused_or_read(paper_path, tmp_path, flips):
     paper_bytes = paper_path.read_bytes()
     data = bytearray(paper_bytes)
     for where, mask in flips:
@@ -336,8 +434,11 @@ def test_paper_file_with_flipped_bytes_is_refused_or_read(paper_path, tmp_path,
 def json_paths(node, path=()):
     """Every (path, value) in a JSON tree, the root included."""
     yield path, node
-    items = node.items() if isinstance(node, dict) else (
-        enumerate(node) if isinstance(node, list) else ())
+    items = (
+        node.items()
+        if isinstance(node, dict)
+        else (enumerate(node) if isinstance(node, list) else ())
+    )
     for key, value in items:
         yield from json_paths(value, path + (key,))
 
@@ -349,21 +450,30 @@ def replace_at(node, path, value):
     return node
 
 
-JSON_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 10**6),
-                        st.floats(allow_nan=True), st.text(max_size=5),
-                        st.just([]), st.just({}), st.just([1, "a"]),
-                        st.just({"config": 3}))
+JSON_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 10**6),
+    st.floats(allow_nan=True),
+    st.text(max_size=5),
+    st.just([]),
+    st.just({}),
+    st.just([1, "a"]),
+    st.just({"config": 3}),
+)
 
 
 def json_type(value):
-    return "number" if isinstance(value, (int, float)) and not isinstance(
-        value, bool) else type(value).__name__
+    return (
+        "number"
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+        else type(value).__name__
+    )
 
 
 @settings(max_examples=150, **READER_SETTINGS)
 @given(data=st.data())
-def test_paper_config_with_wrong_types_anywhere_is_refused(paper_file, tmp_path,
-                                                           data):
+def test_paper_config_with_wrong_types_anywhere_is_refused(paper_file, tmp_path, data):
     _, _, _, cell, dense = paper_file
     config = paper_config()
     paths = list(json_paths(config))
@@ -383,27 +493,30 @@ def test_paper_reader_property_cases_tried():
     print("[robustness] paper-file reader cases:", dict(READER_TRIED))
 
 
-@pytest.mark.parametrize("where, value", [
-    (("config", "layers", 0, "config", "name"), 3),
-    (("config", "layers", 0, "config", "cell"), "LMUCell"),
-    (("config", "layers", 0, "config", "cell", "config"), [1]),
-    (("config", "layers", 0, "config", "cell", "config", "units"), 5.0),
-    (("config", "layers", 0, "config", "cell", "config", "order"), "6"),
-    (("config", "layers", 0, "config", "cell", "config", "theta"), True),
-    (("config", "layers", 0, "config", "cell", "config", "hidden_activation"), 1),
-    (("config", "layers", 0, "config", "go_backwards"), 0),
-    (("config", "layers", 0, "config", "return_sequences"), "no"),
-    (("config", "layers", 0, "config", "batch_input_shape"), {"a": 1}),
-    (("config", "layers", 0, "config", "batch_input_shape", 1), "25"),
-    (("config", "layers", 1, "config", "use_bias"), "false"),
-    (("config", "layers", 1, "config", "activation"), {"config": 3}),
-    (("config", "layers", 1, "config", "units"), None),
-    (("config", "layers", 1, "class_name"), ["Dense"]),
-    (("config", "layers"), {"0": 1}),
-    (("config",), "Sequential"),
-    (("class_name",), None),
-    ((), []),
-])
+@pytest.mark.parametrize(
+    "where, value",
+    [
+        (("config", "layers", 0, "config", "name"), 3),
+        (("config", "layers", 0, "config", "cell"), "LMUCell"),
+        (("config", "layers", 0, "config", "cell", "config"), [1]),
+        (("config", "layers", 0, "config", "cell", "config", "units"), 5.0),
+        (("config", "layers", 0, "config", "cell", "config", "order"), "6"),
+        (("config", "layers", 0, "config", "cell", "config", "theta"), True),
+        (("config", "layers", 0, "config", "cell", "config", "hidden_activation"), 1),
+        (("config", "layers", 0, "config", "go_backwards"), 0),
+        (("config", "layers", 0, "config", "return_sequences"), "no"),
+        (("config", "layers", 0, "config", "batch_input_shape"), {"a": 1}),
+        (("config", "layers", 0, "config", "batch_input_shape", 1), "25"),
+        (("config", "layers", 1, "config", "use_bias"), "false"),
+        (("config", "layers", 1, "config", "activation"), {"config": 3}),
+        (("config", "layers", 1, "config", "units"), None),
+        (("config", "layers", 1, "class_name"), ["Dense"]),
+        (("config", "layers"), {"0": 1}),
+        (("config",), "Sequential"),
+        (("class_name",), None),
+        ((), []),
+    ],
+)
 def test_paper_config_wrong_types_are_named(paper_file, tmp_path, where, value):
     _, _, _, cell, dense = paper_file
     config = replace_at(paper_config(), where, value)

@@ -44,16 +44,21 @@ def keras_layer(combo, seed):
     tf.keras.utils.set_random_seed(seed)
     hidden = {
         "rnn": lambda: tf.keras.layers.SimpleRNNCell(UNITS, bias_initializer="uniform"),
-        "dense": lambda: tf.keras.layers.Dense(UNITS, activation="tanh",
-                                               bias_initializer="uniform"),
+        "dense": lambda: tf.keras.layers.Dense(
+            UNITS, activation="tanh", bias_initializer="uniform"
+        ),
         "none": lambda: None,
     }[combo["hidden"]]()
     cell = keras_lmu.LMUCell(
-        combo["memory_d"], ORDER, THETA_STEPS, hidden,
+        combo["memory_d"],
+        ORDER,
+        THETA_STEPS,
+        hidden,
         hidden_to_memory=combo["hidden_to_memory"],
         memory_to_memory=combo["memory_to_memory"],
         input_to_hidden=combo["input_to_hidden"],
-        use_bias=combo["use_bias"], bias_initializer="uniform",
+        use_bias=combo["use_bias"],
+        bias_initializer="uniform",
         input_d=INPUT_D,
     )
     return tf.keras.layers.RNN(cell, return_sequences=True)
@@ -93,8 +98,9 @@ def test_keras_equality_nengo_simulator(keras_and_nengo):
 
 def test_keras_equality_nengo_dl(keras_and_nengo):
     x, outputs, net, probes, stims = keras_and_nengo
-    with nengo_dl.Simulator(net, dt=DT, minibatch_size=BATCH,
-                            progress_bar=False) as sim:
+    with nengo_dl.Simulator(
+        net, dt=DT, minibatch_size=BATCH, progress_bar=False
+    ) as sim:
         result = sim.predict({stim: x for stim in stims}, n_steps=STEPS)
     for combo, out, probe in zip(COMBOS, outputs, probes):
         err = np.max(np.abs(result[probe] - out))
@@ -105,9 +111,16 @@ def test_keras_equality_nengo_dl(keras_and_nengo):
 def test_keras_equality_euler(trainable):
     x = np.random.RandomState(1).uniform(-1, 1, size=(1, STEPS, 1)).astype(np.float32)
     tf.keras.utils.set_random_seed(3)
-    layer = keras_lmu.LMU(2, ORDER, 40.0, tf.keras.layers.SimpleRNNCell(UNITS),
-                          discretizer="euler", trainable_theta=trainable,
-                          hidden_to_memory=True, return_sequences=True)
+    layer = keras_lmu.LMU(
+        2,
+        ORDER,
+        40.0,
+        tf.keras.layers.SimpleRNNCell(UNITS),
+        discretizer="euler",
+        trainable_theta=trainable,
+        hidden_to_memory=True,
+        return_sequences=True,
+    )
     y = layer(x).numpy()
     if trainable:  # a theta that has been trained is read back as trained
         layer.layer.cell.theta_inv.assign(1 / 55.0)
@@ -128,10 +141,17 @@ def test_stacked_layers():
     """One LMU's output into the next, against two stacked Keras layers."""
     x = np.random.RandomState(2).uniform(-1, 1, size=(1, STEPS, 1)).astype(np.float32)
     tf.keras.utils.set_random_seed(4)
-    first = keras_lmu.LMU(1, ORDER, 10.0, tf.keras.layers.SimpleRNNCell(UNITS),
-                          return_sequences=True)
-    second = keras_lmu.LMU(2, ORDER, 20.0, tf.keras.layers.SimpleRNNCell(3),
-                           memory_to_memory=True, return_sequences=True)
+    first = keras_lmu.LMU(
+        1, ORDER, 10.0, tf.keras.layers.SimpleRNNCell(UNITS), return_sequences=True
+    )
+    second = keras_lmu.LMU(
+        2,
+        ORDER,
+        20.0,
+        tf.keras.layers.SimpleRNNCell(3),
+        memory_to_memory=True,
+        return_sequences=True,
+    )
     y = second(first(x)).numpy()
     with nengo.Network() as net:
         stim = nengo.Node(nengo.processes.PresentInput(x[0], DT))
@@ -146,14 +166,39 @@ def test_stacked_layers():
 
 def test_initializers_shapes_and_seed():
     with nengo.Network():
-        a = LMU(3, 2, 5, 0.1, hidden_units=7, hidden_to_memory=True,
-                memory_to_memory=True, input_to_hidden=True, use_bias=True, seed=1)
-        b = LMU(3, 2, 5, 0.1, hidden_units=7, hidden_to_memory=True,
-                memory_to_memory=True, input_to_hidden=True, use_bias=True, seed=1)
+        a = LMU(
+            3,
+            2,
+            5,
+            0.1,
+            hidden_units=7,
+            hidden_to_memory=True,
+            memory_to_memory=True,
+            input_to_hidden=True,
+            use_bias=True,
+            seed=1,
+        )
+        b = LMU(
+            3,
+            2,
+            5,
+            0.1,
+            hidden_units=7,
+            hidden_to_memory=True,
+            memory_to_memory=True,
+            input_to_hidden=True,
+            use_bias=True,
+            seed=1,
+        )
     shapes = {k: v.shape for k, v in a.weights.items()}
-    assert shapes == {"kernel": (10, 2), "recurrent_kernel": (10, 2), "bias": (2,),
-                      "hidden_kernel": (13, 7), "hidden_recurrent_kernel": (7, 7),
-                      "hidden_bias": (7,)}
+    assert shapes == {
+        "kernel": (10, 2),
+        "recurrent_kernel": (10, 2),
+        "bias": (2,),
+        "hidden_kernel": (13, 7),
+        "hidden_recurrent_kernel": (7, 7),
+        "hidden_bias": (7,),
+    }
     for k in a.weights:
         assert np.array_equal(a.weights[k], b.weights[k])
     U = a.weights["hidden_recurrent_kernel"]
@@ -175,24 +220,29 @@ def test_no_hidden_output_is_memory():
     assert np.allclose(sim.data[p_out][0], lmu.memory.discrete_system.B[:, 0])
 
 
-@pytest.mark.parametrize("kwargs, attr", [
-    ({"size_in": 0}, "size_in"),
-    ({"memory_d": 0}, "memory_d"),
-    ({"order": 0}, "order"),
-    ({"theta": -1}, "theta"),
-    ({"hidden_units": -1}, "hidden_units"),
-    ({"hidden_units": 0, "hidden_to_memory": True}, "hidden_to_memory"),
-    ({"discretizer": "tustin"}, "discretizer"),
-    ({"trainable_theta": True, "memory_neurons": 10}, "trainable_theta"),
-    ({"hidden_neuron_type": "tanh"}, "hidden_neuron_type"),
-    ({"kernel_initializer": "he_normal"}, "kernel_initializer"),
-    ({"kernel_initializer": np.ones((3, 3))}, "kernel_initializer"),
-    ({"hidden_kernel_initializer": np.full((4, 3), np.nan)},
-     "hidden_kernel_initializer"),
-    ({"memory_neurons_per_dimension": 10, "discretizer": "euler"}, "discretizer"),
-    ({"output_synapse": -0.1}, "output_synapse"),
-    ({"output_synapse": "slow"}, "output_synapse"),
-])
+@pytest.mark.parametrize(
+    "kwargs, attr",
+    [
+        ({"size_in": 0}, "size_in"),
+        ({"memory_d": 0}, "memory_d"),
+        ({"order": 0}, "order"),
+        ({"theta": -1}, "theta"),
+        ({"hidden_units": -1}, "hidden_units"),
+        ({"hidden_units": 0, "hidden_to_memory": True}, "hidden_to_memory"),
+        ({"discretizer": "tustin"}, "discretizer"),
+        ({"trainable_theta": True, "memory_neurons": 10}, "trainable_theta"),
+        ({"hidden_neuron_type": "tanh"}, "hidden_neuron_type"),
+        ({"kernel_initializer": "he_normal"}, "kernel_initializer"),
+        ({"kernel_initializer": np.ones((3, 3))}, "kernel_initializer"),
+        (
+            {"hidden_kernel_initializer": np.full((4, 3), np.nan)},
+            "hidden_kernel_initializer",
+        ),
+        ({"memory_neurons_per_dimension": 10, "discretizer": "euler"}, "discretizer"),
+        ({"output_synapse": -0.1}, "output_synapse"),
+        ({"output_synapse": "slow"}, "output_synapse"),
+    ],
+)
 def test_bad_lmu_parameters(kwargs, attr):
     args = dict(size_in=1, memory_d=1, order=4, theta=0.1, hidden_units=3)
     args.update(kwargs)
@@ -209,8 +259,13 @@ def test_unsupported_keras_layers():
     layer(np.zeros((1, 5, 1), dtype=np.float32))
     with pytest.raises(ValidationError, match="hidden_cell"):
         lmu_from_keras(layer)
-    layer = keras_lmu.LMU(1, 4, 10, tf.keras.layers.SimpleRNNCell(3, activation="elu"),
-                          memory_to_memory=True)
+    layer = keras_lmu.LMU(
+        1,
+        4,
+        10,
+        tf.keras.layers.SimpleRNNCell(3, activation="elu"),
+        memory_to_memory=True,
+    )
     layer(np.zeros((1, 5, 1), dtype=np.float32))
     with pytest.raises(ValidationError, match="hidden_cell"):
         lmu_from_keras(layer)
@@ -257,7 +312,9 @@ LMU_EXTRAS = [
             "size_in": orders,
             "memory_d": orders,
             "order": orders,
-            "hidden_units": st.one_of(st.integers(-2, -1), st.sampled_from([2.5, "3", None])),
+            "hidden_units": st.one_of(
+                st.integers(-2, -1), st.sampled_from([2.5, "3", None])
+            ),
             "extra": st.sampled_from(LMU_EXTRAS),
         },
     )
@@ -278,7 +335,7 @@ def test_hostile_lmu(kw):
 
 def test_hostile_inputs_tried():
     """Runs after the property tests in file order: report the counts."""
-    check_tried(['LMU'])
+    check_tried(["LMU"])
 
 
 # ---------------------------------------------------------------------------
@@ -289,8 +346,18 @@ def test_pickled_lmu_networks_give_identical_outputs():
     def make():
         with nengo.Network(seed=1) as net:
             stim = nengo.Node(nengo.processes.WhiteSignal(1.0, high=2, seed=2))
-            net.lmu = LMU(1, 2, 4, 0.1, hidden_units=6, input_to_hidden=True,
-                          memory_to_memory=True, hidden_to_memory=True, use_bias=True, seed=3)
+            net.lmu = LMU(
+                1,
+                2,
+                4,
+                0.1,
+                hidden_units=6,
+                input_to_hidden=True,
+                memory_to_memory=True,
+                hidden_to_memory=True,
+                use_bias=True,
+                seed=3,
+            )
             nengo.Connection(stim, net.lmu.input, synapse=None)
             net.probe = nengo.Probe(net.lmu.output, synapse=None)
         return net
@@ -298,7 +365,9 @@ def test_pickled_lmu_networks_give_identical_outputs():
     net, clone, (a, b) = pickle_roundtrip_outputs(make)
     assert isinstance(clone.lmu, LMU)
     assert set(clone.lmu.weights) == set(net.lmu.weights)
-    assert all(np.array_equal(clone.lmu.weights[k], v) for k, v in net.lmu.weights.items())
+    assert all(
+        np.array_equal(clone.lmu.weights[k], v) for k, v in net.lmu.weights.items()
+    )
     assert np.array_equal(a, b) and np.any(a != 0)
 
 

@@ -12,10 +12,7 @@ from nengo_lmu.networks import LMUMemory
 
 
 def test_import_does_not_import_nengo_loihi():
-    code = (
-        "import sys, nengo_lmu.loihi\n"
-        "print('nengo_loihi' in sys.modules)\n"
-    )
+    code = "import sys, nengo_lmu.loihi\n" "print('nengo_loihi' in sys.modules)\n"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
@@ -85,6 +82,7 @@ def test_loop_synapse_rejects_bad_values(kwargs, attr):
 
 def test_memory_kwargs_rejects_neurons_loihi_cannot_run():
     import nengo_loihi  # noqa: F401 (the loihi extra is a test dependency)
+
     with pytest.raises(ValidationError, match="Sigmoid cannot be simulated on Loihi"):
         loihi.memory_kwargs(1.0, 6, neuron_type=nengo.Sigmoid())
     # rate twins of chip types are accepted: trained first, then to_spiking
@@ -111,6 +109,7 @@ def memory_net(seed=0, T=1.0, **kwargs):
 
 def test_check_passes_for_recommended_memory():
     import nengo_loihi  # noqa: F401 (the loihi extra is a test dependency)
+
     net, memory, _ = memory_net()
     report = loihi.check_loihi(net)
     assert report.on_chip == memory.ensembles and report.off_chip == []
@@ -121,6 +120,7 @@ def test_check_passes_for_recommended_memory():
 @pytest.mark.parametrize("neuron_type", [nengo.LIFRate(), nengo.Tanh()])
 def test_check_rejects_unsupported_neuron_type(neuron_type):
     import nengo_loihi  # noqa: F401 (the loihi extra is a test dependency)
+
     net, memory, _ = memory_net()
     memory.ensembles[0].neuron_type = neuron_type
     name = type(neuron_type).__name__
@@ -137,6 +137,7 @@ def test_check_rejects_unsupported_neuron_type(neuron_type):
 
 def test_check_rejects_non_lowpass_synapse():
     import nengo_loihi  # noqa: F401 (the loihi extra is a test dependency)
+
     with nengo.Network(seed=0) as net:
         a = nengo.Ensemble(50, 1, label="a")
         nengo.Connection(a, a, synapse=nengo.Alpha(0.1))
@@ -146,6 +147,7 @@ def test_check_rejects_non_lowpass_synapse():
 
 def test_check_rejects_loop_through_host_node():
     import nengo_loihi  # noqa: F401 (the loihi extra is a test dependency)
+
     with nengo.Network(seed=0) as net:
         a = nengo.Ensemble(50, 1, label="a")
         relay = nengo.Node(lambda t, x: x, size_in=1, label="relay")
@@ -158,6 +160,7 @@ def test_check_rejects_loop_through_host_node():
 
 def test_check_explains_unquantisable_weights():
     import nengo_loihi  # noqa: F401 (the loihi extra is a test dependency)
+
     # the balanced realisation as 1-D ensembles has tiny cross weights
     net, _, _ = memory_net(ensemble_dimensions=1)
     with pytest.raises(BuildError, match="weight exponent.*ensemble_dimensions=order"):
@@ -181,6 +184,7 @@ def test_delay_memory_on_emulator(mapped):
     nengo.Simulator), the same network's error is several times larger.
     """
     import nengo_loihi
+
     T = 5.0
     kwargs = {} if mapped else {"mapping_synapse": nengo.Lowpass(0.1)}
     net, _, probes = memory_net(seed=0, T=T, **kwargs)
@@ -198,8 +202,9 @@ def test_delay_memory_on_emulator(mapped):
 def test_lmu_kwargs_give_the_loihi_memory():
     from nengo_lmu import LMU
 
-    kwargs = loihi.lmu_kwargs(1.0, 6, n_neurons=30, tau=0.05,
-                              neuron_type=nengo.RectifiedLinear())
+    kwargs = loihi.lmu_kwargs(
+        1.0, 6, n_neurons=30, tau=0.05, neuron_type=nengo.RectifiedLinear()
+    )
     assert kwargs["memory_neurons_per_dimension"] == 30
     memory = kwargs["memory_kwargs"]
     assert not {"theta", "order", "dt", "neurons_per_dimension"} & set(memory)
@@ -224,18 +229,25 @@ def whole_cell(T, memory_neurons=None, seed=0):
     rng = np.random.RandomState(1)
     kwargs = {}
     if memory_neurons:
-        kwargs = loihi.lmu_kwargs(1.0, 6, n_neurons=memory_neurons,
-                                  neuron_type=nengo.RectifiedLinear())
-    with nengo.Network(seed=seed) as net:
-        stim = nengo.Node(
-            nengo.processes.WhiteSignal(T, high=1, rms=0.3, y0=0, seed=0)
+        kwargs = loihi.lmu_kwargs(
+            1.0, 6, n_neurons=memory_neurons, neuron_type=nengo.RectifiedLinear()
         )
-        net.lmu = LMU(1, 1, 6, 1.0, hidden_units=20,
-                      hidden_neuron_type=nengo.RectifiedLinear(),
-                      hidden_recurrent=False, kernel_initializer=np.ones((1, 1)),
-                      hidden_kernel_initializer=rng.normal(size=(6, 20)),
-                      hidden_bias_initializer=rng.uniform(0, 0.5, size=20),
-                      seed=seed, **kwargs)
+    with nengo.Network(seed=seed) as net:
+        stim = nengo.Node(nengo.processes.WhiteSignal(T, high=1, rms=0.3, y0=0, seed=0))
+        net.lmu = LMU(
+            1,
+            1,
+            6,
+            1.0,
+            hidden_units=20,
+            hidden_neuron_type=nengo.RectifiedLinear(),
+            hidden_recurrent=False,
+            kernel_initializer=np.ones((1, 1)),
+            hidden_kernel_initializer=rng.normal(size=(6, 20)),
+            hidden_bias_initializer=rng.uniform(0, 0.5, size=20),
+            seed=seed,
+            **kwargs,
+        )
         nengo.Connection(stim, net.lmu.input, synapse=None)
         net.probe = nengo.Probe(net.lmu.output, synapse=0.02)
     return net
@@ -259,19 +271,21 @@ def test_whole_cell_on_emulator_follows_rate_lmu():
     with nengo.Simulator(whole_cell(T), progress_bar=False) as sim:
         sim.run(T)
     # the spiking cell's output passes through the 5 ms synapse as well
-    reference = nengo.Lowpass(0.005).filt(sim.data[sim.model.probes[0]],
-                                          dt=0.001, y0=0)
-    spiking = to_spiking(whole_cell(T, memory_neurons=60), synapse=0.005,
-                         rate_scale=100)
+    reference = nengo.Lowpass(0.005).filt(sim.data[sim.model.probes[0]], dt=0.001, y0=0)
+    spiking = to_spiking(
+        whole_cell(T, memory_neurons=60), synapse=0.005, rate_scale=100
+    )
     report = loihi.check_loihi(spiking)
     assert len(report.on_chip) == 2 and report.off_chip == []  # memory, hidden
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with nengo_loihi.Simulator(spiking, dt=0.001, target="sim",
-                                   progress_bar=False) as sim:
+        with nengo_loihi.Simulator(
+            spiking, dt=0.001, target="sim", progress_bar=False
+        ) as sim:
             sim.run(T)
     out = sim.data[spiking.probe]
     skip = 1000  # the memory's first window
-    error = np.sqrt(np.mean((out - reference)[skip:] ** 2)
-                    / np.mean(reference[skip:] ** 2))
+    error = np.sqrt(
+        np.mean((out - reference)[skip:] ** 2) / np.mean(reference[skip:] ** 2)
+    )
     assert error < 0.25, error

@@ -30,8 +30,9 @@ from nengo_lmu.systems import LegendreDelay, LinearSystem
 
 def white(steps, dt=0.001, high=1.0, rms=0.3, seed=0, period=None):
     period = steps * dt if period is None else period
-    proc = nengo.processes.WhiteSignal(period=period, high=high, rms=rms, y0=0,
-                                       seed=seed)
+    proc = nengo.processes.WhiteSignal(
+        period=period, high=high, rms=rms, y0=0, seed=seed
+    )
     return proc.run_steps(steps, dt=dt)
 
 
@@ -87,8 +88,9 @@ def closed_loop_response(mapped, synapse, sys, u_columns, dt):
     A_cl = A_syn + B_syn @ mapped.A @ C_syn
     B_cl = B_syn @ mapped.B
     t = np.arange(len(u_columns)) * dt
-    _, x, _ = scipy.signal.lsim((A_cl, B_cl, C_syn, np.zeros((n, B_cl.shape[1]))),
-                                u_columns, t)
+    _, x, _ = scipy.signal.lsim(
+        (A_cl, B_cl, C_syn, np.zeros((n, B_cl.shape[1]))), u_columns, t
+    )
     return x
 
 
@@ -169,8 +171,14 @@ def zoh_synapse(synapse, dt):
     return np.ravel(num), den
 
 
-@pytest.mark.parametrize("synapse", [nengo.Alpha(0.1), double_exp(0.1, 0.02),
-                                     nengo.LinearFilter([0.01, 1], [0.002, 0.3, 1])])
+@pytest.mark.parametrize(
+    "synapse",
+    [
+        nengo.Alpha(0.1),
+        double_exp(0.1, 0.02),
+        nengo.LinearFilter([0.01, 1], [0.002, 0.3, 1]),
+    ],
+)
 @pytest.mark.parametrize("zero_order", [0, 1, 2])
 def test_zero_order_inverts_zeros_to_that_order(synapse, zero_order):
     """h(z) c(z) = 1 + O((z - 1)^(K + 1)): halving the frequency divides the
@@ -198,16 +206,20 @@ def test_zero_order_leaves_all_pole_synapses_exact():
         assert analog.allclose(ss2sim(LegendreDelay(1.0, 4), synapse, zero_order=2))
     discrete = ss2sim(LegendreDelay(1.0, 4), nengo.Lowpass(0.05), dt=dt)
     assert discrete.allclose(
-        ss2sim(LegendreDelay(1.0, 4), nengo.Lowpass(0.05), dt=dt, zero_order=3))
+        ss2sim(LegendreDelay(1.0, 4), nengo.Lowpass(0.05), dt=dt, zero_order=3)
+    )
 
 
-@pytest.mark.parametrize("synapse, zero_order, bound", [
-    # measured max |error| / max |state|: 2.2e-5, 3.4e-5, 6.3e-8, 8.1e-3
-    (nengo.Alpha(0.1), 1, 1e-4),
-    (double_exp(0.1, 0.02), 1, 1e-4),
-    (nengo.Alpha(0.1), 2, 1e-6),
-    (nengo.Alpha(0.1), 0, 2e-2),
-])
+@pytest.mark.parametrize(
+    "synapse, zero_order, bound",
+    [
+        # measured max |error| / max |state|: 2.2e-5, 3.4e-5, 6.3e-8, 8.1e-3
+        (nengo.Alpha(0.1), 1, 1e-4),
+        (double_exp(0.1, 0.02), 1, 1e-4),
+        (nengo.Alpha(0.1), 2, 1e-6),
+        (nengo.Alpha(0.1), 0, 2e-2),
+    ],
+)
 def test_zero_order_mapping_with_nengo_synapse(synapse, zero_order, bound):
     """Nengo's own (zoh) Alpha / double exponential in the recurrence, driven
     by v = Ahat x + sum_j B_j u[k + j - (q - 1)]: the state follows the exact
@@ -217,16 +229,21 @@ def test_zero_order_mapping_with_nengo_synapse(synapse, zero_order, bound):
     mapped = ss2sim(sys, synapse, dt=dt, zero_order=zero_order)
     q = mapped.input_size
     assert q == 2 + zero_order
-    step = synapse.make_step((order,), (order,), dt, rng=None,
-                             state=synapse.make_state((order,), (order,), dt))
+    step = synapse.make_step(
+        (order,),
+        (order,),
+        dt,
+        rng=None,
+        state=synapse.make_state((order,), (order,), dt),
+    )
     u = white(5000)[:, 0]
     padded = np.concatenate([np.zeros(q - 1), u])
     x, xs = np.zeros(order), []
     for k in range(len(u)):
         xs.append(x)
-        x = np.array(step(0, mapped.A @ x + mapped.B @ padded[k: k + q]))
+        x = np.array(step(0, mapped.A @ x + mapped.B @ padded[k : k + q]))
     _, ref = sys.discretize(dt).simulate(u, return_states=True)
-    err = np.abs(np.array(xs)[q - 1:] - ref[: len(u) - (q - 1)]).max()
+    err = np.abs(np.array(xs)[q - 1 :] - ref[: len(u) - (q - 1)]).max()
     assert err < bound * np.abs(ref).max(), err
 
 
@@ -254,8 +271,12 @@ def test_ss2sim_bad_input():
         with pytest.raises(ValidationError, match="zero_order"):
             ss2sim(sys, nengo.Alpha(0.1), dt=0.001, zero_order=bad)
     with pytest.raises(ValidationError, match="DC"):  # a zero at z = 1
-        ss2sim(sys, nengo.LinearFilter([1, -1], [1, 0], analog=False), dt=0.001,
-               zero_order=1)
+        ss2sim(
+            sys,
+            nengo.LinearFilter([1, -1], [1, 0], analog=False),
+            dt=0.001,
+            zero_order=1,
+        )
     with pytest.raises(ValidationError, match="dt"):
         ss2sim(sys, nengo.Lowpass(0.1), dt=-1)
     with pytest.raises(ValidationError, match="dt"):
@@ -266,8 +287,9 @@ def test_ss2sim_bad_input():
 
 def assert_same_transfer(a, b):
     w = np.logspace(-2, 2, 40)
-    assert np.allclose(a.frequency_response(w), b.frequency_response(w),
-                       rtol=1e-8, atol=1e-10)
+    assert np.allclose(
+        a.frequency_response(w), b.frequency_response(w), rtol=1e-8, atol=1e-10
+    )
 
 
 @pytest.mark.parametrize("discrete", [False, True])
@@ -302,8 +324,9 @@ def test_scaled_realization_keeps_states_in_radius(discrete):
     dt = 0.001
     sys = LegendreDelay(1.0, 6)
     sys = sys.discretize(dt) if discrete else sys
-    scaled, T = scaled_realization(sys, input_rms=0.3, input_high=1.0, radius=1.0,
-                                   n_std=3.0)
+    scaled, T = scaled_realization(
+        sys, input_rms=0.3, input_high=1.0, radius=1.0, n_std=3.0
+    )
     assert_same_transfer(scaled, sys)
     assert np.allclose(T, np.diag(np.diag(T)))
     # Nengo's WhiteSignal as the independent input: 200 s with a long period,
@@ -330,10 +353,12 @@ def test_state_covariance_matches_simulation():
 
 def test_scaled_realization_bad_input():
     sys = LegendreDelay(1.0, 3)
-    for kwargs, attr in [({"input_rms": 0}, "input_rms"),
-                         ({"input_high": -1}, "input_high"),
-                         ({"radius": np.nan}, "radius"),
-                         ({"n_std": 0}, "n_std")]:
+    for kwargs, attr in [
+        ({"input_rms": 0}, "input_rms"),
+        ({"input_high": -1}, "input_high"),
+        ({"radius": np.nan}, "radius"),
+        ({"n_std": 0}, "n_std"),
+    ]:
         args = dict(input_rms=0.3, input_high=1.0)
         args.update(kwargs)
         with pytest.raises(ValidationError, match=attr):
@@ -387,8 +412,9 @@ def test_balanced_truncation_removes_hidden_states_exactly(rng):
     reduced, hankel = balanced_truncation(padded, 4)
     assert hankel[4] < 1e-10 * hankel[0]
     omega = np.logspace(-2, 3, 200)
-    assert np.allclose(reduced.frequency_response(omega),
-                       padded.frequency_response(omega), atol=1e-8)
+    assert np.allclose(
+        reduced.frequency_response(omega), padded.frequency_response(omega), atol=1e-8
+    )
     with pytest.raises(ValidationError, match="order"):
         balanced_truncation(padded, 5)  # only 4 states take part
     with pytest.raises(ValidationError, match="order"):
@@ -428,7 +454,11 @@ def test_hostile_mapping(kw):
         system = attempt("discretize", system.discretize, kw["dt"])
     if system is not None:
         result = attempt(
-            "scaled_realization", scaled_realization, system, kw["rms"], kw["high"],
+            "scaled_realization",
+            scaled_realization,
+            system,
+            kw["rms"],
+            kw["high"],
             radius=kw["radius"],
         )
         if result is not None:
@@ -437,4 +467,4 @@ def test_hostile_mapping(kw):
 
 def test_hostile_inputs_tried():
     """Runs after the property tests in file order: report the counts."""
-    check_tried(['ss2sim', 'scaled_realization'])
+    check_tried(["ss2sim", "scaled_realization"])

@@ -41,8 +41,11 @@ def run_memory(u, dt=0.001, probe_synapse=None, readouts=(), seed=0, **kwargs):
         nengo.Connection(stim, memory.input, synapse=None)
         probes = [nengo.Probe(memory.output, synapse=probe_synapse)]
         for kind, arg in readouts:
-            node = (memory.add_delay_output(arg) if kind == "delay"
-                    else memory.add_window_output(**arg))
+            node = (
+                memory.add_delay_output(arg)
+                if kind == "delay"
+                else memory.add_window_output(**arg)
+            )
             probes.append(nengo.Probe(node, synapse=probe_synapse))
         ens_probes = [nengo.Probe(e, "input", synapse=None) for e in memory.ensembles]
     with nengo.Simulator(net, dt=dt, progress_bar=False) as sim:
@@ -59,7 +62,7 @@ def test_exact_memory_equals_discrete_system(order, size_in, rng):
     for d in range(size_in):
         _, x = system.simulate(u[:, d], return_states=True)
         # output[k] = Abar m[k-1] + Bbar u[k], which is dlsim's x[k + 1]
-        got = out[:, d * order:(d + 1) * order]
+        got = out[:, d * order : (d + 1) * order]
         assert np.allclose(got[:-1], x[1:], atol=1e-10, rtol=0)
     assert memory.ensembles == []
 
@@ -77,15 +80,22 @@ def test_exact_memory_dimensions_are_independent(rng):
 def test_exact_delay_and_window_outputs(rng):
     u = rng.normal(size=(400, 2))
     order = 5
-    readouts = [("delay", [0.5, 1.0]), ("window", {"n_points": 3}),
-                ("window", {"function": lambda r: np.ones_like(r)})]
+    readouts = [
+        ("delay", [0.5, 1.0]),
+        ("window", {"n_points": 3}),
+        ("window", {"function": lambda r: np.ones_like(r)}),
+    ]
     _, (state, delay, window, mean), _ = run_memory(
-        u, theta=0.1, order=order, readouts=readouts)
+        u, theta=0.1, order=order, readouts=readouts
+    )
     for d in range(2):
-        m = state[:, d * order:(d + 1) * order]
-        assert np.allclose(delay[:, 2 * d:2 * d + 2], m @ delay_readout(order, [0.5, 1]).T)
-        assert np.allclose(window[:, 3 * d:3 * d + 3],
-                           m @ delay_readout(order, [0, 0.5, 1]).T)
+        m = state[:, d * order : (d + 1) * order]
+        assert np.allclose(
+            delay[:, 2 * d : 2 * d + 2], m @ delay_readout(order, [0.5, 1]).T
+        )
+        assert np.allclose(
+            window[:, 3 * d : 3 * d + 3], m @ delay_readout(order, [0, 0.5, 1]).T
+        )
         # the mean of the window is the first Legendre coefficient
         assert np.allclose(mean[:, d], m[:, 0], atol=1e-6)
 
@@ -103,7 +113,10 @@ def test_bad_memory_parameters():
         ({"synapse": None}, "synapse"),
         ({"dt": -0.001}, "dt"),
         ({"theta": 1e-4}, "theta"),  # shorter than dt
-        ({"neurons_per_dimension": 10, "ensemble_dimensions": 4}, "ensemble_dimensions"),
+        (
+            {"neurons_per_dimension": 10, "ensemble_dimensions": 4},
+            "ensemble_dimensions",
+        ),
         ({"neurons_per_dimension": 10, "neuron_type": "LIF"}, "neuron_type"),
         ({"max_rates": nengo.dists.Uniform(100, 200)}, "neurons_per_dimension"),
         ({"neurons_per_dimension": 10, "input_rms": -1}, "input_rms"),
@@ -131,8 +144,9 @@ def test_bad_readouts():
 
 
 def white_input(duration, seed, dt=0.001):
-    proc = nengo.processes.WhiteSignal(period=duration, high=1, rms=0.3, y0=0,
-                                       seed=seed)
+    proc = nengo.processes.WhiteSignal(
+        period=duration, high=1, rms=0.3, y0=0, seed=seed
+    )
     return proc.run_steps(int(round(duration / dt)), dt=dt)
 
 
@@ -144,22 +158,29 @@ def delay_nrmse(decoded, u, r, theta=1.0, dt=0.001):
     return np.sqrt(np.mean((decoded - ideal) ** 2)) / np.sqrt(np.mean(u**2))
 
 
-SPIKING = dict(theta=1.0, order=6, neurons_per_dimension=100,
-               neuron_type=nengo.SpikingRectifiedLinear(),
-               max_rates=nengo.dists.Uniform(100, 120), input_rms=0.3, input_high=1.0)
+SPIKING = dict(
+    theta=1.0,
+    order=6,
+    neurons_per_dimension=100,
+    neuron_type=nengo.SpikingRectifiedLinear(),
+    max_rates=nengo.dists.Uniform(100, 120),
+    input_rms=0.3,
+    input_high=1.0,
+)
 
 
 @pytest.fixture(scope="module")
 def spiking_run():
     u = white_input(10.0, seed=1)
     memory, outputs, ens_inputs = run_memory(
-        u, probe_synapse=0.01, readouts=[("delay", [0.25, 0.5, 1.0])], seed=1,
-        **SPIKING)
+        u, probe_synapse=0.01, readouts=[("delay", [0.25, 0.5, 1.0])], seed=1, **SPIKING
+    )
     return u[:, 0], memory, outputs, ens_inputs
 
 
-@pytest.mark.parametrize("index, r, bound", [(0, 0.25, 0.15), (1, 0.5, 0.15),
-                                             (2, 1.0, 0.09)])
+@pytest.mark.parametrize(
+    "index, r, bound", [(0, 0.25, 0.15), (1, 0.5, 0.15), (2, 1.0, 0.09)]
+)
 def test_spiking_memory_delays(spiking_run, index, r, bound):
     # Measured (seed 1, 10 s): 0.105, 0.108, 0.063 (the baseline recipe of
     # benchmark B1 gives about 0.33 at r = 1 with the same neurons). Bounds are
@@ -454,6 +475,7 @@ def test_nan_input_poisons_spiking_memory_until_reset():
     assert np.all(np.isnan(out[bad + 1 :]))
     assert np.all(np.isfinite(after_reset))
 
+
 # ---------------------------------------------------------------------------
 # Hostile input (see robustness.py)
 
@@ -496,7 +518,9 @@ MEMORY_EXTRAS = [
             "synapse": st.builds(nengo.Lowpass, st.floats(0.01, 0.2)),
             "dt": st.sampled_from([0.001, 0.002]),
             "extra": st.just({}),
-            "r": st.one_of(st.floats(0, 1), st.lists(st.floats(0, 1), min_size=1, max_size=4)),
+            "r": st.one_of(
+                st.floats(0, 1), st.lists(st.floats(0, 1), min_size=1, max_size=4)
+            ),
         },
         {
             "order": orders,
@@ -528,7 +552,7 @@ def test_hostile_lmu_memory(kw):
 
 def test_hostile_inputs_tried():
     """Runs after the property tests in file order: report the counts."""
-    check_tried(['LMUMemory', 'add_delay_output', 'add_output'])
+    check_tried(["LMUMemory", "add_delay_output", "add_output"])
 
 
 # ---------------------------------------------------------------------------
@@ -569,7 +593,10 @@ def test_same_seed_same_spiking_output_in_process_and_across_processes(tmp_path)
     )
     assert not np.allclose(repeat_run(seed=4), exact[0])  # the seed matters
     tests = os.path.dirname(os.path.abspath(__file__))
-    paths = {"exact": str(tmp_path / "exact.npy"), "optimized": str(tmp_path / "opt.npy")}
+    paths = {
+        "exact": str(tmp_path / "exact.npy"),
+        "optimized": str(tmp_path / "opt.npy"),
+    }
     subprocess.run(
         [sys.executable, "-c", REPEAT_SCRIPT.format(tests=tests, **paths)],
         capture_output=True,
@@ -580,12 +607,17 @@ def test_same_seed_same_spiking_output_in_process_and_across_processes(tmp_path)
     assert np.array_equal(np.load(paths["exact"]), exact[0])
     assert np.allclose(np.load(paths["optimized"]), exact[0], rtol=0, atol=1e-12)
 
+
 # ---------------------------------------------------------------------------
 # Pickling
 
 
 def test_pickled_lmu_memory_networks_give_identical_outputs():
-    for kwargs in ({}, {"n_neurons": 30, "neuron_type": nengo.SpikingRectifiedLinear()}):
+    for kwargs in (
+        {},
+        {"n_neurons": 30, "neuron_type": nengo.SpikingRectifiedLinear()},
+    ):
+
         def make(kwargs=kwargs):
             with nengo.Network(seed=1) as net:
                 stim = nengo.Node(nengo.processes.WhiteSignal(1.0, high=2, seed=2))
@@ -610,8 +642,13 @@ def test_higher_order_synapse_direct_mode_follows_exact_memory(synapse):
     1 + input_delay steps late, to the zero_order=1 approximation."""
     u = white_input(2.0, seed=3)
     memory, (out,), _ = run_memory(
-        u, theta=1.0, order=6, neurons_per_dimension=1, synapse=synapse,
-        neuron_type=nengo.Direct())
+        u,
+        theta=1.0,
+        order=6,
+        neurons_per_dimension=1,
+        synapse=synapse,
+        neuron_type=nengo.Direct(),
+    )
     assert memory.input_delay == 2  # q = 2 poles + 1 Taylor term of the zero
     _, x = memory.discrete_system.simulate(u, return_states=True)
     d = memory.input_delay  # output[k] = x[k + 1] exactly; neural is 1 + d late
@@ -625,8 +662,11 @@ def synapse_runs():
     synapses (default memory, 100 spiking neurons per dimension), and the
     exact memory's decoded delay as reference."""
     u = white_input(6.0, seed=4)
-    synapses = {"lowpass": nengo.Lowpass(0.1), "alpha": nengo.Alpha(0.1),
-                "double_exp": double_exp(0.1, 0.02)}
+    synapses = {
+        "lowpass": nengo.Lowpass(0.1),
+        "alpha": nengo.Alpha(0.1),
+        "double_exp": double_exp(0.1, 0.02),
+    }
     with nengo.Network(seed=4) as net:
         stim = nengo.Node(nengo.processes.PresentInput(u, 0.001))
         exact = LMUMemory(1.0, 6)
@@ -640,8 +680,11 @@ def synapse_runs():
         sim.run_steps(len(u))
     exact = sim.data[probes["exact"]][:, 0]
     rms = np.sqrt(np.mean(u**2))
-    return {k: np.sqrt(np.mean((sim.data[p][:, 0] - exact) ** 2)) / rms
-            for k, p in probes.items() if k != "exact"}
+    return {
+        k: np.sqrt(np.mean((sim.data[p][:, 0] - exact) ** 2)) / rms
+        for k, p in probes.items()
+        if k != "exact"
+    }
 
 
 @pytest.mark.parametrize("name", ["lowpass", "alpha", "double_exp"])
@@ -658,14 +701,25 @@ def test_higher_order_synapses_on_delay_task(synapse_runs, name):
 # --- neural memories that cannot be built: errors that say what works ------------
 
 
-@pytest.mark.parametrize("theta, order, attr, words", [
-    (0.002, 6, "theta", ["theta=0.002", "input_high", "larger theta"]),
-    (0.005, 12, "order", ["order=12", "realization='legendre'", "larger theta",
-                          "lower order"]),
-    (1.0, 150, "order", ["order=150", "realization='legendre'", "larger theta",
-                         "lower order"]),
-    (1e308, 6, "theta", ["theta=1e+308", "smaller theta"]),
-])
+@pytest.mark.parametrize(
+    "theta, order, attr, words",
+    [
+        (0.002, 6, "theta", ["theta=0.002", "input_high", "larger theta"]),
+        (
+            0.005,
+            12,
+            "order",
+            ["order=12", "realization='legendre'", "larger theta", "lower order"],
+        ),
+        (
+            1.0,
+            150,
+            "order",
+            ["order=150", "realization='legendre'", "larger theta", "lower order"],
+        ),
+        (1e308, 6, "theta", ["theta=1e+308", "smaller theta"]),
+    ],
+)
 def test_neural_memory_errors_name_theta_or_order(theta, order, attr, words):
     with pytest.raises(ValidationError) as info:
         LMUMemory(theta, order, n_neurons=10)
@@ -692,8 +746,9 @@ def true_windows(u, n_points, theta=1.0, dt=0.001):
     from 0 to theta in n_points steps (zero before the start)."""
     shifts = np.round(np.linspace(0, theta, n_points) / dt).astype(int)
     pad = np.concatenate([np.zeros(shifts.max()), u])
-    return np.stack([pad[shifts.max() - s: shifts.max() - s + len(u)]
-                     for s in shifts], axis=1)
+    return np.stack(
+        [pad[shifts.max() - s : shifts.max() - s + len(u)] for s in shifts], axis=1
+    )
 
 
 WINDOW_FUNCTIONS = {
@@ -707,23 +762,34 @@ def window_function_errors(neurons_per_dimension, duration, seed):
     u = white_input(duration, seed=seed)
     with nengo.Network(seed=seed) as net:
         stim = nengo.Node(nengo.processes.PresentInput(u, 0.001))
-        kwargs = {} if neurons_per_dimension is None else dict(
-            SPIKING, neurons_per_dimension=neurons_per_dimension)
+        kwargs = (
+            {}
+            if neurons_per_dimension is None
+            else dict(SPIKING, neurons_per_dimension=neurons_per_dimension)
+        )
         memory = LMUMemory(**dict(dict(theta=1.0, order=6), **kwargs))
         nengo.Connection(stim, memory.input, synapse=None)
-        probes = {k: nengo.Probe(memory.add_output(f), synapse=0.01)
-                  for k, f in WINDOW_FUNCTIONS.items()}
+        probes = {
+            k: nengo.Probe(memory.add_output(f), synapse=0.01)
+            for k, f in WINDOW_FUNCTIONS.items()
+        }
         p_state = nengo.Probe(memory.output, synapse=None)
     with nengo.Simulator(net, progress_bar=False) as sim:
         sim.run_steps(len(u))
     windows = true_windows(u[:, 0], 100)
     errors = {}
     for k, f in WINDOW_FUNCTIONS.items():
-        ref = nengo.Lowpass(0.01).filt(np.array([f(w) for w in windows]), dt=0.001,
-                                       y0=0)
+        ref = nengo.Lowpass(0.01).filt(
+            np.array([f(w) for w in windows]), dt=0.001, y0=0
+        )
         y = sim.data[probes[k]][1000:, 0]  # after the first second's window
         errors[k] = np.sqrt(np.mean((y - ref[1000:]) ** 2)) / np.std(ref[1000:])
-    return memory, sim.data[p_state], {k: sim.data[p] for k, p in probes.items()}, errors
+    return (
+        memory,
+        sim.data[p_state],
+        {k: sim.data[p] for k, p in probes.items()},
+        errors,
+    )
 
 
 def test_exact_window_functions():
@@ -754,8 +820,9 @@ def test_neural_window_functions():
     # the readout ensembles are not the realisation's
     assert len(memory.ensembles) == 6
     assert len(memory.all_ensembles) == 6 + 3
-    assert all(e.n_neurons == 1800 and e.dimensions == 6
-               for e in memory.all_ensembles[6:])
+    assert all(
+        e.n_neurons == 1800 and e.dimensions == 6 for e in memory.all_ensembles[6:]
+    )
 
 
 def test_bad_window_functions():

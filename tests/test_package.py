@@ -19,7 +19,17 @@ def test_import_is_light():
 def test_public_api():
     import nengo_lmu
 
-    for name in ["LinearSystem", "LinearNetwork", "LMUMemory", "LegendreDelay", "PadeDelay", "ss2sim",
-                 "delay_readout", "window_readout", "balanced_realization",
-                 "scaled_realization", "__version__"]:
+    for name in [
+        "LinearSystem",
+        "LinearNetwork",
+        "LMUMemory",
+        "LegendreDelay",
+        "PadeDelay",
+        "ss2sim",
+        "delay_readout",
+        "window_readout",
+        "balanced_realization",
+        "scaled_realization",
+        "__version__",
+    ]:
         assert hasattr(nengo_lmu, name), name

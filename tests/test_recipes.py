@@ -12,9 +12,19 @@ def test_recipes_warns_and_reexports():
         recipes = importlib.import_module("nengo_lmu.recipes")
     from nengo_lmu.tasks import delay, psmnist
 
-    for name in ["BACKENDS", "DELAYS", "delay_network", "delay_nrmse", "plot_delay",
-                 "run_delay"]:
+    for name in [
+        "BACKENDS",
+        "DELAYS",
+        "delay_network",
+        "delay_nrmse",
+        "plot_delay",
+        "run_delay",
+    ]:
         assert getattr(recipes, name) is getattr(delay, name)
-    for name in ["evaluate_psmnist", "plot_training", "psmnist_network",
-                 "train_psmnist"]:
+    for name in [
+        "evaluate_psmnist",
+        "plot_training",
+        "psmnist_network",
+        "train_psmnist",
+    ]:
         assert getattr(recipes, name) is getattr(psmnist, name)

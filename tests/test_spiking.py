@@ -20,7 +20,7 @@ def pair_rate_output(x, max_rate):
     lif = tanh_pair_neuron(max_rate)
     j = TANH_PAIR_GAIN * np.concatenate([x, -x]) + TANH_PAIR_BIAS
     rates = lif.rates(j[None], np.ones(j.size), np.zeros(j.size)).ravel()
-    return rates[: x.size] - rates[x.size:], rates
+    return rates[: x.size] - rates[x.size :], rates
 
 
 @pytest.mark.parametrize("max_rate", [200.0, 500.0, 1000.0])
@@ -45,8 +45,11 @@ def unit_net(neuron_type=None, probe_neurons=False):
     with nengo.Network(seed=0) as net:
         net.x = nengo.Node(lambda t: 3 * np.sin(2 * np.pi * t / 4))
         net.unit = nengo.Ensemble(
-            1, 1, neuron_type=neuron_type or nengo.Tanh(tau_ref=1),
-            gain=np.ones(1), bias=np.zeros(1),
+            1,
+            1,
+            neuron_type=neuron_type or nengo.Tanh(tau_ref=1),
+            gain=np.ones(1),
+            bias=np.zeros(1),
         )
         nengo.Connection(net.x, net.unit.neurons, synapse=None)
         net.out = nengo.Node(size_in=1)
@@ -88,10 +91,17 @@ def hidden_lmu_net(hidden_recurrent, seed=0, units=20):
     rng = np.random.RandomState(seed)
     with nengo.Network(seed=seed) as net:
         stim = nengo.Node(nengo.processes.WhiteSignal(2.0, high=2, rms=0.5, seed=0))
-        net.lmu = LMU(1, 1, 4, 0.1, hidden_units=units, seed=seed,
-                      hidden_recurrent=hidden_recurrent,
-                      hidden_kernel_initializer=rng.normal(scale=2, size=(4, units)),
-                      hidden_bias_initializer=rng.uniform(-0.5, 0.5, size=units))
+        net.lmu = LMU(
+            1,
+            1,
+            4,
+            0.1,
+            hidden_units=units,
+            seed=seed,
+            hidden_recurrent=hidden_recurrent,
+            hidden_kernel_initializer=rng.normal(scale=2, size=(4, units)),
+            hidden_bias_initializer=rng.uniform(-0.5, 0.5, size=units),
+        )
         nengo.Connection(stim, net.lmu.input, synapse=None)
         net.probe = nengo.Probe(net.lmu.output, synapse=0.02)
     return net

@@ -9,7 +9,6 @@ import scipy.signal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nengo.exceptions import ValidationError
-
 from robustness import (
     DT,
     HYPOTHESIS,
@@ -26,6 +25,7 @@ from robustness import (
     scalars,
     small_orders,
 )
+
 from nengo_lmu.systems import (
     LegendreDelay,
     LinearSystem,
@@ -39,8 +39,9 @@ def random_system(rng, n=4, m=2, p=3, stable=True):
     A = rng.normal(size=(n, n))
     if stable:
         A -= (np.max(np.linalg.eigvals(A).real) + 0.5) * np.eye(n)
-    return LinearSystem(A, rng.normal(size=(n, m)), rng.normal(size=(p, n)),
-                        rng.normal(size=(p, m)))
+    return LinearSystem(
+        A, rng.normal(size=(n, m)), rng.normal(size=(p, n)), rng.normal(size=(p, m))
+    )
 
 
 @pytest.mark.parametrize("method", ["zoh", "euler", "bilinear"])
@@ -171,9 +172,14 @@ def test_legendre_delay_frequency_response():
         # leading term of the [q-1/q] Pade remainder of exp(-x) at x = w theta,
         # q! (q-1)! / ((2q-1)! (2q)!) |x|^(2q); a factor 2 for the higher
         # terms and 1e-13 for rounding
-        bound = 2 * factorial(q) * factorial(q - 1) / (
-            factorial(2 * q - 1) * factorial(2 * q)
-        ) * (w * theta) ** (2 * q) + 1e-13
+        bound = (
+            2
+            * factorial(q)
+            * factorial(q - 1)
+            / (factorial(2 * q - 1) * factorial(2 * q))
+            * (w * theta) ** (2 * q)
+            + 1e-13
+        )
         assert np.all(err <= bound)
         errors.append(err.max())
     assert np.all(np.diff(errors) < 0), errors  # error shrinks with the order
@@ -456,11 +462,10 @@ def test_long_window_recurrence_is_stable_order_1024(steps):
 @pytest.mark.slow
 @pytest.mark.parametrize("steps", [10_000, 100_000])
 def test_long_window_recurrence_million_steps(steps):
-    rms, peak = check_simulated_recurrence(
-        steps, 256, n_steps=1_000_000, chunk=50_000
-    )
+    rms, peak = check_simulated_recurrence(steps, 256, n_steps=1_000_000, chunk=50_000)
     # zero input: after 10 to 100 windows the initial state has died out
     assert peak[-1, 0] < 1e-6
+
 
 # ---------------------------------------------------------------------------
 # Hostile input (see robustness.py)
@@ -489,7 +494,9 @@ def consistent_system(draw):
     el = st.floats(-1e3, 1e3)
 
     def mat(rows, cols):
-        return np.array(draw(st.lists(el, min_size=rows * cols, max_size=rows * cols))).reshape(rows, cols)
+        return np.array(
+            draw(st.lists(el, min_size=rows * cols, max_size=rows * cols))
+        ).reshape(rows, cols)
 
     return {"A": mat(n, n), "B": mat(n, m), "C": mat(p, n), "D": mat(p, m)}
 
@@ -498,7 +505,11 @@ def consistent_system(draw):
 @given(
     consistent_system(),
     hostile_kwargs(
-        {"which": st.sampled_from([None]), "dt": st.one_of(st.none(), positive), "sdt": positive},
+        {
+            "which": st.sampled_from([None]),
+            "dt": st.one_of(st.none(), positive),
+            "sdt": positive,
+        },
         {"which": st.sampled_from(["A", "B", "C", "D"]), "dt": scalars, "sdt": scalars},
     ),
     matrices(),
@@ -521,4 +532,13 @@ def test_hostile_linear_system(mats, kw, other, good_u):
 
 def test_hostile_inputs_tried():
     """Runs after the property tests in file order: report the counts."""
-    check_tried(['LegendreDelay', 'PadeDelay', 'discretize', 'LinearSystem', 'simulate', 'frequency_response'])
+    check_tried(
+        [
+            "LegendreDelay",
+            "PadeDelay",
+            "discretize",
+            "LinearSystem",
+            "simulate",
+            "frequency_response",
+        ]
+    )

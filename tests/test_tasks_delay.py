@@ -9,7 +9,6 @@ from nengo.exceptions import ValidationError
 from nengo_lmu import LMUMemory, tasks
 from nengo_lmu.tasks import delay
 
-
 # --- delay task -----------------------------------------------------------------
 
 
@@ -79,16 +78,19 @@ def test_delay_nrmse_against_a_written_out_reference():
     shift = 50
     ideal = lowpass_reference(np.r_[np.zeros(shift), u[:-shift]], delay.PROBE_TAU, dt)
     expected = np.sqrt(np.mean((decoded - ideal) ** 2)) / np.sqrt(np.mean(u**2))
-    assert np.isclose(delay.delay_nrmse(decoded, u, r, theta, dt), expected,
-                      rtol=1e-12, atol=0)
+    assert np.isclose(
+        delay.delay_nrmse(decoded, u, r, theta, dt), expected, rtol=1e-12, atol=0
+    )
 
 
 def test_run_delay_input_and_errors():
-    result = delay.run_delay(theta=0.2, order=4, n_neurons=30, duration=1.0,
-                             progress_bar=False)
+    result = delay.run_delay(
+        theta=0.2, order=4, n_neurons=30, duration=1.0, progress_bar=False
+    )
     # the input is the named white noise: INPUT_HIGH Hz, INPUT_RMS
-    u = nengo.processes.WhiteSignal(1.0, high=delay.INPUT_HIGH, rms=delay.INPUT_RMS,
-                                    y0=0, seed=0).run(1.0, dt=0.001)[:, 0]
+    u = nengo.processes.WhiteSignal(
+        1.0, high=delay.INPUT_HIGH, rms=delay.INPUT_RMS, y0=0, seed=0
+    ).run(1.0, dt=0.001)[:, 0]
     assert np.array_equal(result["u"], u)
     assert result["neural"].shape == result["exact"].shape == (1000, len(delay.DELAYS))
     for i, r in enumerate(delay.DELAYS):
@@ -107,10 +109,13 @@ def test_delay_network_backends_map_the_memory():
     plain = delay.delay_network(theta=0.5, order=4, n_neurons=20, duration=1.0)
     assert plain.backend == "nengo" and plain.theta == 0.5 and plain.duration == 1.0
     assert plain.memory.mapping_synapse.tau == 0.1
-    assert all(isinstance(ens.neuron_type, nengo.SpikingRectifiedLinear)
-               for ens in plain.memory.all_ensembles)
-    mapped = delay.delay_network(theta=0.5, order=4, n_neurons=20, duration=1.0,
-                                 backend="loihi")
+    assert all(
+        isinstance(ens.neuron_type, nengo.SpikingRectifiedLinear)
+        for ens in plain.memory.all_ensembles
+    )
+    mapped = delay.delay_network(
+        theta=0.5, order=4, n_neurons=20, duration=1.0, backend="loihi"
+    )
     expected = loihi.loop_synapse(0.1, 0.001)
     assert mapped.backend == "loihi"
     assert np.allclose(mapped.memory.mapping_synapse.num, expected.num)
@@ -146,12 +151,15 @@ def test_delay_nrmse_with_a_delay_longer_than_the_signal():
     assert delay.delay_nrmse(np.zeros(100), u, 1.0, 0.2, 0.001) == 0.0
 
 
-@pytest.mark.parametrize("kwargs, attr", [
-    (dict(theta=3.0, duration=2.0), "theta"),
-    (dict(theta=2.0, duration=2.0), "theta"),
-    (dict(theta=1e-4), "theta"),
-    (dict(seed=-1), "seed"),
-])
+@pytest.mark.parametrize(
+    "kwargs, attr",
+    [
+        (dict(theta=3.0, duration=2.0), "theta"),
+        (dict(theta=2.0, duration=2.0), "theta"),
+        (dict(theta=1e-4), "theta"),
+        (dict(seed=-1), "seed"),
+    ],
+)
 def test_delay_experiment_checked_before_building(kwargs, attr, monkeypatch):
     def fail(*args, **kwargs):  # pragma: no cover - must not be reached
         raise AssertionError("built a network for bad settings")
@@ -164,10 +172,12 @@ def test_delay_experiment_checked_before_building(kwargs, attr, monkeypatch):
 def test_delay_experiment_limits():
     ok = delay.check_delay_experiment(1.0, 6, 100, 20.0, limits=delay.LIMITS)
     assert ok["steps"] == 20_000
-    for args, attr in [((1.0, 6, 100_000, 20.0), "n_neurons"),
-                       ((1.0, 2000, 1, 20.0), "order"),
-                       ((1.0, 6, 100, 2000.0), "duration"),
-                       ((1.0, 100, 1000, 100.0), "duration")]:
+    for args, attr in [
+        ((1.0, 6, 100_000, 20.0), "n_neurons"),
+        ((1.0, 2000, 1, 20.0), "order"),
+        ((1.0, 6, 100, 2000.0), "duration"),
+        ((1.0, 100, 1000, 100.0), "duration"),
+    ]:
         with pytest.raises(ValidationError, match="too large") as info:
             delay.check_delay_experiment(*args, limits=delay.LIMITS)
         assert info.value.attr == attr
@@ -181,13 +191,21 @@ def test_systems_guide_states_which_probe_filter_gives_which_nrmse():
     import pathlib
     import re
 
-    text = (pathlib.Path(__file__).parent.parent / "docs" / "guide"
-            / "systems.rst").read_text()
-    filtered, unfiltered = (float(v) for v in re.search(
-        r"NRMSE (0\.\d+)\. That figure.*?it is (0\.\d+)", text, re.S).groups())
+    text = (
+        pathlib.Path(__file__).parent.parent / "docs" / "guide" / "systems.rst"
+    ).read_text()
+    filtered, unfiltered = (
+        float(v)
+        for v in re.search(
+            r"NRMSE (0\.\d+)\. That figure.*?it is (0\.\d+)", text, re.S
+        ).groups()
+    )
     with nengo.Network(seed=0) as net:
-        stim = nengo.Node(nengo.processes.WhiteSignal(
-            20.0, high=delay.INPUT_HIGH, rms=delay.INPUT_RMS, y0=0, seed=0))
+        stim = nengo.Node(
+            nengo.processes.WhiteSignal(
+                20.0, high=delay.INPUT_HIGH, rms=delay.INPUT_RMS, y0=0, seed=0
+            )
+        )
         memory = LMUMemory(1.0, 6)
         nengo.Connection(stim, memory.input, synapse=None)
         out = memory.add_delay_output(1.0)
@@ -197,9 +215,12 @@ def test_systems_guide_states_which_probe_filter_gives_which_nrmse():
     with nengo.Simulator(net, progress_bar=False) as sim:
         sim.run(20.0)
     u = sim.data[p_u][:, 0]
-    assert round(delay.delay_nrmse(sim.data[probed][:, 0], u, 1.0, 1.0, 0.001),
-                 4) == filtered
+    assert (
+        round(delay.delay_nrmse(sim.data[probed][:, 0], u, 1.0, 1.0, 0.001), 4)
+        == filtered
+    )
     ideal = np.r_[np.zeros(1000), u[:-1000]]
     nrmse = np.sqrt(np.mean((sim.data[raw][:, 0] - ideal) ** 2)) / np.sqrt(
-        np.mean(u**2))
+        np.mean(u**2)
+    )
     assert round(nrmse, 4) == unfiltered

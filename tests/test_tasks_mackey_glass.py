@@ -7,7 +7,6 @@ from nengo.exceptions import ValidationError
 from nengo_lmu import tasks
 from nengo_lmu.tasks import mackey_glass
 
-
 # --- Mackey-Glass -------------------------------------------------------------
 
 
@@ -62,7 +61,7 @@ def test_mackey_glass_matches_fine_euler():
     for i in range(d, n + d):
         ref[i + 1] = ref[i] + h * mg_rhs(ref[i], ref[i - d])
     ours = tasks.mackey_glass_series(61, x0=x0, discard=0)[0]
-    assert np.max(abs(ours - ref[d :: 1000])) < 1e-3
+    assert np.max(abs(ours - ref[d::1000])) < 1e-3
 
 
 def test_mackey_glass_task():
@@ -83,8 +82,9 @@ def test_mackey_glass_task():
     assert np.allclose((xr - xr.mean()) / xr.std(), x, atol=1e-5)
     # train and test series differ; a smaller n_train is a prefix; test fixed
     assert np.min(abs(xtr[:, None, :, 0] - xr[None, :, :, 0]).max(axis=-1)) > 1e-3
-    (x1, _), (xt1, _) = tasks.mackey_glass(normalize=False, horizon=4,
-                                            **dict(kw, n_train=1))
+    (x1, _), (xt1, _) = tasks.mackey_glass(
+        normalize=False, horizon=4, **dict(kw, n_train=1)
+    )
     assert np.array_equal(x1, xr[:1]) and np.array_equal(xt1, xtr)
 
 
@@ -132,8 +132,7 @@ def test_untrained_network_predicts_no_change(small_task):
 def test_training_lowers_the_training_loss(small_task):
     train, _ = small_task
     net = mackey_glass.mackey_glass_network(order=4, theta=0.02, hidden_units=6)
-    history = mackey_glass.train_mackey_glass(net, train, epochs=4,
-                                              learning_rate=1e-2)
+    history = mackey_glass.train_mackey_glass(net, train, epochs=4, learning_rate=1e-2)
     assert len(history["loss"]) == 4
     assert history["loss"][-1] < history["loss"][0]
     nrmse, persistence = mackey_glass.evaluate_mackey_glass(net, train)

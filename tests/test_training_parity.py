@@ -61,15 +61,23 @@ def keras_layer(cell, memory_d, discretizer, trainable_theta, seed):
     tf.keras.utils.set_random_seed(seed)
     hidden = {
         "rnn": lambda: tf.keras.layers.SimpleRNNCell(
-            UNITS, bias_initializer="uniform", dtype="float64"),
+            UNITS, bias_initializer="uniform", dtype="float64"
+        ),
         "dense": lambda: tf.keras.layers.Dense(
-            UNITS, activation="tanh", bias_initializer="uniform", dtype="float64"),
+            UNITS, activation="tanh", bias_initializer="uniform", dtype="float64"
+        ),
         "none": lambda: None,
     }[cell["hidden"]]()
     lmu_cell = keras_lmu.LMUCell(
-        memory_d, ORDER, THETA_STEPS, hidden,
-        discretizer=discretizer, trainable_theta=trainable_theta,
-        bias_initializer="uniform", input_d=INPUT_D, dtype="float64",
+        memory_d,
+        ORDER,
+        THETA_STEPS,
+        hidden,
+        discretizer=discretizer,
+        trainable_theta=trainable_theta,
+        bias_initializer="uniform",
+        input_d=INPUT_D,
+        dtype="float64",
         **{f: cell[f] for f in FLAGS},
     )
     layer = tf.keras.layers.RNN(lmu_cell, return_sequences=True, dtype="float64")
@@ -147,22 +155,34 @@ def step_results(indices, planner):
                 probes.append(nengo.Probe(lmu.output, synapse=None))
             stims.append(stim)
             lmus.append(lmu)
-    configure_training(net, keep_history=True, dtype="float64",
-                       planner=getattr(nengo_dl.graph_optimizer, planner))
-    with nengo_dl.Simulator(net, dt=DT, minibatch_size=BATCH,
-                            progress_bar=False) as sim:
+    configure_training(
+        net,
+        keep_history=True,
+        dtype="float64",
+        planner=getattr(nengo_dl.graph_optimizer, planner),
+    )
+    with nengo_dl.Simulator(
+        net, dt=DT, minibatch_size=BATCH, progress_bar=False
+    ) as sim:
         nengo_before = [lmu_weights(sim, lmu) for lmu in lmus]
-        sim.compile(optimizer=tf.optimizers.SGD(LR),
-                    loss={p: tf.losses.mse for p in probes})
-        sim.fit({s: x for s in stims}, dict(zip(probes, targets)), epochs=1,
-                verbose=0)
+        sim.compile(
+            optimizer=tf.optimizers.SGD(LR), loss={p: tf.losses.mse for p in probes}
+        )
+        sim.fit({s: x for s in stims}, dict(zip(probes, targets)), epochs=1, verbose=0)
         nengo_after = [lmu_weights(sim, lmu) for lmu in lmus]
-    for i, layer, target, before, after in zip(indices, layers, targets,
-                                               nengo_before, nengo_after):
+    for i, layer, target, before, after in zip(
+        indices, layers, targets, nengo_before, nengo_after
+    ):
         trainable_theta = COMBOS[i][3]
         keras_before, keras_after = keras_step(layer, x, target)
-        results.append((keras_before, keras_after, as_keras(before, trainable_theta),
-                        as_keras(after, trainable_theta)))
+        results.append(
+            (
+                keras_before,
+                keras_after,
+                as_keras(before, trainable_theta),
+                as_keras(after, trainable_theta),
+            )
+        )
     return dict(zip(indices, results))
 
 
@@ -187,8 +207,10 @@ def group_of(index):
 
 
 @pytest.mark.parametrize(
-    "index", range(len(COMBOS)),
-    ids=[f"{combo_id(c)}-d{d}-{z}-{'tt' if t else 'ft'}" for c, d, z, t in COMBOS])
+    "index",
+    range(len(COMBOS)),
+    ids=[f"{combo_id(c)}-d{d}-{z}-{'tt' if t else 'ft'}" for c, d, z, t in COMBOS],
+)
 def test_one_sgd_step_equals_keras(index):
     """Every combination. NengoDL's tree planner merges the LMUs' operators,
     which keeps the build of 40 LMUs short."""
@@ -200,8 +222,11 @@ def test_one_sgd_step_equals_keras(index):
 # built on their own), the SimpleRNN cell with every option on and a
 # trainable theta, zoh and euler
 DEFAULT_PLANNER = tuple(
-    i for i, (cell, memory_d, discretizer, trainable_theta) in enumerate(COMBOS)
-    if memory_d == 3 and trainable_theta and cell["hidden"] == "rnn"
+    i
+    for i, (cell, memory_d, discretizer, trainable_theta) in enumerate(COMBOS)
+    if memory_d == 3
+    and trainable_theta
+    and cell["hidden"] == "rnn"
     and all(cell[f] for f in FLAGS)
 )
 
@@ -215,14 +240,25 @@ def test_one_sgd_step_equals_keras_default_planner(index):
 def test_regularizers_step_equals_keras():
     """kernel_regularizer, recurrent_regularizer and bias_regularizer enter
     the NengoDL loss as KerasLMU's do: one SGD step gives the same weights."""
-    regs = dict(kernel_regularizer=tf.keras.regularizers.L2(0.3),
-                recurrent_regularizer=tf.keras.regularizers.L1(0.2),
-                bias_regularizer=tf.keras.regularizers.L1L2(0.1, 0.4))
+    regs = dict(
+        kernel_regularizer=tf.keras.regularizers.L2(0.3),
+        recurrent_regularizer=tf.keras.regularizers.L1(0.2),
+        bias_regularizer=tf.keras.regularizers.L1L2(0.1, 0.4),
+    )
     tf.keras.utils.set_random_seed(5)
     cell = keras_lmu.LMUCell(
-        2, ORDER, THETA_STEPS, tf.keras.layers.SimpleRNNCell(UNITS, dtype="float64"),
-        hidden_to_memory=True, memory_to_memory=True, use_bias=True,
-        bias_initializer="uniform", input_d=INPUT_D, dtype="float64", **regs)
+        2,
+        ORDER,
+        THETA_STEPS,
+        tf.keras.layers.SimpleRNNCell(UNITS, dtype="float64"),
+        hidden_to_memory=True,
+        memory_to_memory=True,
+        use_bias=True,
+        bias_initializer="uniform",
+        input_d=INPUT_D,
+        dtype="float64",
+        **regs,
+    )
     layer = tf.keras.layers.RNN(cell, return_sequences=True, dtype="float64")
     layer.build((None, None, INPUT_D))
     rng = np.random.RandomState(6)
@@ -235,11 +271,14 @@ def test_regularizers_step_equals_keras():
         nengo.Connection(stim, lmu.input, synapse=None)
         probe = nengo.Probe(lmu.output, synapse=None)
     configure_training(net, keep_history=True, dtype="float64")
-    assert lmu.regularizers == {"kernel": regs["kernel_regularizer"],
-                                "recurrent_kernel": regs["recurrent_regularizer"],
-                                "bias": regs["bias_regularizer"]}
-    with nengo_dl.Simulator(net, dt=DT, minibatch_size=BATCH,
-                            progress_bar=False) as sim:
+    assert lmu.regularizers == {
+        "kernel": regs["kernel_regularizer"],
+        "recurrent_kernel": regs["recurrent_regularizer"],
+        "bias": regs["bias_regularizer"],
+    }
+    with nengo_dl.Simulator(
+        net, dt=DT, minibatch_size=BATCH, progress_bar=False
+    ) as sim:
         assert add_regularization(sim) == 3
         sim.compile(optimizer=tf.optimizers.SGD(LR), loss=tf.losses.mse)
         sim.fit({stim: x}, {probe: y}, epochs=1, verbose=0)

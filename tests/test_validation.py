@@ -8,15 +8,30 @@ from nengo.exceptions import ValidationError
 from nengo_lmu import _validation as v
 
 
-@pytest.mark.parametrize("value", [0, 0.0, 2, 1e300, np.float32(0.5), np.int64(3),
-                                   np.float64(7.0)])
+@pytest.mark.parametrize(
+    "value", [0, 0.0, 2, 1e300, np.float32(0.5), np.int64(3), np.float64(7.0)]
+)
 def test_check_nonnegative_accepts(value):
     out = v.check_nonnegative(value, "x")
     assert type(out) is float and out == float(value)
 
 
-@pytest.mark.parametrize("value", [-1, -1e-300, np.nan, np.inf, True, np.bool_(True),
-                                   "1", None, [1.0], 1j, np.array([1.0])])
+@pytest.mark.parametrize(
+    "value",
+    [
+        -1,
+        -1e-300,
+        np.nan,
+        np.inf,
+        True,
+        np.bool_(True),
+        "1",
+        None,
+        [1.0],
+        1j,
+        np.array([1.0]),
+    ],
+)
 def test_check_nonnegative_refuses(value):
     with pytest.raises(ValidationError, match="x"):
         v.check_nonnegative(value, "x")
@@ -64,8 +79,12 @@ def test_check_choice():
     with pytest.raises(ValidationError, match="backend"):
         v.check_choice([1], {"a": 1}, "backend")  # unhashable, dict of choices
     with pytest.raises(ValidationError, match="'elu' has no Nengo"):
-        v.check_choice("elu", {"tanh": 1}, "activation",
-                       what="has no Nengo neuron type; supported:")
+        v.check_choice(
+            "elu",
+            {"tanh": 1},
+            "activation",
+            what="has no Nengo neuron type; supported:",
+        )
 
 
 def test_check_neuron_type():

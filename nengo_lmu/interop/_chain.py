@@ -33,8 +33,9 @@ def activation_neuron_type(name, attr, where="", also=""):
     or a ValidationError naming ``attr`` (``where`` starts the message, ``also``
     ends it)."""
     try:
-        check_choice(name, ACTIVATIONS, attr,
-                     what="has no Nengo neuron type here; supported:")
+        check_choice(
+            name, ACTIVATIONS, attr, what="has no Nengo neuron type here; supported:"
+        )
     except ValidationError as err:
         raise ValidationError(f"{where}{err.args[0]}{also}", attr=attr) from None
     return ACTIVATIONS[name]()
@@ -56,7 +57,9 @@ def dense_spec(name, kernel, bias, activation, last, attr):
             )
     else:
         activation_neuron_type(
-            activation, attr, f"Dense layer {name!r}: activation ",
+            activation,
+            attr,
+            f"Dense layer {name!r}: activation ",
             also=f"; also linear, and {', '.join(OUTPUT_ACTIVATIONS)} on the last "
             "layer",
         )
@@ -64,8 +67,13 @@ def dense_spec(name, kernel, bias, activation, last, attr):
         raise ValidationError(
             f"Dense layer {name!r}: weights must be finite", attr=attr
         )
-    return {"kind": "dense", "name": name, "kernel": kernel, "bias": bias,
-            "activation": activation}
+    return {
+        "kind": "dense",
+        "name": name,
+        "kernel": kernel,
+        "bias": bias,
+        "activation": activation,
+    }
 
 
 def build_chain(specs, size_in, label, seed, add_to_container):
@@ -90,11 +98,16 @@ def build_chain(specs, size_in, label, seed, add_to_container):
             out = nengo.Node(size_in=units, label=spec["name"])
             if activation in ACTIVATIONS:
                 ens = nengo.Ensemble(
-                    units, 1, neuron_type=ACTIVATIONS[activation](),
-                    gain=np.ones(units), bias=bias, label=spec["name"],
+                    units,
+                    1,
+                    neuron_type=ACTIVATIONS[activation](),
+                    gain=np.ones(units),
+                    bias=bias,
+                    label=spec["name"],
                 )
-                nengo.Connection(previous, ens.neurons, transform=kernel.T,
-                                 synapse=None)
+                nengo.Connection(
+                    previous, ens.neurons, transform=kernel.T, synapse=None
+                )
                 nengo.Connection(ens.neurons, out, synapse=None)
                 net.layers.append(ens)
             else:
@@ -102,8 +115,9 @@ def build_chain(specs, size_in, label, seed, add_to_container):
                 if np.any(bias != 0):
                     if bias_node is None:
                         bias_node = nengo.Node(np.ones(1), label="bias")
-                    nengo.Connection(bias_node, out, transform=bias[:, None],
-                                     synapse=None)
+                    nengo.Connection(
+                        bias_node, out, transform=bias[:, None], synapse=None
+                    )
                 net.layers.append(out)
                 net.output_activation = activation
             previous = out
@@ -142,5 +156,3 @@ RETURNS_DOC = """
             The model's fixed number of steps per sequence, None if it takes
             any length (or does not say).
 """
-
-

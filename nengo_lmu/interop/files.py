@@ -10,7 +10,7 @@ from nengo_lmu.interop.paper import network_from_paper_file
 def _reason(error, path):
     """A reader's message without the file name it starts with."""
     msg = error.args[0] if error.args else str(error)
-    return msg[len(path) + 2:] if msg.startswith(f"{path}: ") else msg
+    return msg[len(path) + 2 :] if msg.startswith(f"{path}: ") else msg
 
 
 def load_model_file(path, dt=0.001):

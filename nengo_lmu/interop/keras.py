@@ -30,7 +30,6 @@ def _numpy(value):
     return None if value is None else np.array(value.numpy(), dtype=float)
 
 
-
 def _lmu_cell(layer):
     """The object holding the LMU weights, and whether it is feedforward."""
     kind = type(layer).__name__
@@ -73,8 +72,9 @@ def keras_lmu_parameters(layer, dt=0.001):
     dt = check_positive_finite(dt, "dt")
     cell, feedforward = _lmu_cell(layer)
     if not cell.built:
-        raise ValidationError("the layer must be built (called on data) first",
-                              attr="layer")
+        raise ValidationError(
+            "the layer must be built (called on data) first", attr="layer"
+        )
     kernel = _numpy(cell.kernel)
     trainable_theta = bool(getattr(cell, "trainable_theta", False))
     # a trained theta is read back as its trained value (cell.theta)
@@ -116,8 +116,10 @@ def keras_lmu_parameters(layer, dt=0.001):
         units = hidden_cell.units
         params["hidden_units"] = units
         params["hidden_neuron_type"] = activation_neuron_type(
-            _activation_name(hidden_cell), "hidden_cell",
-            f"activation of {type(hidden_cell).__name__}: ")
+            _activation_name(hidden_cell),
+            "hidden_cell",
+            f"activation of {type(hidden_cell).__name__}: ",
+        )
         params["hidden_recurrent"] = kind == "SimpleRNNCell"
         params["hidden_kernel_initializer"] = _numpy(hidden_cell.kernel)
         if kind == "SimpleRNNCell":
@@ -249,10 +251,16 @@ def _keras_specs(model, dt):
         last = i == len(layers) - 1
         if kind == "Dense":
             bias = layer.bias.numpy() if layer.bias is not None else None
-            specs.append(dense_spec(
-                layer.name, layer.kernel.numpy(), bias, _activation_name(layer),
-                last, "model",
-            ))
+            specs.append(
+                dense_spec(
+                    layer.name,
+                    layer.kernel.numpy(),
+                    bias,
+                    _activation_name(layer),
+                    last,
+                    "model",
+                )
+            )
         elif kind in ("LMU", "RNN", "LMUCell", "LMUFeedforward"):
             if getattr(layer, "go_backwards", False):
                 raise ValidationError(
@@ -275,7 +283,8 @@ def _keras_specs(model, dt):
 
 
 def network_from_keras(model, dt=0.001, label=None, seed=None, add_to_container=None):
-    """Build a Nengo network equal to a Keras model of KerasLMU and Dense layers.
+    (
+        """Build a Nengo network equal to a Keras model of KerasLMU and Dense layers.
 
     The model is a chain of layers, Sequential or functional (one ``Input``,
     each layer taking the previous one's output): KerasLMU 0.8 layers
@@ -302,7 +311,9 @@ def network_from_keras(model, dt=0.001, label=None, seed=None, add_to_container=
         input sample per step.
     label, seed, add_to_container
         As for `nengo.Network`.
-""" + RETURNS_DOC + """
+"""
+        + RETURNS_DOC
+        + """
     Examples
     --------
     >>> model = keras.Sequential([
@@ -316,6 +327,7 @@ def network_from_keras(model, dt=0.001, label=None, seed=None, add_to_container=
     ...     nengo.Connection(stim, imported.input, synapse=None)
     ...     logits = nengo.Probe(imported.output)
     """
+    )
     dt = check_positive_finite(dt, "dt")
     size_in, specs = _keras_specs(model, dt)
     net = build_chain(specs, size_in, label, seed, add_to_container)
@@ -354,8 +366,6 @@ def keras_logits(model, x):
     return h @ kernel + bias
 
 
-
-
 # --- saved Keras models -----------------------------------------------------------
 
 
@@ -363,8 +373,11 @@ def custom_objects():
     """The KerasLMU classes by name, for ``keras.models.load_model``."""
     import keras_lmu  # pylint: disable=import-outside-toplevel
 
-    return {"LMU": keras_lmu.LMU, "LMUCell": keras_lmu.LMUCell,
-            "LMUFeedforward": keras_lmu.LMUFeedforward}
+    return {
+        "LMU": keras_lmu.LMU,
+        "LMUCell": keras_lmu.LMUCell,
+        "LMUFeedforward": keras_lmu.LMUFeedforward,
+    }
 
 
 def load_keras_model(path):

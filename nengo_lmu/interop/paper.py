@@ -55,36 +55,54 @@ def _read_layer_weights(path, group, name):
 
     layer_group = group.get(name)
     if not isinstance(layer_group, h5py.Group):
-        raise _file_error(path, f"no weights for layer {name!r} "
-                                f"(no group 'model_weights/{name}')")
+        raise _file_error(
+            path, f"no weights for layer {name!r} " f"(no group 'model_weights/{name}')"
+        )
     names = layer_group.attrs.get("weight_names")
     if names is None:  # not written by Keras; take every dataset in the group
         names = []
-        layer_group.visit(lambda key: names.append(key) if isinstance(
-            layer_group[key], h5py.Dataset) else None)
+        layer_group.visit(
+            lambda key: (
+                names.append(key)
+                if isinstance(layer_group[key], h5py.Dataset)
+                else None
+            )
+        )
     weights = {}
     for full in map(_text, names):
         if not isinstance(layer_group.get(full), h5py.Dataset):
-            raise _file_error(path, f"layer {name!r}: weight {full!r} is listed "
-                                    "but missing")
+            raise _file_error(
+                path, f"layer {name!r}: weight {full!r} is listed " "but missing"
+            )
         dataset = layer_group[full]
         if dataset.size > MAX_WEIGHTS:
-            raise _file_error(path, f"layer {name!r}: weight {full!r} claims shape "
-                                    f"{dataset.shape} ({dataset.size:.3g} values, "
-                                    f"at most {MAX_WEIGHTS:.0e} here): a damaged file")
+            raise _file_error(
+                path,
+                f"layer {name!r}: weight {full!r} claims shape "
+                f"{dataset.shape} ({dataset.size:.3g} values, "
+                f"at most {MAX_WEIGHTS:.0e} here): a damaged file",
+            )
         try:
             data = np.array(dataset, dtype=float)
         except (TypeError, ValueError):
-            raise _file_error(path, f"layer {name!r}: weight {full!r} is not "
-                                    "numeric") from None
+            raise _file_error(
+                path, f"layer {name!r}: weight {full!r} is not " "numeric"
+            ) from None
         if not np.all(np.isfinite(data)):
             raise _file_error(path, f"layer {name!r}: weight {full!r} is not finite")
         weights[full.split("/")[-1].split(":")[0]] = data
     return weights
 
 
-_TYPE_NAMES = {str: "a string", dict: "an object", list: "a list", bool: "true/false",
-               int: "an integer", float: "a number", type(None): "null"}
+_TYPE_NAMES = {
+    str: "a string",
+    dict: "an object",
+    list: "a list",
+    bool: "true/false",
+    int: "an integer",
+    float: "a number",
+    type(None): "null",
+}
 
 
 def _expect(path, value, types, where):
@@ -92,11 +110,15 @@ def _expect(path, value, types, where):
     else a ValidationError naming the file and where in model_config."""
     types = types if isinstance(types, tuple) else (types,)
     ok = isinstance(value, types) and not (
-        isinstance(value, bool) and bool not in types)
+        isinstance(value, bool) and bool not in types
+    )
     if not ok:
         allowed = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in types)
-        raise _file_error(path, f"model_config: {where} must be {allowed}, got "
-                                f"{type(value).__name__} {_short(value)}")
+        raise _file_error(
+            path,
+            f"model_config: {where} must be {allowed}, got "
+            f"{type(value).__name__} {_short(value)}",
+        )
     return value
 
 
@@ -123,8 +145,9 @@ def _check_shape(path, value, where):
     for i, dim in enumerate(value):
         _expect(path, dim, (int, type(None)), f"{where}[{i}]")
         if dim is not None and dim < 1:
-            raise _file_error(path, f"model_config: {where}[{i}] must be >= 1, got "
-                                    f"{dim}")
+            raise _file_error(
+                path, f"model_config: {where}[{i}] must be >= 1, got " f"{dim}"
+            )
 
 
 def _check_layer_config(path, layer, where):
@@ -144,17 +167,25 @@ def _check_layer_config(path, layer, where):
     if cls == "RNN":
         cell = _expect(path, cfg.get("cell"), dict, f"{where}.config.cell")
         _expect(path, cell.get("class_name"), str, f"{where}.config.cell.class_name")
-        cell_cfg = _expect(path, cell.get("config", {}), dict,
-                           f"{where}.config.cell.config")
+        cell_cfg = _expect(
+            path, cell.get("config", {}), dict, f"{where}.config.cell.config"
+        )
         for key in ("units", "order"):
             if key in cell_cfg:
                 _expect(path, cell_cfg[key], int, f"{where}.config.cell.config.{key}")
         if "theta" in cell_cfg:
-            _expect(path, cell_cfg["theta"], (int, float),
-                    f"{where}.config.cell.config.theta")
+            _expect(
+                path,
+                cell_cfg["theta"],
+                (int, float),
+                f"{where}.config.cell.config.theta",
+            )
         if "hidden_activation" in cell_cfg:
-            _activation_name(path, cell_cfg["hidden_activation"],
-                             f"{where}.config.cell.config.hidden_activation")
+            _activation_name(
+                path,
+                cell_cfg["hidden_activation"],
+                f"{where}.config.cell.config.hidden_activation",
+            )
 
 
 def _model_layers(path, config):
@@ -163,11 +194,16 @@ def _model_layers(path, config):
     _expect(path, config, dict, "the top level")
     cls = _expect(path, config.get("class_name"), str, "class_name")
     if cls not in ("Sequential", "Model", "Functional"):
-        raise _file_error(path, f"model class {cls!r} is not supported (Sequential "
-                                "or a chain Model)")
+        raise _file_error(
+            path,
+            f"model class {cls!r} is not supported (Sequential " "or a chain Model)",
+        )
     inner = _expect(path, config.get("config"), (list, dict), "config")
-    layers = inner if isinstance(inner, list) else _expect(
-        path, inner.get("layers"), list, "config.layers")
+    layers = (
+        inner
+        if isinstance(inner, list)
+        else _expect(path, inner.get("layers"), list, "config.layers")
+    )
     if isinstance(inner, dict) and "name" in inner:
         _expect(path, inner["name"], str, "config.name")
     names = []
@@ -178,8 +214,9 @@ def _model_layers(path, config):
         cfg = _expect(path, layer.get("config"), dict, f"{where}.config")
         names.append(_expect(path, cfg.get("name"), str, f"{where}.config.name"))
         _check_layer_config(path, layer, where)
-        nodes = _expect(path, layer.get("inbound_nodes", []), list,
-                        f"{where}.inbound_nodes")
+        nodes = _expect(
+            path, layer.get("inbound_nodes", []), list, f"{where}.inbound_nodes"
+        )
         for j, node in enumerate(nodes):
             _expect(path, node, list, f"{where}.inbound_nodes[{j}]")
             for k, entry in enumerate(node):
@@ -195,9 +232,12 @@ def _model_layers(path, config):
             nodes = layer.get("inbound_nodes") or []
             sources = [entry[0] for node in nodes for entry in node]
             if sources != [prev["config"]["name"]]:
-                raise _file_error(path, f"layer {layer['config']['name']!r} does not "
-                                        "take the previous layer's output alone; "
-                                        "only chains of layers are supported")
+                raise _file_error(
+                    path,
+                    f"layer {layer['config']['name']!r} does not "
+                    "take the previous layer's output alone; "
+                    "only chains of layers are supported",
+                )
     return layers
 
 
@@ -226,30 +266,46 @@ def _paper_specs(path, dt):
             return _read_paper_file(path, f, dt)
     except ValidationError:
         raise
-    except (OSError, KeyError, ValueError, TypeError, IndexError, AttributeError,
-            RuntimeError, MemoryError) as err:
+    except (
+        OSError,
+        KeyError,
+        ValueError,
+        TypeError,
+        IndexError,
+        AttributeError,
+        RuntimeError,
+        MemoryError,
+    ) as err:
         # h5py's and HDF5's errors for truncated or corrupted files
-        raise _file_error(path, "is damaged or not a complete HDF5 model file "
-                                f"({_one_line(err)})") from None
+        raise _file_error(
+            path, "is damaged or not a complete HDF5 model file " f"({_one_line(err)})"
+        ) from None
 
 
 def _read_paper_file(path, f, dt):
     import h5py  # pylint: disable=import-outside-toplevel
 
     if "model_config" not in f.attrs:
-        raise _file_error(path, "no 'model_config' attribute: not a Keras model "
-                                "file saved with model.save() (weights only?)")
+        raise _file_error(
+            path,
+            "no 'model_config' attribute: not a Keras model "
+            "file saved with model.save() (weights only?)",
+        )
     try:
         config = json.loads(_text(f.attrs["model_config"]))
     except (ValueError, RecursionError):
         raise _file_error(path, "model_config is not valid JSON") from None
     if not isinstance(f.get("model_weights"), h5py.Group):
         raise _file_error(path, "no 'model_weights' group")
-    layers = [layer for layer in _model_layers(path, config)
-              if layer["class_name"] not in NO_OP_LAYERS]
+    layers = [
+        layer
+        for layer in _model_layers(path, config)
+        if layer["class_name"] not in NO_OP_LAYERS
+    ]
     if not any(layer["class_name"] == "RNN" for layer in layers):
-        raise _file_error(path, "has no RNN(LMUCell) layer: not an LMU-paper model "
-                                "file")
+        raise _file_error(
+            path, "has no RNN(LMUCell) layer: not an LMU-paper model " "file"
+        )
     size_in = width = steps = None
     specs = []
     for i, layer in enumerate(layers):
@@ -261,18 +317,23 @@ def _read_paper_file(path, f, dt):
         if cls == "InputLayer":
             continue
         if cls not in ("RNN", "Dense"):
-            raise _file_error(path, f"layer {name!r} of type {cls} is not "
-                                    "supported (RNN(LMUCell), Dense, Dropout)")
+            raise _file_error(
+                path,
+                f"layer {name!r} of type {cls} is not "
+                "supported (RNN(LMUCell), Dense, Dropout)",
+            )
         weights = _read_layer_weights(path, f["model_weights"], name)
         if cls == "RNN":
             spec = _paper_cell_spec(path, name, cfg, weights, dt)
         else:
-            spec = _paper_dense_spec(path, name, cfg, weights,
-                                     last=i == len(layers) - 1)
+            spec = _paper_dense_spec(
+                path, name, cfg, weights, last=i == len(layers) - 1
+            )
         in_d = spec.pop("in_d")
         if width is not None and in_d != width:
-            raise _file_error(path, f"layer {name!r} takes {in_d} dimensions but "
-                                    f"gets {width}")
+            raise _file_error(
+                path, f"layer {name!r} takes {in_d} dimensions but " f"gets {width}"
+            )
         if size_in is None:
             size_in = in_d
         width = spec.pop("out_d")
@@ -312,8 +373,11 @@ def _check_shapes(path, name, weights, table):
             ok = ok and dim == want
         if not ok or min(arr.shape, default=0) < 1:
             expected = "(" + ", ".join(str(sizes.get(s, s)) for s in shape) + ")"
-            raise _file_error(path, f"layer {name!r}: weight {key!r} has shape "
-                                    f"{arr.shape}, expected {expected}")
+            raise _file_error(
+                path,
+                f"layer {name!r}: weight {key!r} has shape "
+                f"{arr.shape}, expected {expected}",
+            )
     return sizes
 
 
@@ -328,8 +392,11 @@ def _paper_cell_spec(path, name, cfg, weights, dt):
     d, n, q = sizes["d"], sizes["n"], sizes["q"]
     for key, value in (("units", n), ("order", q)):
         if key in cell_cfg and cell_cfg[key] != value:
-            raise _file_error(path, f"layer {name!r}: config {key}={cell_cfg[key]!r} "
-                                    f"but the weights have {value}")
+            raise _file_error(
+                path,
+                f"layer {name!r}: config {key}={cell_cfg[key]!r} "
+                f"but the weights have {value}",
+            )
     activation = cell_cfg.get("hidden_activation", "tanh")
     if isinstance(activation, dict):
         activation = activation.get("config", {}).get("name", activation)
@@ -337,14 +404,27 @@ def _paper_cell_spec(path, name, cfg, weights, dt):
         activation, "hidden_activation", f"{path}: layer {name!r}: hidden_activation "
     )
     theta = cell_cfg.get("theta")
-    theta = float(theta) * dt if isinstance(theta, (int, float)) and not isinstance(
-        theta, bool) and 0 < theta < np.inf else None
+    theta = (
+        float(theta) * dt
+        if isinstance(theta, (int, float))
+        and not isinstance(theta, bool)
+        and 0 < theta < np.inf
+        else None
+    )
     w = weights
     params = dict(
-        size_in=d, memory_d=1, order=q, theta=theta, hidden_units=n, dt=dt,
+        size_in=d,
+        memory_d=1,
+        order=q,
+        theta=theta,
+        hidden_units=n,
+        dt=dt,
         hidden_neuron_type=neuron_type,
-        hidden_recurrent=True, hidden_to_memory=True, memory_to_memory=True,
-        input_to_hidden=True, use_bias=False,
+        hidden_recurrent=True,
+        hidden_to_memory=True,
+        memory_to_memory=True,
+        input_to_hidden=True,
+        use_bias=False,
         memory_matrices=(np.eye(q) + w["AT"].T, w["BT"].T),
         kernel_initializer=np.vstack([w["input_encoders"], w["hidden_encoders"]]),
         recurrent_initializer=w["memory_encoders"],
@@ -365,17 +445,20 @@ def _paper_dense_spec(path, name, cfg, weights, last):
     if isinstance(activation, dict):
         activation = activation.get("config", {}).get("name", activation)
     try:
-        spec = dense_spec(name, weights["kernel"], weights.get("bias"), activation,
-                           last, "path")
+        spec = dense_spec(
+            name, weights["kernel"], weights.get("bias"), activation, last, "path"
+        )
     except ValidationError as e:
         raise _file_error(path, e.args[0]) from None
     spec.update(in_d=sizes["i"], out_d=sizes["u"])
     return spec
 
 
-def network_from_paper_file(path, dt=0.001, label=None, seed=None,
-                            add_to_container=None):
-    """Build a Nengo network from a model file of the LMU paper's Keras 2 code.
+def network_from_paper_file(
+    path, dt=0.001, label=None, seed=None, add_to_container=None
+):
+    (
+        """Build a Nengo network from a model file of the LMU paper's Keras 2 code.
 
     The file is an HDF5 file written by Keras 2's ``model.save()``: a
     Sequential (or chain) model of ``RNN(LMUCell)`` layers from the paper's
@@ -407,7 +490,9 @@ def network_from_paper_file(path, dt=0.001, label=None, seed=None,
         Seconds per sequence step.
     label, seed, add_to_container
         As for `nengo.Network`.
-""" + RETURNS_DOC + """
+"""
+        + RETURNS_DOC
+        + """
     Examples
     --------
     >>> with nengo.Network() as net:
@@ -416,6 +501,7 @@ def network_from_paper_file(path, dt=0.001, label=None, seed=None,
     ...     nengo.Connection(stim, paper.input, synapse=None)
     ...     logits = nengo.Probe(paper.output)
     """
+    )
     dt = check_positive_finite(dt, "dt")
     size_in, specs, steps = _paper_specs(path, dt)
     net = build_chain(specs, size_in, label, seed, add_to_container)

@@ -41,7 +41,9 @@ def make_weights(initializer, shape, rng, attr, obj=None):
         if initializer == "zeros":
             return np.zeros(shape)
         if initializer == "glorot_uniform":
-            fan_in, fan_out = (shape[0], shape[-1]) if len(shape) == 2 else (1, shape[0])
+            fan_in, fan_out = (
+                (shape[0], shape[-1]) if len(shape) == 2 else (1, shape[0])
+            )
             limit = np.sqrt(6.0 / (fan_in + fan_out))
             return rng.uniform(-limit, limit, size=shape)
         if initializer == "orthogonal":
@@ -60,8 +62,10 @@ def make_weights(initializer, shape, rng, attr, obj=None):
             obj=obj,
         )
     if isinstance(initializer, nengo.dists.Distribution):
-        return initializer.sample(*shape, rng=rng) if len(shape) == 2 else (
-            initializer.sample(shape[0], rng=rng)
+        return (
+            initializer.sample(*shape, rng=rng)
+            if len(shape) == 2
+            else (initializer.sample(shape[0], rng=rng))
         )
     try:
         weights = np.array(initializer, dtype=float)
@@ -266,8 +270,12 @@ hidden_bias_initializer : optional
         **deprecated,
     ):
         memory_neurons = renamed_keyword(
-            deprecated, "memory_neurons", "memory_neurons_per_dimension",
-            memory_neurons_per_dimension, None, self,
+            deprecated,
+            "memory_neurons",
+            "memory_neurons_per_dimension",
+            memory_neurons_per_dimension,
+            None,
+            self,
         )
         if deprecated:
             raise TypeError(
@@ -284,8 +292,8 @@ hidden_bias_initializer : optional
                 attr="theta",
                 obj=self,
             )
-        self.theta = None if theta is None else check_positive_finite(
-            theta, "theta", self
+        self.theta = (
+            None if theta is None else check_positive_finite(theta, "theta", self)
         )
         self.hidden_units = check_count(hidden_units, "hidden_units", self, low=0)
         self.dt = check_positive_finite(dt, "dt", self)
@@ -346,27 +354,50 @@ hidden_bias_initializer : optional
         n_mem = self.memory_d * self.order
         enc_d = self.size_in + (self.hidden_units if self.hidden_to_memory else 0)
         hid_in = n_mem + (self.size_in if self.input_to_hidden else 0)
-        w = {"kernel": make_weights(kernel_initializer, (enc_d, self.memory_d), rng,
-                                    "kernel_initializer", self)}
+        w = {
+            "kernel": make_weights(
+                kernel_initializer,
+                (enc_d, self.memory_d),
+                rng,
+                "kernel_initializer",
+                self,
+            )
+        }
         if self.memory_to_memory:
             w["recurrent_kernel"] = make_weights(
-                recurrent_initializer, (n_mem, self.memory_d), rng,
-                "recurrent_initializer", self)
+                recurrent_initializer,
+                (n_mem, self.memory_d),
+                rng,
+                "recurrent_initializer",
+                self,
+            )
         if self.use_bias:
-            w["bias"] = make_weights(bias_initializer, (self.memory_d,), rng,
-                                     "bias_initializer", self)
+            w["bias"] = make_weights(
+                bias_initializer, (self.memory_d,), rng, "bias_initializer", self
+            )
         if self.hidden_units:
             w["hidden_kernel"] = make_weights(
-                hidden_kernel_initializer, (hid_in, self.hidden_units), rng,
-                "hidden_kernel_initializer", self)
+                hidden_kernel_initializer,
+                (hid_in, self.hidden_units),
+                rng,
+                "hidden_kernel_initializer",
+                self,
+            )
             if self.hidden_recurrent:
                 w["hidden_recurrent_kernel"] = make_weights(
                     hidden_recurrent_initializer,
-                    (self.hidden_units, self.hidden_units), rng,
-                    "hidden_recurrent_initializer", self)
+                    (self.hidden_units, self.hidden_units),
+                    rng,
+                    "hidden_recurrent_initializer",
+                    self,
+                )
             w["hidden_bias"] = make_weights(
-                hidden_bias_initializer, (self.hidden_units,), rng,
-                "hidden_bias_initializer", self)
+                hidden_bias_initializer,
+                (self.hidden_units,),
+                rng,
+                "hidden_bias_initializer",
+                self,
+            )
         self.weights = w
         self.regularizers = {}
         for name, attr, reg in (
@@ -435,16 +466,21 @@ hidden_bias_initializer : optional
         # the Connections holding each KerasLMU weight, as (connection, rows)
         # pairs: the weight is the transposed transforms stacked along rows
         parts = self.weight_connections = {}
-        parts["kernel"] = [nengo.Connection(
-            self.input, u, transform=kernel[: self.size_in].T, synapse=None)]
+        parts["kernel"] = [
+            nengo.Connection(
+                self.input, u, transform=kernel[: self.size_in].T, synapse=None
+            )
+        ]
         if self.use_bias:
             bias = nengo.Node(np.ones(1), label="bias")
-            parts["bias"] = [nengo.Connection(
-                bias, u, transform=w["bias"][:, None], synapse=None)]
+            parts["bias"] = [
+                nengo.Connection(bias, u, transform=w["bias"][:, None], synapse=None)
+            ]
         if self.memory_to_memory:
             # synapse=0 delays one step: W_mm m_{t-1}
-            parts["recurrent_kernel"] = [nengo.Connection(
-                m, u, transform=w["recurrent_kernel"].T, synapse=0)]
+            parts["recurrent_kernel"] = [
+                nengo.Connection(m, u, transform=w["recurrent_kernel"].T, synapse=0)
+            ]
 
         if self.hidden_units == 0:
             self.hidden = None
@@ -468,16 +504,22 @@ hidden_bias_initializer : optional
         h = self.hidden.neurons
         hk = w["hidden_kernel"]
         parts["hidden_kernel"] = [
-            nengo.Connection(m, h, transform=hk[:n_mem].T, synapse=None)]
+            nengo.Connection(m, h, transform=hk[:n_mem].T, synapse=None)
+        ]
         if self.input_to_hidden:
             parts["hidden_kernel"].append(
-                nengo.Connection(self.input, h, transform=hk[n_mem:].T, synapse=None))
+                nengo.Connection(self.input, h, transform=hk[n_mem:].T, synapse=None)
+            )
         if self.hidden_recurrent:
-            parts["hidden_recurrent_kernel"] = [nengo.Connection(
-                h, h, transform=w["hidden_recurrent_kernel"].T, synapse=0)]
+            parts["hidden_recurrent_kernel"] = [
+                nengo.Connection(
+                    h, h, transform=w["hidden_recurrent_kernel"].T, synapse=0
+                )
+            ]
         if self.hidden_to_memory:
             parts["kernel"].append(
-                nengo.Connection(h, u, transform=kernel[self.size_in:].T, synapse=0))
+                nengo.Connection(h, u, transform=kernel[self.size_in :].T, synapse=0)
+            )
         self.output = nengo.Node(size_in=self.hidden_units, label="output")
         nengo.Connection(h, self.output, synapse=self.output_synapse)
 

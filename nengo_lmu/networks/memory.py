@@ -192,8 +192,12 @@ class LMUMemory(LinearNetwork):
         **ensemble_kwargs,
     ):
         neurons_per_dimension = renamed_keyword(
-            ensemble_kwargs, "n_neurons", "neurons_per_dimension",
-            neurons_per_dimension, None, self,
+            ensemble_kwargs,
+            "n_neurons",
+            "neurons_per_dimension",
+            neurons_per_dimension,
+            None,
+            self,
         )
         self.theta = check_positive_finite(theta, "theta", self)
         self.order = check_order(order, "order", self)
@@ -201,8 +205,7 @@ class LMUMemory(LinearNetwork):
         dt = check_positive_finite(dt, "dt", self)
         if self.theta < dt:
             raise ValidationError(
-                f"must be at least one time step (dt={dt:g} s), got "
-                f"{self.theta:g}",
+                f"must be at least one time step (dt={dt:g} s), got " f"{self.theta:g}",
                 attr="theta",
                 obj=self,
             )
@@ -226,9 +229,22 @@ class LMUMemory(LinearNetwork):
             input_high = 1.0 / self.theta
         try:
             self._init_linear(
-                neurons_per_dimension, synapse, dt, size_in, discretizer, neuron_type,
-                input_rms, input_high, n_std, realization, ensemble_dimensions,
-                mapping_synapse, zero_order, label, seed, add_to_container,
+                neurons_per_dimension,
+                synapse,
+                dt,
+                size_in,
+                discretizer,
+                neuron_type,
+                input_rms,
+                input_high,
+                n_std,
+                realization,
+                ensemble_dimensions,
+                mapping_synapse,
+                zero_order,
+                label,
+                seed,
+                add_to_container,
                 ensemble_kwargs,
             )
         except ValidationError as err:
@@ -250,33 +266,52 @@ class LMUMemory(LinearNetwork):
                 f"1 / theta = {1 / theta:g} Hz by default, which is not below the "
                 f"Nyquist frequency {0.5 / dt:g} Hz; use a larger theta (more than "
                 f"{2 * dt:g} s) or give input_high below {0.5 / dt:g} Hz",
-                attr="theta", obj=self,
+                attr="theta",
+                obj=self,
             )
-        if err.attr in ("system", "input_rms") and ("stable" in msg
-                                                     or "overflow" in msg):
+        if err.attr in ("system", "input_rms") and (
+            "stable" in msg or "overflow" in msg
+        ):
             return ValidationError(
                 f"{where}: theta is {steps_text}, so long that the discretised "
                 "memory does not decay in floating point, and its states cannot be "
                 "scaled for neurons; use a smaller theta (or a larger dt), or the "
                 "exact memory (no neurons)",
-                attr="theta", obj=self,
+                attr="theta",
+                obj=self,
             )
         if err.attr == "system" and "minimal" in msg:
-            other = ("realization='legendre', " if realization == "balanced"
-                     else "")
+            other = "realization='legendre', " if realization == "balanced" else ""
             return ValidationError(
                 f"{where}: the discretised Legendre delay cannot be balanced for "
                 f"neurons: it is numerically not minimal with {order} states over "
                 f"a window of {steps_text} ({msg}); use {other}a larger theta "
                 f"(more steps per window) or a lower order",
-                attr="order", obj=self,
+                attr="order",
+                obj=self,
             )
         return err
 
-    def _init_linear(self, neurons_per_dimension, synapse, dt, size_in, discretizer,
-                     neuron_type, input_rms, input_high, n_std, realization,
-                     ensemble_dimensions, mapping_synapse, zero_order, label, seed,
-                     add_to_container, ensemble_kwargs):
+    def _init_linear(
+        self,
+        neurons_per_dimension,
+        synapse,
+        dt,
+        size_in,
+        discretizer,
+        neuron_type,
+        input_rms,
+        input_high,
+        n_std,
+        realization,
+        ensemble_dimensions,
+        mapping_synapse,
+        zero_order,
+        label,
+        seed,
+        add_to_container,
+        ensemble_kwargs,
+    ):
         super().__init__(
             LegendreDelay(self.theta, self.order),
             neurons_per_dimension=neurons_per_dimension,

@@ -61,7 +61,7 @@ def _layer_class():
         def discrete_matrices(self):
             """``(Abar, Bbar)`` at the current ``theta_inv``."""
             full = tf.linalg.expm(tf.constant(self.square) * self.theta_inv)
-            return full[: self.order, : self.order], full[: self.order, self.order:]
+            return full[: self.order, : self.order], full[: self.order, self.order :]
 
         def call(self, inputs):
             Abar, Bbar = self.discrete_matrices()
@@ -103,8 +103,16 @@ class TrainableThetaMemory(nengo.Network):
         The step, holding the trainable ``theta_inv = dt / theta``.
     """
 
-    def __init__(self, theta, order, size_in, dt=0.001, label=None, seed=None,
-                 add_to_container=None):
+    def __init__(
+        self,
+        theta,
+        order,
+        size_in,
+        dt=0.001,
+        label=None,
+        seed=None,
+        add_to_container=None,
+    ):
         super().__init__(label=label, seed=seed, add_to_container=add_to_container)
         import nengo_dl  # pylint: disable=import-outside-toplevel
 
@@ -115,8 +123,11 @@ class TrainableThetaMemory(nengo.Network):
             self.input = nengo.Node(size_in=size_in, label="u")
             self.output = nengo.Node(size_in=n, label="m")
             step = nengo_dl.TensorNode(
-                self.layer, shape_in=(size_in + n,), shape_out=(n,),
-                pass_time=False, label="zoh_step",
+                self.layer,
+                shape_in=(size_in + n,),
+                shape_out=(n,),
+                pass_time=False,
+                label="zoh_step",
             )
             nengo.Connection(self.input, step[:size_in], synapse=None)
             # synapse=0 is a one-step delay: m_{t-1} into the step

@@ -32,6 +32,7 @@ from nengo_lmu.basis import legendre_window_basis
 from nengo_lmu.networks import LMUMemory
 from nengo_lmu.tasks._plotting import pyplot, save_figure
 
+
 def delay_task(
     n_samples,
     steps,
@@ -145,13 +146,20 @@ class _Backend:
 
     name = "nengo"
 
-    def memory_kwargs(self, theta, order, n_neurons, neuron_type, max_rates,
-                      synapse, dt):
+    def memory_kwargs(
+        self, theta, order, n_neurons, neuron_type, max_rates, synapse, dt
+    ):
         """`~nengo_lmu.LMUMemory` arguments of the neural memory."""
-        kwargs = dict(theta=theta, order=order, neurons_per_dimension=n_neurons,
-                      synapse=nengo.Lowpass(synapse), dt=dt,
-                      neuron_type=(nengo.SpikingRectifiedLinear()
-                                   if neuron_type is None else neuron_type))
+        kwargs = dict(
+            theta=theta,
+            order=order,
+            neurons_per_dimension=n_neurons,
+            synapse=nengo.Lowpass(synapse),
+            dt=dt,
+            neuron_type=(
+                nengo.SpikingRectifiedLinear() if neuron_type is None else neuron_type
+            ),
+        )
         if max_rates is not None:
             kwargs["max_rates"] = max_rates
         return kwargs
@@ -176,12 +184,19 @@ class _LoihiBackend(_Backend):
 
     name = "loihi"
 
-    def memory_kwargs(self, theta, order, n_neurons, neuron_type, max_rates,
-                      synapse, dt):
+    def memory_kwargs(
+        self, theta, order, n_neurons, neuron_type, max_rates, synapse, dt
+    ):
         from nengo_lmu import loihi  # pylint: disable=import-outside-toplevel
 
-        return loihi.memory_kwargs(theta, order, n_neurons=n_neurons, tau=synapse,
-                                   dt=dt, neuron_type=neuron_type)
+        return loihi.memory_kwargs(
+            theta,
+            order,
+            n_neurons=n_neurons,
+            tau=synapse,
+            dt=dt,
+            neuron_type=neuron_type,
+        )
 
     def simulator(self, net, dt, progress_bar):
         from nengo_lmu import loihi  # pylint: disable=import-outside-toplevel
@@ -189,12 +204,12 @@ class _LoihiBackend(_Backend):
         loihi.check_loihi(net, dt=dt)
         import nengo_loihi  # pylint: disable=import-outside-toplevel
 
-        return nengo_loihi.Simulator(net, dt=dt, target="sim",
-                                     progress_bar=progress_bar)
+        return nengo_loihi.Simulator(
+            net, dt=dt, target="sim", progress_bar=progress_bar
+        )
 
 
-_BACKEND_CLASSES = {cls.name: cls for cls in (_Backend, _NengoDLBackend,
-                                              _LoihiBackend)}
+_BACKEND_CLASSES = {cls.name: cls for cls in (_Backend, _NengoDLBackend, _LoihiBackend)}
 
 
 def _backend(backend):
@@ -203,8 +218,9 @@ def _backend(backend):
     return _BACKEND_CLASSES[check_choice(backend, BACKENDS, "backend")]()
 
 
-def check_delay_experiment(theta, order, n_neurons, duration, dt=0.001, seed=0,
-                           limits=None):
+def check_delay_experiment(
+    theta, order, n_neurons, duration, dt=0.001, seed=0, limits=None
+):
     """Check the delay experiment's settings before anything is built.
 
     Raises a ValidationError naming the setting: ``theta`` must be at least
@@ -238,11 +254,19 @@ def check_delay_experiment(theta, order, n_neurons, duration, dt=0.001, seed=0,
     if limits is not None:
         for value, key, attr, what in [
             (order, "order", "order", "the memory order"),
-            (order * n_neurons, "neurons", "n_neurons",
-             f"order x neurons per dimension ({order} x {n_neurons})"),
+            (
+                order * n_neurons,
+                "neurons",
+                "n_neurons",
+                f"order x neurons per dimension ({order} x {n_neurons})",
+            ),
             (steps, "steps", "duration", f"duration / dt ({steps} steps)"),
-            (order * n_neurons * steps, "neuron_steps", "duration",
-             f"neurons x steps ({order * n_neurons} x {steps})"),
+            (
+                order * n_neurons * steps,
+                "neuron_steps",
+                "duration",
+                f"neurons x steps ({order * n_neurons} x {steps})",
+            ),
         ]:
             if value > limits[key]:
                 raise ValidationError(
@@ -250,13 +274,30 @@ def check_delay_experiment(theta, order, n_neurons, duration, dt=0.001, seed=0,
                     "here (see nengo_lmu.tasks.delay.LIMITS)",
                     attr=attr,
                 )
-    return dict(theta=theta, order=order, n_neurons=n_neurons, duration=duration,
-                dt=dt, seed=seed, steps=steps)
+    return dict(
+        theta=theta,
+        order=order,
+        n_neurons=n_neurons,
+        duration=duration,
+        dt=dt,
+        seed=seed,
+        steps=steps,
+    )
 
 
-def delay_network(theta=1.0, order=6, n_neurons=100, neuron_type=None,
-                  max_rates=None, synapse=0.1, duration=20.0, seed=0, dt=0.001,
-                  memory_kwargs=None, backend="nengo"):
+def delay_network(
+    theta=1.0,
+    order=6,
+    n_neurons=100,
+    neuron_type=None,
+    max_rates=None,
+    synapse=0.1,
+    duration=20.0,
+    seed=0,
+    dt=0.001,
+    memory_kwargs=None,
+    backend="nengo",
+):
     """The delay experiment's network: white noise into a neural LMUMemory and
     an exact one, with probes on the decoded delays.
 
@@ -304,22 +345,27 @@ def delay_network(theta=1.0, order=6, n_neurons=100, neuron_type=None,
     """
     backend = _backend(backend)
     check_delay_experiment(theta, order, n_neurons, duration, dt, seed)
-    params = backend.memory_kwargs(theta, order, n_neurons, neuron_type, max_rates,
-                                   synapse, dt)
+    params = backend.memory_kwargs(
+        theta, order, n_neurons, neuron_type, max_rates, synapse, dt
+    )
     params.update(input_rms=INPUT_RMS, input_high=INPUT_HIGH)
     params.update(memory_kwargs or {})
     with nengo.Network(seed=seed) as net:
-        stim = nengo.Node(nengo.processes.WhiteSignal(
-            period=duration, high=INPUT_HIGH, rms=INPUT_RMS, y0=0, seed=seed),
-            label="u")
+        stim = nengo.Node(
+            nengo.processes.WhiteSignal(
+                period=duration, high=INPUT_HIGH, rms=INPUT_RMS, y0=0, seed=seed
+            ),
+            label="u",
+        )
         net.memory = LMUMemory(**params)
         exact = LMUMemory(theta, order, dt=dt)
         nengo.Connection(stim, net.memory.input, synapse=None)
         nengo.Connection(stim, exact.input, synapse=None)
         net.delay_probes = {
             "input": nengo.Probe(stim, synapse=None),
-            "neural": nengo.Probe(net.memory.add_delay_output(DELAYS),
-                                  synapse=PROBE_TAU),
+            "neural": nengo.Probe(
+                net.memory.add_delay_output(DELAYS), synapse=PROBE_TAU
+            ),
             "exact": nengo.Probe(exact.add_delay_output(DELAYS), synapse=PROBE_TAU),
         }
     net.theta, net.dt, net.duration, net.backend = theta, dt, duration, backend.name
@@ -370,12 +416,20 @@ def run_delay(backend="nengo", progress_bar=True, **kwargs):
     seconds = time.perf_counter() - start
     u = data["input"][:, 0]
     nrmse = {
-        r: (delay_nrmse(data["neural"][:, i], u, r, net.theta, net.dt),
-            delay_nrmse(data["exact"][:, i], u, r, net.theta, net.dt))
+        r: (
+            delay_nrmse(data["neural"][:, i], u, r, net.theta, net.dt),
+            delay_nrmse(data["exact"][:, i], u, r, net.theta, net.dt),
+        )
         for i, r in enumerate(DELAYS)
     }
-    return dict(t=t, u=u, neural=data["neural"], exact=data["exact"], nrmse=nrmse,
-                seconds=seconds)
+    return dict(
+        t=t,
+        u=u,
+        neural=data["neural"],
+        exact=data["exact"],
+        nrmse=nrmse,
+        seconds=seconds,
+    )
 
 
 def plot_delay(path, t, u, neural, theta, order, dt):
@@ -383,8 +437,9 @@ def plot_delay(path, t, u, neural, theta, order, dt):
     the Legendre window basis, written to ``path`` (PNG)."""
     plt = pyplot()
     ideal = _delayed(u, theta, dt)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6),
-                                      gridspec_kw={"height_ratios": [2, 1]})
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(9, 6), gridspec_kw={"height_ratios": [2, 1]}
+    )
     top.plot(t, u, color="0.7", label="input u(t)")
     top.plot(t, neural, color="C3", label="spiking LMU readout")
     top.plot(t, ideal, "k--", lw=1, label=f"ideal u(t - {theta:g})")
@@ -401,8 +456,14 @@ def plot_delay(path, t, u, neural, theta, order, dt):
 
 
 #: Neuron types of the ``nengo-lmu delay`` command, by ``nengo`` class name
-NEURON_TYPES = ("SpikingRectifiedLinear", "LIF", "RectifiedLinear", "LIFRate",
-                "Izhikevich", "AdaptiveLIF")
+NEURON_TYPES = (
+    "SpikingRectifiedLinear",
+    "LIF",
+    "RectifiedLinear",
+    "LIFRate",
+    "Izhikevich",
+    "AdaptiveLIF",
+)
 
 
 def neuron_options(name):
@@ -411,5 +472,7 @@ def neuron_options(name):
     most, the others at Nengo's default rates."""
     check_choice(name, NEURON_TYPES, "neuron_type")
     rectified = name.endswith("RectifiedLinear")
-    return dict(neuron_type=getattr(nengo, name)(),
-                max_rates=nengo.dists.Uniform(100, 120) if rectified else None)
+    return dict(
+        neuron_type=getattr(nengo, name)(),
+        max_rates=nengo.dists.Uniform(100, 120) if rectified else None,
+    )

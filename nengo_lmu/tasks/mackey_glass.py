@@ -30,6 +30,7 @@ from nengo_lmu._validation import (
 from nengo_lmu.networks import LMU
 from nengo_lmu.tasks._module import make_callable
 
+
 def mackey_glass_series(
     n_steps,
     n_series=1,
@@ -118,9 +119,7 @@ def mackey_glass_series(
                 attr="x0",
             ) from None
         if not np.all(np.isfinite(x0)) or np.any(x0 <= 0):
-            raise ValidationError(
-                f"must be finite and > 0, got {x0}", attr="x0"
-            )
+            raise ValidationError(f"must be finite and > 0, got {x0}", attr="x0")
 
     def production(xd):
         return beta * xd / (1.0 + xd**power)
@@ -231,10 +230,12 @@ def mackey_glass(
     seed = check_seed(seed)
     normalize = check_bool(normalize, "normalize")
     dtype = check_dtype(dtype)
-    x0 = np.concatenate([
-        np.random.RandomState([seed, 0]).uniform(0.5, 1.3, size=n_train),
-        np.random.RandomState([seed, 1]).uniform(0.5, 1.3, size=n_test),
-    ])
+    x0 = np.concatenate(
+        [
+            np.random.RandomState([seed, 0]).uniform(0.5, 1.3, size=n_train),
+            np.random.RandomState([seed, 1]).uniform(0.5, 1.3, size=n_test),
+        ]
+    )
     series = mackey_glass_series(
         steps + horizon,
         n_series=n_train + n_test,
@@ -253,7 +254,6 @@ def mackey_glass(
     x = x[:, :, None].astype(dtype)
     y = y[:, :, None].astype(dtype)
     return (x[:n_train], y[:n_train]), (x[n_train:], y[n_train:])
-
 
 
 # --- the Mackey-Glass experiment ------------------------------------------------
@@ -280,19 +280,32 @@ def mackey_glass_network(order=12, theta=0.05, hidden_units=40, dt=0.001, seed=0
     hidden_units = check_count(hidden_units, "hidden_units")
     with nengo.Network(seed=seed) as net:
         net.stim = nengo.Node(np.zeros(1), label="series")
-        net.lmu = LMU(1, 1, order, theta, hidden_units=hidden_units,
-                      input_to_hidden=True, dt=dt, seed=seed)
+        net.lmu = LMU(
+            1,
+            1,
+            order,
+            theta,
+            hidden_units=hidden_units,
+            input_to_hidden=True,
+            dt=dt,
+            seed=seed,
+        )
         nengo.Connection(net.stim, net.lmu.input, synapse=None)
         prediction = nengo.Node(size_in=1, label="prediction")
-        nengo.Connection(net.lmu.output, prediction,
-                         transform=np.zeros((1, hidden_units)), synapse=None)
+        nengo.Connection(
+            net.lmu.output,
+            prediction,
+            transform=np.zeros((1, hidden_units)),
+            synapse=None,
+        )
         nengo.Connection(net.stim, prediction, synapse=None)  # learn the change
         net.probe = nengo.Probe(prediction, synapse=None)
     return net
 
 
-def train_mackey_glass(net, train, epochs=30, learning_rate=3e-3, batch_size=16,
-                       unroll=10, verbose=0):
+def train_mackey_glass(
+    net, train, epochs=30, learning_rate=3e-3, batch_size=16, unroll=10, verbose=0
+):
     """Train ``net`` (`mackey_glass_network`) in NengoDL on the mean squared
     error at every step, and write the trained parameters into the network.
 
@@ -309,11 +322,17 @@ def train_mackey_glass(net, train, epochs=30, learning_rate=3e-3, batch_size=16,
     epochs = check_count(epochs, "epochs")
     x, y = train
     configure_training(net, keep_history=True)
-    batch_size = max(d for d in range(1, min(batch_size, len(x)) + 1)
-                     if len(x) % d == 0)
+    batch_size = max(
+        d for d in range(1, min(batch_size, len(x)) + 1) if len(x) % d == 0
+    )
     unroll = max(d for d in range(1, unroll + 1) if x.shape[1] % d == 0)
-    with nengo_dl.Simulator(net, minibatch_size=batch_size, unroll_simulation=unroll,
-                            progress_bar=verbose > 0, seed=0) as sim:
+    with nengo_dl.Simulator(
+        net,
+        minibatch_size=batch_size,
+        unroll_simulation=unroll,
+        progress_bar=verbose > 0,
+        seed=0,
+    ) as sim:
         sim.compile(optimizer=tf.optimizers.Adam(learning_rate), loss=tf.losses.mse)
         fit = sim.fit({net.stim: x}, {net.probe: y}, epochs=epochs, verbose=verbose)
         sim.freeze_params(net)
@@ -333,10 +352,12 @@ def evaluate_mackey_glass(net, test, batch_size=16, progress_bar=False):
 
     nengo_dl = import_nengo_dl()
     x, y = test
-    batch_size = max(d for d in range(1, min(batch_size, len(x)) + 1)
-                     if len(x) % d == 0)
-    with nengo_dl.Simulator(net, minibatch_size=batch_size,
-                            progress_bar=progress_bar) as sim:
+    batch_size = max(
+        d for d in range(1, min(batch_size, len(x)) + 1) if len(x) % d == 0
+    )
+    with nengo_dl.Simulator(
+        net, minibatch_size=batch_size, progress_bar=progress_bar
+    ) as sim:
         out = sim.predict({net.stim: x}, n_steps=x.shape[1])[net.probe]
     scale = np.std(y)
     nrmse = np.sqrt(np.mean((out - y) ** 2)) / scale
@@ -344,5 +365,6 @@ def evaluate_mackey_glass(net, test, batch_size=16, progress_bar=False):
     return float(nrmse), float(persistence)
 
 
-# ``nengo_lmu.tasks.mackey_glass(...)`` calls `mackey_glass` (see nengo_lmu.tasks._module)
+# ``nengo_lmu.tasks.mackey_glass(...)`` calls `mackey_glass`
+# (see nengo_lmu.tasks._module)
 make_callable(__name__)

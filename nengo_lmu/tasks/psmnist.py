@@ -190,12 +190,8 @@ def psmnist(
     >>> x.shape, y.shape
     ((100, 784, 1), (100, 1, 1))
     """
-    n_train = check_count(
-        n_train, "n_train", low=1, high=10 * MNIST_5K_TRAIN_PER_CLASS
-    )
-    n_test = check_count(
-        n_test, "n_test", low=1, high=10 * MNIST_5K_TEST_PER_CLASS
-    )
+    n_train = check_count(n_train, "n_train", low=1, high=10 * MNIST_5K_TRAIN_PER_CLASS)
+    n_test = check_count(n_test, "n_test", low=1, high=10 * MNIST_5K_TEST_PER_CLASS)
     subsample = check_count(subsample, "subsample", low=1, high=MNIST_PIXELS)
     permute = check_bool(permute, "permute")
     flat_labels = check_bool(flat_labels, "flat_labels")
@@ -214,17 +210,15 @@ def psmnist(
     return make(train_rows[:n_train]), make(test_rows[:n_test])
 
 
-
-
 # --- the psMNIST experiment ---------------------------------------------------
 
 #: Settings of the ``nengo-lmu psmnist`` experiment: the full run and the quick
 #: one (every 4th pixel, a smaller model, a few minutes on a laptop)
 PSMNIST_SETTINGS = {
-    "full": dict(n_train=4000, n_test=1000, subsample=1, epochs=8, order=128,
-                 units=128),
-    "quick": dict(n_train=1000, n_test=200, subsample=4, epochs=2, order=64,
-                  units=64),
+    "full": dict(
+        n_train=4000, n_test=1000, subsample=1, epochs=8, order=128, units=128
+    ),
+    "quick": dict(n_train=1000, n_test=200, subsample=4, epochs=2, order=64, units=64),
 }
 
 #: The largest settings `psmnist_settings` accepts (and the ``nengo-lmu psmnist``
@@ -235,9 +229,17 @@ PSMNIST_LIMITS = dict(epochs=1000, order=2048, units=4096, n_train=4000, n_test=
 N_CLASSES = 10
 
 
-def psmnist_network(order=256, theta=0.784, hidden_units=212, hidden_neuron_type=None,
-                    hidden_recurrent=True, input_to_hidden=True, output_synapse=None,
-                    seed=0, dt=0.001):
+def psmnist_network(
+    order=256,
+    theta=0.784,
+    hidden_units=212,
+    hidden_neuron_type=None,
+    hidden_recurrent=True,
+    input_to_hidden=True,
+    output_synapse=None,
+    seed=0,
+    dt=0.001,
+):
     """An LMU and a 10-class readout (logits at every step).
 
     Returns
@@ -255,20 +257,32 @@ def psmnist_network(order=256, theta=0.784, hidden_units=212, hidden_neuron_type
     hidden_units = check_count(hidden_units, "hidden_units")
     with nengo.Network(seed=seed) as net:
         net.stim = nengo.Node(np.zeros(1), label="pixels")
-        net.lmu = LMU(1, 1, order, theta, hidden_units=hidden_units,
-                      hidden_neuron_type=hidden_neuron_type,
-                      hidden_recurrent=hidden_recurrent,
-                      input_to_hidden=input_to_hidden, output_synapse=output_synapse,
-                      dt=dt, seed=seed)
+        net.lmu = LMU(
+            1,
+            1,
+            order,
+            theta,
+            hidden_units=hidden_units,
+            hidden_neuron_type=hidden_neuron_type,
+            hidden_recurrent=hidden_recurrent,
+            input_to_hidden=input_to_hidden,
+            output_synapse=output_synapse,
+            dt=dt,
+            seed=seed,
+        )
         nengo.Connection(net.stim, net.lmu.input, synapse=None)
         logits = nengo.Node(size_in=N_CLASSES, label="logits")
         limit = np.sqrt(6 / (hidden_units + N_CLASSES))
-        nengo.Connection(net.lmu.output, logits, synapse=None,
-                         transform=np.random.RandomState(seed).uniform(
-                             -limit, limit, size=(N_CLASSES, hidden_units)))
+        nengo.Connection(
+            net.lmu.output,
+            logits,
+            synapse=None,
+            transform=np.random.RandomState(seed).uniform(
+                -limit, limit, size=(N_CLASSES, hidden_units)
+            ),
+        )
         bias = nengo.Node(np.ones(1), label="one")
-        nengo.Connection(bias, logits, transform=np.zeros((N_CLASSES, 1)),
-                         synapse=None)
+        nengo.Connection(bias, logits, transform=np.zeros((N_CLASSES, 1)), synapse=None)
         net.probe = nengo.Probe(logits, synapse=None)
     return net
 
@@ -306,8 +320,9 @@ def classifier_logits(net, x, batch_size=100, progress_bar=False):
     batch_size = max(1, min(check_count(batch_size, "batch_size"), len(x)))
     pad = -len(x) % batch_size
     padded = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)]) if pad else x
-    with nengo_dl.Simulator(net, minibatch_size=batch_size,
-                            progress_bar=progress_bar) as sim:
+    with nengo_dl.Simulator(
+        net, minibatch_size=batch_size, progress_bar=progress_bar
+    ) as sim:
         out = sim.predict({net.stim: padded}, n_steps=x.shape[1])[net.probe]
     return out[: len(x), -1]
 
@@ -319,13 +334,21 @@ def evaluate_psmnist(net, test, batch_size=100, progress_bar=False):
     ``test`` is ``(x, y)`` from `psmnist`.
     """
     x, y = test
-    logits = classifier_logits(net, x, batch_size=batch_size,
-                               progress_bar=progress_bar)
+    logits = classifier_logits(net, x, batch_size=batch_size, progress_bar=progress_bar)
     return float(np.mean(np.argmax(logits, axis=-1) == np.reshape(y, -1)))
 
 
-def train_psmnist(net, train, test, epochs=1, learning_rate=1e-3, batch_size=100,
-                  unroll=16, verbose=1, params_path=None):
+def train_psmnist(
+    net,
+    train,
+    test,
+    epochs=1,
+    learning_rate=1e-3,
+    batch_size=100,
+    unroll=16,
+    verbose=1,
+    params_path=None,
+):
     """Train ``net`` (from `psmnist_network`) with NengoDL on the last step's
     logits, evaluate it, and write its trained parameters into the network.
 
@@ -343,8 +366,13 @@ def train_psmnist(net, train, test, epochs=1, learning_rate=1e-3, batch_size=100
     (x, y), (x_test, y_test) = train, test
     # NengoDL needs the unroll length to divide the sequence length
     unroll = max(d for d in range(1, unroll + 1) if x.shape[1] % d == 0)
-    with nengo_dl.Simulator(net, minibatch_size=batch_size, unroll_simulation=unroll,
-                            progress_bar=verbose > 0, seed=0) as sim:
+    with nengo_dl.Simulator(
+        net,
+        minibatch_size=batch_size,
+        unroll_simulation=unroll,
+        progress_bar=verbose > 0,
+        seed=0,
+    ) as sim:
         sim.compile(
             optimizer=tf.optimizers.Adam(learning_rate),
             loss={net.probe: tf.losses.SparseCategoricalCrossentropy(from_logits=True)},
@@ -354,7 +382,8 @@ def train_psmnist(net, train, test, epochs=1, learning_rate=1e-3, batch_size=100
         history = {k.replace("probe_", ""): v for k, v in fit.history.items()}
         result = sim.evaluate({net.stim: x_test}, {net.probe: y_test}, verbose=0)
         history["test_accuracy"] = float(
-            [v for k, v in result.items() if k.endswith("accuracy")][0])
+            [v for k, v in result.items() if k.endswith("accuracy")][0]
+        )
         if params_path is not None:
             # written whole or not at all (NengoDL adds the .npz)
             with replaced_atomically(os.fspath(params_path) + ".npz", ".npz") as tmp:
@@ -394,8 +423,17 @@ def psmnist_settings(quick=False, **overrides):
     return settings
 
 
-def run_psmnist(n_train, n_test, subsample, epochs, order, units, rate_scale=1000.0,
-                output_dir=".", verbose=1):
+def run_psmnist(
+    n_train,
+    n_test,
+    subsample,
+    epochs,
+    order,
+    units,
+    rate_scale=1000.0,
+    output_dir=".",
+    verbose=1,
+):
     """The psMNIST experiment: train an LMU (exact memory, rectified-linear
     hidden units) in NengoDL, evaluate it at rates and in spiking neurons
     (`nengo_lmu.dl.to_spiking`), save its parameters and training curve.
@@ -413,18 +451,29 @@ def run_psmnist(n_train, n_test, subsample, epochs, order, units, rate_scale=100
     import_nengo_dl()  # a missing extra is reported before the data are read
     train, test = psmnist(n_train=n_train, n_test=n_test, subsample=subsample)
     steps = train[0].shape[1]
-    net = psmnist_network(order=order, theta=steps * 0.001, hidden_units=units,
-                          hidden_neuron_type=nengo.RectifiedLinear(),
-                          hidden_recurrent=False, output_synapse=0.005)
+    net = psmnist_network(
+        order=order,
+        theta=steps * 0.001,
+        hidden_units=units,
+        hidden_neuron_type=nengo.RectifiedLinear(),
+        hidden_recurrent=False,
+        output_synapse=0.005,
+    )
     params = os.path.join(output_dir, "psmnist_params")
-    history = train_psmnist(net, train, test, epochs=epochs, params_path=params,
-                            verbose=verbose)
+    history = train_psmnist(
+        net, train, test, epochs=epochs, params_path=params, verbose=verbose
+    )
     rate = evaluate_psmnist(net, test)
     spiking = evaluate_psmnist(to_spiking(net, rate_scale=rate_scale), test)
     curve = os.path.join(output_dir, "psmnist_training.png")
     plot_training(curve, history)
-    return dict(rate_accuracy=rate, spiking_accuracy=spiking, history=history,
-                params_path=params + ".npz", plot_path=curve)
+    return dict(
+        rate_accuracy=rate,
+        spiking_accuracy=spiking,
+        history=history,
+        params_path=params + ".npz",
+        plot_path=curve,
+    )
 
 
 def psmnist_subsample(steps):
@@ -471,15 +520,19 @@ def evaluate_classifier(network, n_test=100, keras_model=None, batch_size=100):
     _, (x, y) = psmnist(n_train=10, n_test=n_test, subsample=subsample)
     labels = y[:, 0, 0]
     logits = classifier_logits(net, x, batch_size=batch_size)
-    result = dict(accuracy=float(np.mean(np.argmax(logits, axis=-1) == labels)),
-                  steps=x.shape[1], subsample=subsample)
+    result = dict(
+        accuracy=float(np.mean(np.argmax(logits, axis=-1) == labels)),
+        steps=x.shape[1],
+        subsample=subsample,
+    )
     if keras_model is not None:
         from nengo_lmu.interop.keras import keras_logits  # noqa: E402
 
         keras_out = keras_logits(keras_model, x)
         keras_out = keras_out[:, -1] if keras_out.ndim == 3 else keras_out
         result["keras_accuracy"] = float(
-            np.mean(np.argmax(keras_out, axis=-1) == labels))
+            np.mean(np.argmax(keras_out, axis=-1) == labels)
+        )
         result["max_difference"] = float(np.max(np.abs(keras_out - logits)))
     return result
 

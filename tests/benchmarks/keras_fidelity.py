@@ -45,18 +45,27 @@ def train_keras(x, y, order, units, epochs, batch_size, seed):
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     tf.keras.utils.set_random_seed(seed)
-    model = tf.keras.Sequential([
-        tf.keras.Input((STEPS, 1)),
-        keras_lmu.LMU(
-            memory_d=1, order=order, theta=STEPS,
-            hidden_cell=tf.keras.layers.SimpleRNNCell(units),
-            hidden_to_memory=False, memory_to_memory=False, input_to_hidden=True,
-            kernel_initializer="ones",
-        ),
-        tf.keras.layers.Dense(10, activation="softmax"),
-    ])
-    model.compile(tf.keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model = tf.keras.Sequential(
+        [
+            tf.keras.Input((STEPS, 1)),
+            keras_lmu.LMU(
+                memory_d=1,
+                order=order,
+                theta=STEPS,
+                hidden_cell=tf.keras.layers.SimpleRNNCell(units),
+                hidden_to_memory=False,
+                memory_to_memory=False,
+                input_to_hidden=True,
+                kernel_initializer="ones",
+            ),
+            tf.keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(
+        tf.keras.optimizers.Adam(1e-3),
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=2)
     return model
 
@@ -67,7 +76,8 @@ def keras_logits(model, x, batch_size):
 
     last = model.layers[-1]
     features = tf.keras.Model(model.inputs, last.input).predict(
-        x, batch_size=batch_size, verbose=0)
+        x, batch_size=batch_size, verbose=0
+    )
     return features @ last.kernel.numpy() + last.bias.numpy()
 
 
@@ -101,23 +111,31 @@ def run_nengo_dl(model, x, batch_size):
     net, stim, probe = build_nengo(model)
     with net:
         nengo_dl.configure_settings(stateful=False)
-    with nengo_dl.Simulator(net, dt=DT, minibatch_size=batch_size,
-                            progress_bar=False) as sim:
+    with nengo_dl.Simulator(
+        net, dt=DT, minibatch_size=batch_size, progress_bar=False
+    ) as sim:
         out = sim.predict({stim: x}, n_steps=STEPS)
     return out[probe][:, -1]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="smaller model, 1,000 training sequences, 100 "
-                             "sequences in the reference simulator")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smaller model, 1,000 training sequences, 100 "
+        "sequences in the reference simulator",
+    )
     parser.add_argument("--order", type=int, default=None)
     parser.add_argument("--units", type=int, default=None)
     parser.add_argument("--n-train", type=int, default=None)
     parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--n-nengo", type=int, default=None,
-                        help="test sequences run in the reference simulator")
+    parser.add_argument(
+        "--n-nengo",
+        type=int,
+        default=None,
+        help="test sequences run in the reference simulator",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     order = args.order or (64 if args.quick else 256)
@@ -128,11 +146,14 @@ def main():
     eval_batch = 500  # fewer, larger batches run faster in Keras and NengoDL
 
     (x_train, y_train), (x_test, y_test) = psmnist(
-        n_train=n_train, n_test=1000, flat_labels=True)
+        n_train=n_train, n_test=1000, flat_labels=True
+    )
     n_nengo = min(n_nengo, len(x_test))
-    print(f"psMNIST: {len(x_train)} training, {len(x_test)} test sequences of "
-          f"{STEPS} steps; LMU order {order}, SimpleRNNCell({units}), "
-          f"{args.epochs} epoch(s)")
+    print(
+        f"psMNIST: {len(x_train)} training, {len(x_test)} test sequences of "
+        f"{STEPS} steps; LMU order {order}, SimpleRNNCell({units}), "
+        f"{args.epochs} epoch(s)"
+    )
 
     t0 = time.time()
     model = train_keras(x_train, y_train, order, units, args.epochs, batch, args.seed)
@@ -153,14 +174,18 @@ def main():
 
     diff_dl = float(np.max(np.abs(dl - ref)))
     diff_nengo = float(np.max(np.abs(nengo_out - ref[:n_nengo])))
-    print(f"max |logit difference|: nengo.Simulator {diff_nengo:.3g} "
-          f"(on {n_nengo}), NengoDL {diff_dl:.3g} (on {len(x_test)}); "
-          f"largest |logit| {np.max(np.abs(ref)):.3g}")
-    print(f"Keras accuracy on the {n_nengo} reference-simulator sequences: "
-          f"{acc(ref[:n_nengo], y_test[:n_nengo]):.3f}; predictions that differ: "
-          f"nengo.Simulator "
-          f"{int(np.sum(nengo_out.argmax(-1) != ref[:n_nengo].argmax(-1)))}, "
-          f"NengoDL {int(np.sum(dl.argmax(-1) != ref.argmax(-1)))}")
+    print(
+        f"max |logit difference|: nengo.Simulator {diff_nengo:.3g} "
+        f"(on {n_nengo}), NengoDL {diff_dl:.3g} (on {len(x_test)}); "
+        f"largest |logit| {np.max(np.abs(ref)):.3g}"
+    )
+    print(
+        f"Keras accuracy on the {n_nengo} reference-simulator sequences: "
+        f"{acc(ref[:n_nengo], y_test[:n_nengo]):.3f}; predictions that differ: "
+        f"nengo.Simulator "
+        f"{int(np.sum(nengo_out.argmax(-1) != ref[:n_nengo].argmax(-1)))}, "
+        f"NengoDL {int(np.sum(dl.argmax(-1) != ref.argmax(-1)))}"
+    )
     print(
         f"RESULT benchmark=B3 max_abs_diff={max(diff_dl, diff_nengo):.3g} "
         f"acc_keras={acc(ref, y_test):.4f} "

@@ -20,7 +20,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras_lmu  # noqa: E402
 import nengo  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from nengo_lmu.dl import to_spiking  # noqa: E402
@@ -36,28 +35,41 @@ def keras_accuracy(train, test, order, units, epochs, lr, batch):
     (x, y), (x_test, y_test) = train, test
     tf.keras.utils.set_random_seed(0)
     inp = tf.keras.Input((x.shape[1], 1))
-    cell = keras_lmu.LMUCell(1, order, x.shape[1],
-                             tf.keras.layers.Dense(units, activation="relu"),
-                             input_to_hidden=True)
+    cell = keras_lmu.LMUCell(
+        1,
+        order,
+        x.shape[1],
+        tf.keras.layers.Dense(units, activation="relu"),
+        input_to_hidden=True,
+    )
     out = tf.keras.layers.Dense(10)(tf.keras.layers.RNN(cell)(inp))
     model = tf.keras.Model(inp, out)
-    model.compile(tf.optimizers.Adam(lr),
-                  tf.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    model.compile(
+        tf.optimizers.Adam(lr),
+        tf.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     model.fit(x, y[:, 0, 0], batch_size=batch, epochs=epochs, verbose=2)
     return model.evaluate(x_test, y_test[:, 0, 0], verbose=0)[1]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="500 training / 200 test sequences, every 4th pixel")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="500 training / 200 test sequences, every 4th pixel",
+    )
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--order", type=int, default=None)
     parser.add_argument("--units", type=int, default=None)
     parser.add_argument("--rate-scale", type=float, default=1000.0)
-    parser.add_argument("--synapse", type=float, default=0.005,
-                        help="output synapse, used in training and after the swap")
+    parser.add_argument(
+        "--synapse",
+        type=float,
+        default=0.005,
+        help="output synapse, used in training and after the swap",
+    )
     args = parser.parse_args()
     if args.quick:
         train, test = psmnist(n_train=500, n_test=200, subsample=4)
@@ -69,22 +81,32 @@ def main():
     lr, batch = 1e-3, 100
     start = time.perf_counter()
     acc_keras = keras_accuracy(train, test, order, units, epochs, lr, batch)
-    net = psmnist_network(order=order, theta=steps * 0.001, hidden_units=units,
-                          hidden_neuron_type=nengo.RectifiedLinear(),
-                          hidden_recurrent=False, output_synapse=args.synapse)
-    history = train_psmnist(net, train, test, epochs=epochs, learning_rate=lr,
-                            batch_size=batch, verbose=2)
+    net = psmnist_network(
+        order=order,
+        theta=steps * 0.001,
+        hidden_units=units,
+        hidden_neuron_type=nengo.RectifiedLinear(),
+        hidden_recurrent=False,
+        output_synapse=args.synapse,
+    )
+    history = train_psmnist(
+        net, train, test, epochs=epochs, learning_rate=lr, batch_size=batch, verbose=2
+    )
     acc_rate = evaluate_psmnist(net, test)
     spiking = to_spiking(net, synapse=args.synapse, rate_scale=args.rate_scale)
     acc_spiking = evaluate_psmnist(spiking, test)
-    print(f"{len(train[0])} training / {len(test[0])} test sequences of {steps} "
-          f"steps, order {order}, {units} hidden units, {epochs} epochs; NengoDL "
-          f"test accuracy during training {history['test_accuracy']:.4f}; spiking: "
-          f"rate scale {args.rate_scale:g}, synapse {args.synapse:g} s; "
-          f"{time.perf_counter() - start:.0f} s")
-    print(f"RESULT benchmark=B4 acc_keras={acc_keras:.4f} acc_rate={acc_rate:.4f} "
-          f"acc_spiking={acc_spiking:.4f} "
-          f"drop_points={100 * (acc_rate - acc_spiking):.2f}")
+    print(
+        f"{len(train[0])} training / {len(test[0])} test sequences of {steps} "
+        f"steps, order {order}, {units} hidden units, {epochs} epochs; NengoDL "
+        f"test accuracy during training {history['test_accuracy']:.4f}; spiking: "
+        f"rate scale {args.rate_scale:g}, synapse {args.synapse:g} s; "
+        f"{time.perf_counter() - start:.0f} s"
+    )
+    print(
+        f"RESULT benchmark=B4 acc_keras={acc_keras:.4f} acc_rate={acc_rate:.4f} "
+        f"acc_spiking={acc_spiking:.4f} "
+        f"drop_points={100 * (acc_rate - acc_spiking):.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -68,15 +68,23 @@ def train_keras_tanh(train, test, order, units, epochs, lr=1e-3, batch=100):
     (x, y), (x_test, y_test) = train, test
     tf.keras.utils.set_random_seed(0)
     steps = x.shape[1]
-    model = tf.keras.Sequential([
-        tf.keras.Input((steps, 1)),
-        keras_lmu.LMU(1, order, steps,
-                      hidden_cell=tf.keras.layers.Dense(units, activation="tanh")),
-        tf.keras.layers.Dense(10),
-    ])
-    model.compile(tf.optimizers.Adam(lr),
-                  tf.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    model = tf.keras.Sequential(
+        [
+            tf.keras.Input((steps, 1)),
+            keras_lmu.LMU(
+                1,
+                order,
+                steps,
+                hidden_cell=tf.keras.layers.Dense(units, activation="tanh"),
+            ),
+            tf.keras.layers.Dense(10),
+        ]
+    )
+    model.compile(
+        tf.optimizers.Adam(lr),
+        tf.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     model.fit(x, y[:, 0, 0], batch_size=batch, epochs=epochs, verbose=2)
     acc = model.evaluate(x_test, y_test[:, 0, 0], verbose=0)[1]
     return model, acc
@@ -115,14 +123,16 @@ def imported_network(model, steps_per_pixel=1):
             nengo.Connection(net.lmu.output, out, transform=kernel.T, synapse=None)
             one = nengo.Node(np.ones(1))
             nengo.Connection(one, out, transform=bias[:, None], synapse=None)
-        nengo.Connection(net.stim, imported.input if steps_per_pixel == 1
-                         else imported, synapse=None)
+        nengo.Connection(
+            net.stim, imported.input if steps_per_pixel == 1 else imported, synapse=None
+        )
         net.probe = nengo.Probe(out, synapse=None)
     return net
 
 
 def tanh_ablation(model, x, y):
     """What the time resolution, the synapse and the pairs' fit each cost."""
+
     def with_synapse(net, synapse):
         for conn in net.all_connections:
             if getattr(conn.pre_obj, "ensemble", None) is net.lmu.hidden:
@@ -132,21 +142,27 @@ def tanh_ablation(model, x, y):
     for k, synapse in [(1, 0.002), (10, 0.002), (10, 0.005), (10, 0.02), (20, 0.005)]:
         net = with_synapse(imported_network(model, k), synapse)
         acc = accuracy(net, np.repeat(x, k, axis=1), y)
-        print(f"ablation: rate tanh, {k} steps per pixel, synapse {synapse:g} s: "
-              f"{acc:.4f}")
+        print(
+            f"ablation: rate tanh, {k} steps per pixel, synapse {synapse:g} s: "
+            f"{acc:.4f}"
+        )
     # the pairs as rate neurons (LIFRate), one step per pixel, no synapse
     net = with_synapse(to_spiking(imported_network(model)), None)
     for ens in net.all_ensembles:
         lif = ens.neuron_type
-        ens.neuron_type = nengo.LIFRate(tau_rc=lif.tau_rc, tau_ref=lif.tau_ref,
-                                        amplitude=lif.amplitude)
+        ens.neuron_type = nengo.LIFRate(
+            tau_rc=lif.tau_rc, tau_ref=lif.tau_ref, amplitude=lif.amplitude
+        )
     print(f"ablation: rate tanh pairs, 1 step per pixel: {accuracy(net, x, y):.4f}")
     for k, synapse in [(10, 0.002), (10, 0.02), (20, 0.005)]:
-        net = to_spiking(imported_network(model, k), synapse=synapse,
-                         tanh_max_rate=1000)
+        net = to_spiking(
+            imported_network(model, k), synapse=synapse, tanh_max_rate=1000
+        )
         acc = accuracy(net, np.repeat(x, k, axis=1), y)
-        print(f"ablation: spiking pairs (1000 Hz), {k} steps per pixel, synapse "
-              f"{synapse:g} s: {acc:.4f}")
+        print(
+            f"ablation: spiking pairs (1000 Hz), {k} steps per pixel, synapse "
+            f"{synapse:g} s: {acc:.4f}"
+        )
 
 
 def tanh_benchmark(args):
@@ -164,30 +180,43 @@ def tanh_benchmark(args):
     model, acc_keras = train_keras_tanh(train, test, order, units, epochs, lr)
     rate_net = imported_network(model)
     acc_rate = accuracy(rate_net, x_test, y_test)
-    spiking = to_spiking(imported_network(model, k), synapse=args.synapse,
-                         tanh_max_rate=args.max_rate)
+    spiking = to_spiking(
+        imported_network(model, k), synapse=args.synapse, tanh_max_rate=args.max_rate
+    )
     x_k = np.repeat(x_test, k, axis=1)
     acc_spiking = accuracy(spiking, x_k, y_test, batch_size=args.batch)
     rate_hz, per_step = max_rate(spiking, spiking.lmu.hidden.neurons, x_k)
     if args.ablation:
         tanh_ablation(model, x_test, y_test)
-    print(f"B6: {len(train[0])} training / {len(x_test)} test sequences of "
-          f"{x_test.shape[1]} pixels, order {order}, {units} tanh units "
-          f"(Dense hidden cell), {epochs} Keras epochs; Keras test accuracy "
-          f"{acc_keras:.4f}; spiking: {k} steps of 1 ms per pixel, synapse "
-          f"{args.synapse:g} s, tanh pairs saturating at {args.max_rate:g} Hz, "
-          f"{2 * units} LIF neurons, at most {per_step:g} spike(s) per step; "
-          f"{time.perf_counter() - start:.0f} s")
-    print(f"RESULT benchmark=B6 acc_rate={acc_rate:.4f} acc_spiking={acc_spiking:.4f} "
-          f"drop_points={100 * (acc_rate - acc_spiking):.2f} "
-          f"max_rate_hz={rate_hz:.1f} steps_per_pixel={k}")
+    print(
+        f"B6: {len(train[0])} training / {len(x_test)} test sequences of "
+        f"{x_test.shape[1]} pixels, order {order}, {units} tanh units "
+        f"(Dense hidden cell), {epochs} Keras epochs; Keras test accuracy "
+        f"{acc_keras:.4f}; spiking: {k} steps of 1 ms per pixel, synapse "
+        f"{args.synapse:g} s, tanh pairs saturating at {args.max_rate:g} Hz, "
+        f"{2 * units} LIF neurons, at most {per_step:g} spike(s) per step; "
+        f"{time.perf_counter() - start:.0f} s"
+    )
+    print(
+        f"RESULT benchmark=B6 acc_rate={acc_rate:.4f} acc_spiking={acc_spiking:.4f} "
+        f"drop_points={100 * (acc_rate - acc_spiking):.2f} "
+        f"max_rate_hz={rate_hz:.1f} steps_per_pixel={k}"
+    )
 
 
 # --- B5: the whole LMU in spiking neurons ----------------------------------
 
 
-def b5_network(steps, order, units, memory_neurons=None, target="nengo",
-               ensemble_dimensions=4, seed=0, synapse=0.005):
+def b5_network(
+    steps,
+    order,
+    units,
+    memory_neurons=None,
+    target="nengo",
+    ensemble_dimensions=4,
+    seed=0,
+    synapse=0.005,
+):
     """psMNIST LMU: memory (exact, or neural), a rectified-linear hidden layer
     reading the memory and the pixel, a dense readout.
 
@@ -205,23 +234,41 @@ def b5_network(steps, order, units, memory_neurons=None, target="nengo",
     if memory_neurons is not None:
         extra = {} if target == "loihi" else {"mapping_synapse": nengo.Lowpass(0.1)}
         kwargs = loihi.lmu_kwargs(
-            theta, order, n_neurons=memory_neurons,
-            neuron_type=nengo.RectifiedLinear(), input_rms=0.31,
-            ensemble_dimensions=ensemble_dimensions, **extra,
+            theta,
+            order,
+            n_neurons=memory_neurons,
+            neuron_type=nengo.RectifiedLinear(),
+            input_rms=0.31,
+            ensemble_dimensions=ensemble_dimensions,
+            **extra,
         )
     with nengo.Network(seed=seed) as net:
         net.stim = nengo.Node(np.zeros(1), label="pixels")
-        net.lmu = LMU(1, 1, order, theta, hidden_units=units,
-                      hidden_neuron_type=nengo.RectifiedLinear(),
-                      hidden_recurrent=False, input_to_hidden=True,
-                      output_synapse=synapse, kernel_initializer=np.ones((1, 1)),
-                      seed=seed, **kwargs)
+        net.lmu = LMU(
+            1,
+            1,
+            order,
+            theta,
+            hidden_units=units,
+            hidden_neuron_type=nengo.RectifiedLinear(),
+            hidden_recurrent=False,
+            input_to_hidden=True,
+            output_synapse=synapse,
+            kernel_initializer=np.ones((1, 1)),
+            seed=seed,
+            **kwargs,
+        )
         net.input_conn = nengo.Connection(net.stim, net.lmu.input, synapse=None)
         logits = nengo.Node(size_in=10, label="logits")
         limit = np.sqrt(6 / (units + 10))
-        nengo.Connection(net.lmu.output, logits, synapse=None,
-                         transform=np.random.RandomState(seed).uniform(
-                             -limit, limit, size=(10, units)))
+        nengo.Connection(
+            net.lmu.output,
+            logits,
+            synapse=None,
+            transform=np.random.RandomState(seed).uniform(
+                -limit, limit, size=(10, units)
+            ),
+        )
         one = nengo.Node(np.ones(1), label="one")
         nengo.Connection(one, logits, transform=np.zeros((10, 1)), synapse=None)
         net.probe = nengo.Probe(logits, synapse=None)
@@ -232,8 +279,11 @@ def copy_trained(src, dst):
     """Copy the trained weights (everything but the memory) from ``src`` to
     ``dst``, a network built the same way with another memory mapping."""
     fixed = set(src.lmu.memory.all_connections)
-    pairs = [(a, b) for a, b in zip(src.all_connections, dst.all_connections)
-             if a not in fixed]
+    pairs = [
+        (a, b)
+        for a, b in zip(src.all_connections, dst.all_connections)
+        if a not in fixed
+    ]
     for a, b in pairs:
         assert str(a.pre_obj) == str(b.pre_obj) and str(a.post_obj) == str(b.post_obj)
         b.transform = a.transform
@@ -256,8 +306,9 @@ def train(net, train_data, epochs, lr, batch=100):
             net.config[conn].trainable = False
     x, y = train_data
     unroll = max(d for d in range(1, 17) if x.shape[1] % d == 0)
-    with nengo_dl.Simulator(net, minibatch_size=batch, unroll_simulation=unroll,
-                            progress_bar=False, seed=0) as sim:
+    with nengo_dl.Simulator(
+        net, minibatch_size=batch, unroll_simulation=unroll, progress_bar=False, seed=0
+    ) as sim:
         sim.compile(
             optimizer=tf.optimizers.Adam(lr),
             loss={net.probe: tf.losses.SparseCategoricalCrossentropy(from_logits=True)},
@@ -288,19 +339,21 @@ def loihi_run(net, x, batch=20, n_rates=10):
     for start in range(0, len(x), batch):
         parent = nengo.Network(seed=0)
         copies = []
-        for i, seq in enumerate(x[start:start + batch]):
+        for i, seq in enumerate(x[start : start + batch]):
             c = copy.deepcopy(net)
             c.stim.output = nengo.processes.PresentInput(seq, presentation_time=DT)
             if start + i < n_rates:
                 with c:
-                    c.spike_probes = [nengo.Probe(e.neurons, synapse=None)
-                                      for e in c.all_ensembles]
+                    c.spike_probes = [
+                        nengo.Probe(e.neurons, synapse=None) for e in c.all_ensembles
+                    ]
             parent.networks.append(c)
             copies.append(c)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with nengo_loihi.Simulator(parent, dt=DT, target="sim",
-                                       progress_bar=False) as sim:
+            with nengo_loihi.Simulator(
+                parent, dt=DT, target="sim", progress_bar=False
+            ) as sim:
                 sim.run_steps(steps)
         for c in copies:
             logits.append(sim.data[c.probe][-1])
@@ -328,68 +381,116 @@ def spiking_benchmark(args):
     exact = b5_network(steps, order, units, synapse=args.hidden_synapse)
     train(exact, train_data, epochs, lr)
     acc_exact = accuracy(exact, x, y)
-    built = dict(memory_neurons=args.memory_neurons, synapse=args.hidden_synapse,
-                 ensemble_dimensions=args.ensemble_dimensions)
+    built = dict(
+        memory_neurons=args.memory_neurons,
+        synapse=args.hidden_synapse,
+        ensemble_dimensions=args.ensemble_dimensions,
+    )
     net = b5_network(steps, order, units, **built)
     train(net, train_data, epochs, lr)
     acc_rate = accuracy(net, x, y)
     spiking = to_spiking(net, synapse=args.hidden_synapse, rate_scale=args.rate_scale)
     acc_spiking = accuracy(spiking, x, y)
     neurons = sum(e.n_neurons for e in spiking.all_ensembles)
-    print(f"B5 in NengoDL: exact-memory rate {acc_exact:.4f}, rate {acc_rate:.4f}, "
-          f"spiking {acc_spiking:.4f}", flush=True)
+    print(
+        f"B5 in NengoDL: exact-memory rate {acc_exact:.4f}, rate {acc_rate:.4f}, "
+        f"spiking {acc_spiking:.4f}",
+        flush=True,
+    )
     n_loihi = args.loihi_test or len(x)
     chip = copy_trained(net, b5_network(steps, order, units, target="loihi", **built))
     chip = to_spiking(chip, synapse=args.hidden_synapse, rate_scale=args.rate_scale)
     logits, rate_hz, report = loihi_run(chip, x[:n_loihi])
     acc_loihi = float(np.mean(np.argmax(logits, axis=-1) == y[:n_loihi, 0, 0]))
-    print(f"B5: {len(train_data[0])} training / {len(x)} test sequences of "
-          f"{steps // k} pixels, {k} step(s) per pixel ({n_loihi} on the "
-          f"emulator), order {order} with "
-          f"{args.memory_neurons} neurons per dimension, {units} rectified-linear "
-          f"hidden units, {epochs} epochs; exact-memory rate accuracy "
-          f"{acc_exact:.4f} (same budget); rate scale {args.rate_scale:g}, hidden "
-          f"synapse {args.hidden_synapse:g} s; on chip: {len(report.on_chip)} "
-          f"ensembles, off chip: {len(report.off_chip)}, {report.n_blocks} cores; "
-          f"{time.perf_counter() - start:.0f} s")
-    print(f"RESULT benchmark=B5 acc_rate={acc_rate:.4f} acc_spiking={acc_spiking:.4f} "
-          f"acc_loihi={acc_loihi:.4f} "
-          f"drop_spiking={100 * (acc_rate - acc_spiking):.2f} "
-          f"drop_loihi={100 * (acc_rate - acc_loihi):.2f} max_rate_hz={rate_hz:.1f} "
-          f"neurons={neurons} acc_exact={acc_exact:.4f}")
+    print(
+        f"B5: {len(train_data[0])} training / {len(x)} test sequences of "
+        f"{steps // k} pixels, {k} step(s) per pixel ({n_loihi} on the "
+        f"emulator), order {order} with "
+        f"{args.memory_neurons} neurons per dimension, {units} rectified-linear "
+        f"hidden units, {epochs} epochs; exact-memory rate accuracy "
+        f"{acc_exact:.4f} (same budget); rate scale {args.rate_scale:g}, hidden "
+        f"synapse {args.hidden_synapse:g} s; on chip: {len(report.on_chip)} "
+        f"ensembles, off chip: {len(report.off_chip)}, {report.n_blocks} cores; "
+        f"{time.perf_counter() - start:.0f} s"
+    )
+    print(
+        f"RESULT benchmark=B5 acc_rate={acc_rate:.4f} acc_spiking={acc_spiking:.4f} "
+        f"acc_loihi={acc_loihi:.4f} "
+        f"drop_spiking={100 * (acc_rate - acc_spiking):.2f} "
+        f"drop_loihi={100 * (acc_rate - acc_loihi):.2f} max_rate_hz={rate_hz:.1f} "
+        f"neurons={neurons} acc_exact={acc_exact:.4f}"
+    )
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="500 training / 200 test sequences, every 4th pixel")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="500 training / 200 test sequences, every 4th pixel",
+    )
     parser.add_argument("--tanh", action="store_true", help="run B6 instead of B5")
-    parser.add_argument("--ablation", action="store_true",
-                        help="B6: also time resolution, synapse and fit variants")
+    parser.add_argument(
+        "--ablation",
+        action="store_true",
+        help="B6: also time resolution, synapse and fit variants",
+    )
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--order", type=int, default=None)
     parser.add_argument("--units", type=int, default=None)
-    parser.add_argument("--lr", type=float, default=None,
-                        help="Adam's learning rate (default 1e-3; "
-                        "--quick: B5 1e-2, B6 2e-2)")
-    parser.add_argument("--steps-per-pixel", type=int, default=50,
-                        help="B6: simulator steps (1 ms) per pixel")
-    parser.add_argument("--synapse", type=float, default=0.01,
-                        help="B6: synapse on the spiking tanh units' outputs")
-    parser.add_argument("--max-rate", type=float, default=1000.0,
-                        help="B6: saturation rate of the tanh pairs (Hz)")
+    parser.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="Adam's learning rate (default 1e-3; " "--quick: B5 1e-2, B6 2e-2)",
+    )
+    parser.add_argument(
+        "--steps-per-pixel",
+        type=int,
+        default=50,
+        help="B6: simulator steps (1 ms) per pixel",
+    )
+    parser.add_argument(
+        "--synapse",
+        type=float,
+        default=0.01,
+        help="B6: synapse on the spiking tanh units' outputs",
+    )
+    parser.add_argument(
+        "--max-rate",
+        type=float,
+        default=1000.0,
+        help="B6: saturation rate of the tanh pairs (Hz)",
+    )
     parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--b5-steps-per-pixel", type=int, default=1,
-                        help="B5: simulator steps (1 ms) per pixel")
-    parser.add_argument("--ensemble-dimensions", type=int, default=4,
-                        help="B5: memory states per ensemble")
-    parser.add_argument("--memory-neurons", type=int, default=100,
-                        help="B5: memory neurons per dimension")
-    parser.add_argument("--rate-scale", type=float, default=100.0,
-                        help="B5: hidden units' rate scale")
+    parser.add_argument(
+        "--b5-steps-per-pixel",
+        type=int,
+        default=1,
+        help="B5: simulator steps (1 ms) per pixel",
+    )
+    parser.add_argument(
+        "--ensemble-dimensions",
+        type=int,
+        default=4,
+        help="B5: memory states per ensemble",
+    )
+    parser.add_argument(
+        "--memory-neurons",
+        type=int,
+        default=100,
+        help="B5: memory neurons per dimension",
+    )
+    parser.add_argument(
+        "--rate-scale", type=float, default=100.0, help="B5: hidden units' rate scale"
+    )
     parser.add_argument("--hidden-synapse", type=float, default=0.005)
-    parser.add_argument("--loihi-test", type=int, default=None,
-                        help="B5: test sequences run on the emulator (default all)")
+    parser.add_argument(
+        "--loihi-test",
+        type=int,
+        default=None,
+        help="B5: test sequences run on the emulator (default all)",
+    )
     args = parser.parse_args()
     if args.tanh:
         tanh_benchmark(args)

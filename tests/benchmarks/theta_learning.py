@@ -47,12 +47,21 @@ def readout_init(seed):
 def keras_theta(discretizer, data, epochs, lr, batch, seed):
     x, y = data
     tf.keras.utils.set_random_seed(seed)
-    cell = keras_lmu.LMUCell(1, ORDER, THETA0, None, discretizer=discretizer,
-                             trainable_theta=True, kernel_initializer="ones")
-    model = tf.keras.Sequential([
-        tf.keras.layers.RNN(cell, return_sequences=True, input_shape=(None, 1)),
-        tf.keras.layers.Dense(1, use_bias=False),
-    ])
+    cell = keras_lmu.LMUCell(
+        1,
+        ORDER,
+        THETA0,
+        None,
+        discretizer=discretizer,
+        trainable_theta=True,
+        kernel_initializer="ones",
+    )
+    model = tf.keras.Sequential(
+        [
+            tf.keras.layers.RNN(cell, return_sequences=True, input_shape=(None, 1)),
+            tf.keras.layers.Dense(1, use_bias=False),
+        ]
+    )
     model.layers[1].set_weights([readout_init(seed)])
     model.compile(optimizer=tf.optimizers.Adam(lr), loss="mse")
     model.fit(x, y, batch_size=batch, epochs=epochs, shuffle=False, verbose=0)
@@ -63,17 +72,25 @@ def nengo_theta(discretizer, data, epochs, lr, batch, seed):
     x, y = data
     with nengo.Network(seed=seed) as net:
         stim = nengo.Node(np.zeros(1))
-        lmu = LMU(1, 1, ORDER, THETA0 * DT, discretizer=discretizer,
-                  trainable_theta=True, kernel_initializer=np.ones((1, 1)),
-                  dt=DT, seed=seed)
+        lmu = LMU(
+            1,
+            1,
+            ORDER,
+            THETA0 * DT,
+            discretizer=discretizer,
+            trainable_theta=True,
+            kernel_initializer=np.ones((1, 1)),
+            dt=DT,
+            seed=seed,
+        )
         nengo.Connection(stim, lmu.input, synapse=None)
         out = nengo.Node(size_in=1)
-        nengo.Connection(lmu.output, out, transform=readout_init(seed).T,
-                         synapse=None)
+        nengo.Connection(lmu.output, out, transform=readout_init(seed).T, synapse=None)
         probe = nengo.Probe(out, synapse=None)
     configure_training(net, keep_history=True)
-    with nengo_dl.Simulator(net, minibatch_size=batch, dt=DT,
-                            progress_bar=False) as sim:
+    with nengo_dl.Simulator(
+        net, minibatch_size=batch, dt=DT, progress_bar=False
+    ) as sim:
         sim.compile(optimizer=tf.optimizers.Adam(lr), loss=tf.losses.mse)
         sim.fit({stim: x}, {probe: y}, epochs=epochs, shuffle=False, verbose=0)
         return lmu_weights(sim, lmu)["theta"] / DT
@@ -81,8 +98,11 @@ def nengo_theta(discretizer, data, epochs, lr, batch, seed):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer sequences and epochs (under 2 minutes)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="fewer sequences and epochs (under 2 minutes)",
+    )
     args = parser.parse_args(argv)
     n, steps, epochs = (64, 100, 6) if args.quick else (256, 120, 20)
     lr, batch, seed = 0.01, 32, 0
@@ -92,8 +112,11 @@ def main(argv=None):
         for name, train in (("keras", keras_theta), ("nengo", nengo_theta)):
             theta = train(discretizer, data, epochs, lr, batch, seed)
             results[f"{name}_{discretizer}"] = theta
-            print(f"{name:5s} {discretizer:5s}: theta {THETA0} -> {theta:.2f} steps "
-                  f"(target delay {DELAY})", flush=True)
+            print(
+                f"{name:5s} {discretizer:5s}: theta {THETA0} -> {theta:.2f} steps "
+                f"(target delay {DELAY})",
+                flush=True,
+            )
     print("RESULT " + " ".join(f"{k}={v:.2f}" for k, v in results.items()))
     return results
 
