@@ -15,6 +15,7 @@ from nengo.exceptions import ValidationError
 
 from nengo_lmu._validation import (
     check_count,
+    check_neuron_type,
     check_positive_finite,
     check_synapse,
 )
@@ -296,14 +297,7 @@ class LinearNetwork(nengo.Network):
                 attr="ensemble_dimensions",
                 obj=self,
             )
-        if neuron_type is not None and not isinstance(
-            neuron_type, nengo.neurons.NeuronType
-        ):
-            raise ValidationError(
-                f"must be a nengo.neurons.NeuronType instance, got {neuron_type!r}",
-                attr="neuron_type",
-                obj=self,
-            )
+        check_neuron_type(neuron_type, "neuron_type", self, allow_none=True)
         self.zero_order = check_count(zero_order, "zero_order", self, low=0)
         if self.neurons_per_dimension is None and (
             ensemble_kwargs or neuron_type is not None

@@ -17,6 +17,7 @@ from nengo.exceptions import ValidationError
 from nengo_lmu._validation import (
     as_matrix,
     check_count,
+    check_neuron_type,
     check_order,
     check_positive_finite,
     check_seed,
@@ -330,14 +331,9 @@ hidden_bias_initializer : optional
         )
         if hidden_neuron_type is None:
             hidden_neuron_type = nengo.Tanh(tau_ref=1)
-        if not isinstance(hidden_neuron_type, nengo.neurons.NeuronType):
-            raise ValidationError(
-                "must be a nengo.neurons.NeuronType instance (e.g. nengo.Tanh(), "
-                f"nengo.RectifiedLinear()), got {hidden_neuron_type!r}",
-                attr="hidden_neuron_type",
-                obj=self,
-            )
-        self.hidden_neuron_type = hidden_neuron_type
+        self.hidden_neuron_type = check_neuron_type(
+            hidden_neuron_type, "hidden_neuron_type", self
+        )
         self.hidden_recurrent = bool(hidden_recurrent)
         self.hidden_to_memory = bool(hidden_to_memory)
         self.memory_to_memory = bool(memory_to_memory)
