@@ -177,3 +177,37 @@ def test_refusals():
         to_keras(plain, weights={lif: lif.weights})
     with pytest.raises(ValidationError, match="network"):
         to_keras(nengo.Network())
+
+
+def test_trained_weights_from_a_simulator():
+    """``to_keras(net, sim=...)`` exports the weights a NengoDL simulator
+    trained (not the initial ones): the Keras model then computes what the
+    trained simulator predicts."""
+    import nengo_dl
+
+    from nengo_lmu.dl import configure_training
+
+    with nengo.Network(seed=0) as net:
+        net.input = nengo.Node(np.zeros(1))
+        lmu = LMU(1, 1, 4, 0.01, hidden_units=3, input_to_hidden=True, seed=8)
+        nengo.Connection(net.input, lmu.input, synapse=None)
+        net.output = nengo.Node(size_in=3)
+        nengo.Connection(lmu.output, net.output, synapse=None)
+        probe = nengo.Probe(net.output, synapse=None)
+        configure_training(net, keep_history=True)
+    net.layers = [lmu, net.output]
+    rng = np.random.RandomState(9)
+    x = rng.uniform(-1, 1, size=(4, STEPS, 1))
+    y = rng.uniform(-0.5, 0.5, size=(4, STEPS, 3))
+    initial = {k: np.array(w) for k, w in lmu.weights.items()}
+    with nengo_dl.Simulator(net, minibatch_size=4, progress_bar=False) as sim:
+        sim.compile(optimizer=tf.optimizers.SGD(0.5), loss=tf.losses.mse)
+        sim.fit({net.input: x}, {probe: y}, epochs=3, verbose=0)
+        expected = sim.predict({net.input: x})[probe]
+        model = to_keras(net, sim=sim, return_sequences=True, n_steps=STEPS)
+    out = model(tf.constant(x, dtype=model.dtype)).numpy()
+    cell = model.layers[1].cell
+    # the exported kernel is the trained one, not the LMU's initial weights
+    assert not np.allclose(cell.hidden_cell.kernel.numpy(), initial["hidden_kernel"])
+    # float32 in NengoDL
+    assert np.max(np.abs(out - expected)) < 1e-5

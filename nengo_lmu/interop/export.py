@@ -155,10 +155,11 @@ def _transform(conn, sim, what, network):
             attr="network",
             obj=network,
         )
-    if sim is not None:
-        weights = np.asarray(sim.data[conn].weights, dtype=float)
-    elif isinstance(conn.transform, nengo.transforms.NoTransform):
+    if isinstance(conn.transform, nengo.transforms.NoTransform):
+        # nothing to train (a simulator holds no weights for it: None)
         weights = np.eye(conn.size_out)
+    elif sim is not None:
+        weights = np.asarray(sim.data[conn].weights, dtype=float)
     elif isinstance(conn.transform, nengo.transforms.Dense) and isinstance(
         conn.transform.init, np.ndarray
     ):
