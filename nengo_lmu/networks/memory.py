@@ -228,24 +228,26 @@ class LMUMemory(LinearNetwork):
         if default_high:
             input_high = 1.0 / self.theta
         try:
-            self._init_linear(
-                neurons_per_dimension,
-                synapse,
-                dt,
-                size_in,
-                discretizer,
-                neuron_type,
-                input_rms,
-                input_high,
-                n_std,
-                realization,
-                ensemble_dimensions,
-                mapping_synapse,
-                zero_order,
-                label,
-                seed,
-                add_to_container,
-                ensemble_kwargs,
+            super().__init__(
+                LegendreDelay(self.theta, self.order),
+                neurons_per_dimension=neurons_per_dimension,
+                synapse=synapse,
+                dt=dt,
+                copies=size_in,
+                output="state",
+                discretizer=discretizer,
+                neuron_type=neuron_type,
+                input_rms=input_rms,
+                input_high=input_high,
+                n_std=n_std,
+                realization="given" if realization == "legendre" else realization,
+                ensemble_dimensions=ensemble_dimensions,
+                mapping_synapse=mapping_synapse,
+                zero_order=zero_order,
+                label=label,
+                seed=seed,
+                add_to_container=add_to_container,
+                **ensemble_kwargs,
             )
         except ValidationError as err:
             raise self._neural_error(err, dt, realization, default_high) from None
@@ -291,48 +293,6 @@ class LMUMemory(LinearNetwork):
                 obj=self,
             )
         return err
-
-    def _init_linear(
-        self,
-        neurons_per_dimension,
-        synapse,
-        dt,
-        size_in,
-        discretizer,
-        neuron_type,
-        input_rms,
-        input_high,
-        n_std,
-        realization,
-        ensemble_dimensions,
-        mapping_synapse,
-        zero_order,
-        label,
-        seed,
-        add_to_container,
-        ensemble_kwargs,
-    ):
-        super().__init__(
-            LegendreDelay(self.theta, self.order),
-            neurons_per_dimension=neurons_per_dimension,
-            synapse=synapse,
-            dt=dt,
-            copies=size_in,
-            output="state",
-            discretizer=discretizer,
-            neuron_type=neuron_type,
-            input_rms=input_rms,
-            input_high=input_high,
-            n_std=n_std,
-            realization="given" if realization == "legendre" else realization,
-            ensemble_dimensions=ensemble_dimensions,
-            mapping_synapse=mapping_synapse,
-            zero_order=zero_order,
-            label=label,
-            seed=seed,
-            add_to_container=add_to_container,
-            **ensemble_kwargs,
-        )
 
     def _euler_factors(self):
         # A and B at theta = 1 and the gain dt / theta: a trained gain is a
