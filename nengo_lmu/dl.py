@@ -15,6 +15,7 @@ import numpy as np
 from nengo.exceptions import ValidationError
 
 from nengo_lmu._validation import check_positive_finite, coerce_synapse
+from nengo_lmu.networks.dropout import SequenceDropout
 from nengo_lmu.networks.lmu import DRAWN_SEED_LIMIT
 
 #: Rate neuron types and their spiking twins (same rate function).
@@ -520,6 +521,10 @@ def to_spiking(network, synapse=0.005, rate_scale=1.0, tanh_max_rate=500.0):
     Its only connections must be to and from ``.neurons`` (as in the LMU and
     the Keras importers). LIF runs on Loihi.
 
+    **Dropout Nodes** (an LMU's ``dropout`` and ``recurrent_dropout``, which
+    copy their input outside training) are removed: what fed them connects
+    straight to what they fed, so no Node is left inside the LMU's loops.
+
     Parameters
     ----------
     network : nengo.Network
@@ -563,6 +568,7 @@ def to_spiking(network, synapse=0.005, rate_scale=1.0, tanh_max_rate=500.0):
         elif not ens.neuron_type.spiking:
             swapped[ens] = spiking_twin(ens.neuron_type)
     spiking = copy.deepcopy(network)
+    _remove_dropout(spiking)
     spiking_ensembles = set()
     copies = dict(zip(network.all_ensembles, spiking.all_ensembles))
     for old, new in copies.items():
@@ -584,6 +590,50 @@ def to_spiking(network, synapse=0.005, rate_scale=1.0, tanh_max_rate=500.0):
         ):
             conn.synapse = synapse
     return spiking
+
+
+def _remove_dropout(network):
+    """Connect around every `SequenceDropout` Node of ``network``.
+
+    Each is fed by one Connection without synapse or transform (as `LMU`
+    builds them); each Connection out of it is rebuilt from that source.
+    """
+    networks = [network] + network.all_networks
+    replaced = {}
+    for net in networks:
+        for node in [n for n in net.nodes if isinstance(n.output, SequenceDropout)]:
+            into = [c for c in network.all_connections if c.post_obj is node]
+            if (
+                len(into) != 1
+                or into[0].synapse is not None
+                or (not isinstance(into[0].transform, nengo.transforms.NoTransform))
+            ):
+                node.output = None  # a passthrough Node, which NengoLoihi removes
+                continue
+            source = into[0].pre
+            for conn in [c for c in network.all_connections if c.pre_obj is node]:
+                owner = next(n for n in networks if conn in n.connections)
+                with owner:
+                    new = nengo.Connection(
+                        source,
+                        conn.post,
+                        transform=conn.transform,
+                        synapse=conn.synapse,
+                        function=conn.function,
+                        seed=conn.seed,
+                        label=conn.label,
+                    )
+                _put_in_place(owner.connections, conn, new)
+                replaced[conn] = new
+            next(n for n in networks if into[0] in n.connections).connections.remove(
+                into[0]
+            )
+            net.nodes.remove(node)
+            replaced[node] = None
+    for net in networks:
+        _replace_references(net, replaced)
+        if isinstance(getattr(net, "dropout_nodes", None), dict):
+            net.dropout_nodes = {}
 
 
 def _check_tanh_ensemble(network, ens):
@@ -723,11 +773,16 @@ def _replace_references(net, replaced):
         if isinstance(value, list):
             vars(net)[name] = [replaced.get(v, v) if _hashable(v) else v for v in value]
         elif isinstance(value, dict):
-            vars(net)[name] = {
-                k: (replaced.get(v, v) if _hashable(v) else v) for k, v in value.items()
-            }
+            vars(net)[name] = {k: _replaced(v, replaced) for k, v in value.items()}
         elif _hashable(value) and value in replaced:
             vars(net)[name] = replaced[value]
+
+
+def _replaced(value, replaced):
+    """``value`` or its replacement; a list's items each replaced."""
+    if isinstance(value, list):
+        return [replaced.get(v, v) if _hashable(v) else v for v in value]
+    return replaced.get(value, value) if _hashable(value) else value
 
 
 def _hashable(value):

@@ -141,6 +141,37 @@ def test_single_lmu_options(options):
     del net
 
 
+@pytest.mark.parametrize(
+    "options, kind",
+    [
+        (dict(hidden_recurrent=True, memory_to_memory=True), "RNN"),
+        (dict(hidden_recurrent=False), "LMUFeedforward"),
+        # LMUFeedforward would also drop the hidden cell's copy of the input
+        (dict(hidden_recurrent=False, input_to_hidden=True), "RNN"),
+    ],
+)
+def test_dropout_is_exported(options, kind):
+    """dropout and recurrent_dropout reach the Keras layer (and back), and
+    the exported model still matches the LMU at inference."""
+    with nengo.Network() as net:
+        lmu = LMU(
+            1, 2, 4, 0.01, hidden_units=3, seed=4, dropout=0.25,
+            recurrent_dropout=0.5, **options,
+        )  # fmt: skip
+    model = to_keras(lmu, return_sequences=True, dtype="float64")
+    layer = model.layers[1]
+    assert type(layer).__name__ == kind
+    keras_cell = layer.cell if kind == "RNN" else layer
+    assert keras_cell.dropout == 0.25
+    if kind == "RNN":
+        assert keras_cell.recurrent_dropout == 0.5
+    x = np.random.RandomState(5).uniform(-1, 1, size=(2, STEPS, 1))
+    assert np.allclose(model(tf.constant(x)).numpy(), run_nengo(lmu, x), atol=1e-8)
+    back = network_from_keras(model, dt=DT)
+    assert back.all_networks[0].dropout == 0.25
+    del net
+
+
 def test_given_weights_are_exported():
     with nengo.Network():
         lmu = LMU(1, 1, 4, 0.01, hidden_units=3, seed=6)

@@ -54,9 +54,13 @@ def _activation(neuron_type, attr, obj):
 
 def is_feedforward(lmu):
     """Whether ``lmu`` fits KerasLMU's `LMUFeedforward`: a memory and hidden
-    cell that do not depend on their own past, zero-order hold."""
+    cell that do not depend on their own past, zero-order hold. With
+    ``dropout``, not with ``input_to_hidden``: LMUFeedforward also drops the
+    hidden cell's copy of the input, which the LMU (as KerasLMU's cell) does
+    not."""
     return (
         not lmu.hidden_to_memory
+        and not (lmu.dropout and lmu.input_to_hidden)
         and not lmu.memory_to_memory
         and not (lmu.hidden_units and lmu.hidden_recurrent)
         and lmu.discretizer == "zoh"
@@ -120,6 +124,8 @@ def lmu_layer_spec(lmu, weights=None):
         ),
         "input_to_hidden": lmu.input_to_hidden,
         "use_bias": lmu.use_bias,
+        "dropout": lmu.dropout,
+        "recurrent_dropout": lmu.recurrent_dropout,
         "weights": weights,
         "label": lmu.label,
     }
@@ -413,12 +419,29 @@ def to_keras(
         )
         if feedforward and spec["feedforward"]:
             layer = keras_lmu.LMUFeedforward(
-                return_sequences=sequences, conv_mode="fft", **common
+                return_sequences=sequences,
+                conv_mode="fft",
+                dropout=spec["dropout"],
+                **common,
             )
+            if spec["dropout"]:
+                # KerasLMU 0.8 makes its Dropout layer without the layer's
+                # dtype, so a float64 model fails; make it again with it
+                layer.build(x.shape)
+                layer.dropout_layer = tf.keras.layers.Dropout(
+                    spec["dropout"],
+                    noise_shape=layer.dropout_layer.noise_shape,
+                    dtype=layer.dtype,
+                )
             x = layer(x)
             cell = layer
         else:
-            cell = keras_lmu.LMUCell(**common, **spec["options"])
+            cell = keras_lmu.LMUCell(
+                dropout=spec["dropout"],
+                recurrent_dropout=spec["recurrent_dropout"],
+                **common,
+                **spec["options"],
+            )
             layer = tf.keras.layers.RNN(cell, return_sequences=sequences, **kw)
             x = layer(x)
         assignments.append((cell.kernel, w["kernel"]))

@@ -101,6 +101,9 @@ def keras_lmu_parameters(layer, dt=0.001):
         kernel_regularizer=getattr(cell, "kernel_regularizer", None),
         recurrent_regularizer=getattr(cell, "recurrent_regularizer", None),
         bias_regularizer=getattr(cell, "bias_regularizer", None),
+        # active only in NengoDL training, as in Keras
+        dropout=float(getattr(cell, "dropout", 0) or 0),
+        recurrent_dropout=float(getattr(cell, "recurrent_dropout", 0) or 0),
     )
     if hidden_cell is None:
         params["hidden_units"] = 0
@@ -170,7 +173,10 @@ def _check_feedforward_exact(layer):
 def lmu_from_keras(layer, dt=0.001, **kwargs):
     """Build an `~nengo_lmu.LMU` network with a KerasLMU layer's weights.
 
-    Dropout is inactive at inference in Keras, so it is ignored here.
+    The layer's ``dropout`` and ``recurrent_dropout`` carry over; as in
+    Keras they act only in (NengoDL) training. (`LMUFeedforward`'s dropout
+    also drops the hidden cell's copy of the input with ``input_to_hidden``;
+    the LMU, as KerasLMU's cell, drops only the memory's input.)
     Keyword arguments override the imported parameters (e.g.
     ``memory_neurons=100`` for a neural memory, or ``hidden_neuron_type``).
 

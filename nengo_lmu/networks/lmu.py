@@ -17,12 +17,14 @@ from nengo.exceptions import ValidationError
 from nengo_lmu._validation import (
     as_matrix,
     check_count,
+    check_fraction,
     check_neuron_type,
     check_order,
     check_positive_finite,
     check_seed,
     coerce_synapse,
 )
+from nengo_lmu.networks.dropout import SequenceDropout
 from nengo_lmu.networks.linear import LinearNetwork, renamed_keyword
 from nengo_lmu.networks.memory import LMUMemory
 from nengo_lmu.systems import LinearSystem
@@ -199,6 +201,16 @@ hidden_bias_initializer : optional
         such as ``tf.keras.regularizers.L2(1e-4)``. They enter the NengoDL
         training loss through `nengo_lmu.dl.add_regularization`; the
         reference simulator ignores them.
+    dropout : float
+        As in KerasLMU's ``LMUCell``: the fraction of the memory's input
+        ``[x_t ; h_{t-1}]`` (what ``kernel`` weighs; not the hidden state's
+        copy of ``x_t``) dropped while training in NengoDL, with one mask per
+        sequence, the kept values scaled by ``1 / (1 - dropout)``. Off at
+        inference and in ``nengo.Simulator``
+        (`~nengo_lmu.networks.dropout.SequenceDropout`).
+    recurrent_dropout : float
+        The same for ``m_{t-1}`` on its way through ``recurrent_kernel``;
+        used only with ``memory_to_memory``, as in KerasLMU.
     seed : int, optional
         Seed for the initial weights and the network.
 
@@ -227,6 +239,11 @@ hidden_bias_initializer : optional
         leaves alone by default (see `nengo_lmu.dl.configure_training`).
     theta_connection : nengo.Connection or None
         The trainable ``dt / theta`` gain (Euler with ``trainable_theta``).
+    dropout_nodes : dict
+        The `~nengo_lmu.networks.dropout.SequenceDropout` Nodes by the
+        signal they drop: ``"input"`` (``x_t``), ``"hidden"`` (``h_{t-1}``,
+        with ``hidden_to_memory``), ``"memory"`` (``m_{t-1}``, with
+        ``recurrent_dropout``); empty without dropout.
     theta_layer : tf.keras.layers.Layer or None
         The memory step holding the trainable ``theta_inv = dt / theta``
         (zero-order hold with ``trainable_theta``).
@@ -265,6 +282,8 @@ hidden_bias_initializer : optional
         kernel_regularizer=None,
         recurrent_regularizer=None,
         bias_regularizer=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
         label=None,
         seed=None,
         add_to_container=None,
@@ -345,6 +364,11 @@ hidden_bias_initializer : optional
                 attr="hidden_to_memory",
                 obj=self,
             )
+
+        self.dropout = self._check_dropout(dropout, "dropout")
+        self.recurrent_dropout = self._check_dropout(
+            recurrent_dropout, "recurrent_dropout"
+        )
 
         rng = np.random.RandomState(seed)
         n_mem = self.memory_d * self.order
@@ -459,12 +483,16 @@ hidden_bias_initializer : optional
         u = self.memory.input
         m = self.memory.output
         kernel = w["kernel"]
+        self.dropout_nodes = {}
         # the Connections holding each KerasLMU weight, as (connection, rows)
         # pairs: the weight is the transposed transforms stacked along rows
         parts = self.weight_connections = {}
         parts["kernel"] = [
             nengo.Connection(
-                self.input, u, transform=kernel[: self.size_in].T, synapse=None
+                self._dropped(self.input, "input", self.dropout),
+                u,
+                transform=kernel[: self.size_in].T,
+                synapse=None,
             )
         ]
         if self.use_bias:
@@ -475,7 +503,12 @@ hidden_bias_initializer : optional
         if self.memory_to_memory:
             # synapse=0 delays one step: W_mm m_{t-1}
             parts["recurrent_kernel"] = [
-                nengo.Connection(m, u, transform=w["recurrent_kernel"].T, synapse=0)
+                nengo.Connection(
+                    self._dropped(m, "memory", self.recurrent_dropout),
+                    u,
+                    transform=w["recurrent_kernel"].T,
+                    synapse=0,
+                )
             ]
 
         if self.hidden_units == 0:
@@ -514,10 +547,37 @@ hidden_bias_initializer : optional
             ]
         if self.hidden_to_memory:
             parts["kernel"].append(
-                nengo.Connection(h, u, transform=kernel[self.size_in :].T, synapse=0)
+                nengo.Connection(
+                    self._dropped(h, "hidden", self.dropout),
+                    u,
+                    transform=kernel[self.size_in :].T,
+                    synapse=0,
+                )
             )
         self.output = nengo.Node(size_in=self.hidden_units, label="output")
         nengo.Connection(h, self.output, synapse=self.output_synapse)
+
+    def _check_dropout(self, rate, attr):
+        rate = check_fraction(rate, attr, self)
+        if rate.size != 1 or rate[0] >= 1:
+            raise ValidationError(
+                f"must be one number in [0, 1) (1 would drop everything), "
+                f"got {rate if rate.size > 1 else rate[0]}",
+                attr=attr,
+                obj=self,
+            )
+        return float(rate[0])
+
+    def _dropped(self, signal, name, rate):
+        """``signal``, or a dropout Node fed by it when ``rate > 0``."""
+        if rate == 0:
+            return signal
+        size = signal.size_out
+        node = nengo.Node(SequenceDropout(rate), size_in=size, size_out=size)
+        node.label = f"{name}_dropout"
+        nengo.Connection(signal, node, synapse=None)
+        self.dropout_nodes[name] = node
+        return node
 
     def _check_memory_matrices(self, memory_matrices, memory_neurons, memory_kwargs):
         if memory_matrices is None:
