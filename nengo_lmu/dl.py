@@ -41,6 +41,10 @@ def quiet_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+# before anything here imports TensorFlow, which reads the level once
+quiet_tensorflow()
+
+
 def import_nengo_dl():
     """Import NengoDL, or say clearly which extra installs it."""
     quiet_tensorflow()

@@ -1,4 +1,5 @@
 import os
+import subprocess
 import sys
 
 import nengo
@@ -687,3 +688,48 @@ def test_to_spiking_takes_numpy_scalars():
     ):
         with pytest.raises(ValidationError):
             to_spiking(net, **kwargs)
+
+
+EAGER_TRAINING_CALL = """
+import sys
+if sys.argv[1] == "library-first":
+    import nengo_lmu.dl
+import numpy as np
+import nengo
+import tensorflow as tf
+from nengo_lmu import LMU
+import nengo_dl
+with nengo.Network(seed=0) as net:
+    stim = nengo.Node(np.zeros(20))
+    lmu = LMU(20, 2, 4, 0.05, hidden_units=5, seed=1, dropout=0.5)
+    nengo.Connection(stim, lmu.input, synapse=None)
+    probe = nengo.Probe(lmu.output)
+with nengo_dl.Simulator(net, minibatch_size=2, progress_bar=False) as sim:
+    inputs = sim._generate_inputs({stim: np.ones((2, 6, 20))}, n_steps=6)
+    for _ in range(3):
+        out = sim.keras_model(inputs, training=True)[0].numpy()
+print("done", out.shape)
+"""
+
+
+def test_no_tensorflow_debug_lines(tmp_path):
+    """Importing nengo_lmu.dl first keeps TensorFlow's "Executor start
+    aborting" debug lines (which a Keras call of the NengoDL model prints)
+    off stderr; without it they appear, so the script does trigger them."""
+    script = tmp_path / "eager.py"
+    script.write_text(EAGER_TRAINING_CALL)
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    outputs = {}
+    for mode in ("library-first", "nengo_dl-only"):
+        run = subprocess.run(
+            [sys.executable, str(script), mode],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert "done" in run.stdout
+        outputs[mode] = run.stderr
+    assert "Executor start aborting" in outputs["nengo_dl-only"]
+    assert "Executor start aborting" not in outputs["library-first"]
