@@ -195,7 +195,9 @@ def tanh_benchmark(args):
         f"{acc_keras:.4f}; spiking: {k} steps of 1 ms per pixel, synapse "
         f"{args.synapse:g} s, tanh pairs saturating at {args.max_rate:g} Hz, "
         f"{2 * units} LIF neurons, at most {per_step:g} spike(s) per step; "
-        f"{time.perf_counter() - start:.0f} s"
+        f"{time.perf_counter() - start:.0f} s ("
+        + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items())
+        + ")"
     )
     print(
         f"RESULT benchmark=B6 acc_rate={acc_rate:.4f} acc_spiking={acc_spiking:.4f} "
@@ -378,9 +380,17 @@ def spiking_benchmark(args):
     x, y = test
     steps = x.shape[1]
     start = time.perf_counter()
+    phases = {}
+
+    def phase(name, since=[start]):  # noqa: B006 (the last phase's end)
+        now = time.perf_counter()
+        phases[name] = now - since[0]
+        since[0] = now
+
     exact = b5_network(steps, order, units, synapse=args.hidden_synapse)
     train(exact, train_data, epochs, lr)
     acc_exact = accuracy(exact, x, y)
+    phase("exact")
     built = dict(
         memory_neurons=args.memory_neurons,
         synapse=args.hidden_synapse,
@@ -388,9 +398,11 @@ def spiking_benchmark(args):
     )
     net = b5_network(steps, order, units, **built)
     train(net, train_data, epochs, lr)
+    phase("train")
     acc_rate = accuracy(net, x, y)
     spiking = to_spiking(net, synapse=args.hidden_synapse, rate_scale=args.rate_scale)
     acc_spiking = accuracy(spiking, x, y)
+    phase("nengo_dl")
     neurons = sum(e.n_neurons for e in spiking.all_ensembles)
     print(
         f"B5 in NengoDL: exact-memory rate {acc_exact:.4f}, rate {acc_rate:.4f}, "
@@ -401,6 +413,7 @@ def spiking_benchmark(args):
     chip = copy_trained(net, b5_network(steps, order, units, target="loihi", **built))
     chip = to_spiking(chip, synapse=args.hidden_synapse, rate_scale=args.rate_scale)
     logits, rate_hz, report = loihi_run(chip, x[:n_loihi])
+    phase("loihi")
     acc_loihi = float(np.mean(np.argmax(logits, axis=-1) == y[:n_loihi, 0, 0]))
     print(
         f"B5: {len(train_data[0])} training / {len(x)} test sequences of "
@@ -411,7 +424,9 @@ def spiking_benchmark(args):
         f"{acc_exact:.4f} (same budget); rate scale {args.rate_scale:g}, hidden "
         f"synapse {args.hidden_synapse:g} s; on chip: {len(report.on_chip)} "
         f"ensembles, off chip: {len(report.off_chip)}, {report.n_blocks} cores; "
-        f"{time.perf_counter() - start:.0f} s"
+        f"{time.perf_counter() - start:.0f} s ("
+        + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items())
+        + ")"
     )
     print(
         f"RESULT benchmark=B5 acc_rate={acc_rate:.4f} acc_spiking={acc_spiking:.4f} "
