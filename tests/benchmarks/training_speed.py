@@ -19,6 +19,11 @@ after the first two (graph construction and warm-up), per sequence:
 of the process's CPU time per batch, less sensitive to other processes on a
 shared machine than wall time.
 
+``--floor`` adds ``ratio_small_one_op``: the small model's whole cell step
+as a single NengoDL TensorNode (KerasLMU's cell inside), which bounds what
+any fusion of the LMU's operators could reach in NengoDL's step-by-step
+loop.
+
 ``first_batch_ratio`` is the time from building the model (NengoDL
 simulator, or Keras model) to the end of the first training batch, graph
 construction included, library / KerasLMU, for the B2 model;
@@ -26,6 +31,7 @@ construction included, library / KerasLMU, for the B2 model;
 
     python tests/benchmarks/training_speed.py [--quick] [--planner noop|tree]
         [--unroll N] [--unroll-small N] [--no-fuse] [--only b2|small|parallel]
+        [--floor]
 """
 
 import argparse
@@ -141,6 +147,61 @@ def time_nengo_dl(x, y, model, planner, unroll, fuse, recurrent=True):
     return timer, timer.first_end - start
 
 
+def time_one_op(x, y, model):
+    """NengoDL's floor for the small model: KerasLMU's whole cell step as one
+    TensorNode (one operator per step instead of the LMU's ~18), with the
+    same readout, settings and loop. Batch times only."""
+
+    class CellStep(tf.keras.layers.Layer):
+        """[x ; m ; h] -> [m' ; h'] by keras_lmu.LMUCell."""
+
+        def build(self, shape):
+            self.cell = keras_lmu.LMUCell(
+                1,
+                model["order"],
+                model["theta"],
+                tf.keras.layers.SimpleRNNCell(model["units"]),
+                input_to_hidden=True,
+            )
+            self.cell.build((None, 1))
+
+        def call(self, inputs):
+            q = model["order"]
+            _, (m, h) = self.cell.call(
+                inputs[:, :1], [inputs[:, 1 : 1 + q], inputs[:, 1 + q :]]
+            )
+            return tf.concat([m, h], axis=1)
+
+    n_state = model["order"] + model["units"]
+    with nengo.Network(seed=0) as net:
+        stim = nengo.Node(np.zeros(1))
+        step = nengo_dl.TensorNode(
+            CellStep(), shape_in=(1 + n_state,), shape_out=(n_state,), pass_time=False
+        )
+        nengo.Connection(stim, step[:1], synapse=None)
+        nengo.Connection(step, step[1:], synapse=0)  # the state, one step back
+        logits = nengo.Node(size_in=CLASSES)
+        limit = np.sqrt(6 / (model["units"] + CLASSES))
+        nengo.Connection(
+            step[model["order"] :],
+            logits,
+            synapse=None,
+            transform=nengo.dists.Uniform(-limit, limit),
+        )
+        probe = nengo.Probe(logits, synapse=None)
+    configure_training(net)
+    timer = BatchTimer()
+    with nengo_dl.Simulator(
+        net, minibatch_size=BATCH, unroll_simulation=4, progress_bar=False, seed=0
+    ) as sim:
+        sim.compile(
+            optimizer=tf.optimizers.Adam(1e-3),
+            loss={probe: tf.losses.SparseCategoricalCrossentropy(from_logits=True)},
+        )
+        sim.fit({stim: x}, {probe: y}, epochs=1, callbacks=[timer], verbose=0)
+    return timer
+
+
 def fit_keras(model, x, y):
     model.compile(
         tf.optimizers.Adam(1e-3),
@@ -236,6 +297,12 @@ def main():
         "nengo_lmu.dl_fusion.fuse_dot_copies)",
     )
     parser.add_argument("--only", choices=["b2", "small", "parallel"])
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time the small model's cell as one NengoDL TensorNode "
+        "(ratio_small_one_op: NengoDL's per-step floor)",
+    )
     args = parser.parse_args()
     n = 600 if args.quick else 1000
     (x, y), _ = psmnist(n_train=n, n_test=10)
@@ -261,6 +328,8 @@ def main():
         ker, ker_first = time_keras(x_small, y, SMALL)
         add_figures(result, "small", lib, ker)
         result["first_batch_ratio_small"] = lib_first / ker_first
+        if args.floor:
+            add_figures(result, "small_one_op", time_one_op(x_small, y, SMALL), ker)
         notes.append(
             f"small: {x_small.shape[1]} steps; to the end of the first "
             f"batch {lib_first:.1f} s NengoDL, {ker_first:.1f} s Keras"
