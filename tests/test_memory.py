@@ -370,7 +370,10 @@ def spiking_memory_net(seed=0):
     with nengo.Network(seed=seed) as net:
         stim = nengo.Node(nengo.processes.WhiteSignal(1.0, high=1, rms=0.3, seed=1))
         memory = LMUMemory(
-            1.0, 6, n_neurons=100, neuron_type=nengo.SpikingRectifiedLinear()
+            1.0,
+            6,
+            neurons_per_dimension=100,
+            neuron_type=nengo.SpikingRectifiedLinear(),
         )
         nengo.Connection(stim, memory.input, synapse=None)
         delayed = memory.add_delay_output(1.0)
@@ -467,7 +470,7 @@ def test_nan_or_inf_input_poisons_exact_memory_until_reset(value):
 
 def test_nan_input_poisons_spiking_memory_until_reset():
     out, after_reset, bad = _bad_input_run(
-        np.nan, n_neurons=20, neuron_type=nengo.SpikingRectifiedLinear()
+        np.nan, neurons_per_dimension=20, neuron_type=nengo.SpikingRectifiedLinear()
     )
     assert np.all(np.isfinite(out[:bad]))
     # the NaN reaches the neurons' voltages and the recurrent synapses' state:
@@ -615,7 +618,7 @@ def test_same_seed_same_spiking_output_in_process_and_across_processes(tmp_path)
 def test_pickled_lmu_memory_networks_give_identical_outputs():
     for kwargs in (
         {},
-        {"n_neurons": 30, "neuron_type": nengo.SpikingRectifiedLinear()},
+        {"neurons_per_dimension": 30, "neuron_type": nengo.SpikingRectifiedLinear()},
     ):
 
         def make(kwargs=kwargs):
@@ -722,7 +725,7 @@ def test_higher_order_synapses_on_delay_task(synapse_runs, name):
 )
 def test_neural_memory_errors_name_theta_or_order(theta, order, attr, words):
     with pytest.raises(ValidationError) as info:
-        LMUMemory(theta, order, n_neurons=10)
+        LMUMemory(theta, order, neurons_per_dimension=10)
     assert info.value.attr == attr
     for word in words:
         assert word in str(info.value), (word, str(info.value))
@@ -732,10 +735,10 @@ def test_neural_memory_errors_name_theta_or_order(theta, order, attr, words):
 def test_suggested_realization_works():
     # what the message suggests builds
     for theta, order in [(0.005, 12), (1.0, 150)]:
-        LMUMemory(theta, order, n_neurons=2, realization="legendre")
+        LMUMemory(theta, order, neurons_per_dimension=2, realization="legendre")
     # an input_high the user gave is named as given
     with pytest.raises(ValidationError, match="input_high"):
-        LMUMemory(0.002, 6, n_neurons=10, input_high=600)
+        LMUMemory(0.002, 6, neurons_per_dimension=10, input_high=600)
 
 
 # --- nonlinear functions of the window ----------------------------------------
