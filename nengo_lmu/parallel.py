@@ -134,6 +134,7 @@ def parallel_layer_config(lmu, weights=None):
         theta=lmu.theta,
         dt=lmu.dt,
         given_matrices=lmu.memory_matrices is not None,
+        dropout=lmu.dropout,
     )
 
 
@@ -164,9 +165,15 @@ def _layer_class():
             theta=None,
             dt=0.001,
             given_matrices=False,
+            dropout=0.0,
             **kwargs,
         ):
             super().__init__(**kwargs)
+            self.dropout = float(dropout)
+            if not 0 <= self.dropout < 1:
+                raise ValidationError(
+                    f"must be in [0, 1), got {dropout!r}", attr="dropout"
+                )
             self.memory_d = memory_d
             self.order = order
             Abar, Bbar = memory_matrices
@@ -213,6 +220,12 @@ def _layer_class():
             # H reversed in time: the last step's memory is one product
             self.H_last = tf.constant(H[::-1], dtype=self.dtype)
             self.H = tf.constant(H, dtype=self.dtype)
+            # the LMU's dropout: one mask per sequence on the memory's input
+            self.dropout_layer = None
+            if self.dropout:
+                self.dropout_layer = tf.keras.layers.Dropout(
+                    self.dropout, noise_shape=(None, 1, self.size_in), dtype=self.dtype
+                )
             if self.hidden_units:
                 hid_in = n_mem + (self.size_in if self.input_to_hidden else 0)
                 self.hidden_kernel = self._add(
@@ -240,8 +253,11 @@ def _layer_class():
             m = tf.transpose(m, (0, 3, 1, 2))
             return tf.reshape(m, (-1, self.steps, self.memory_d * self.order))
 
-        def call(self, inputs):
-            u = tf.matmul(inputs, self.kernel)
+        def call(self, inputs, training=None):
+            dropped = inputs
+            if self.dropout_layer is not None:
+                dropped = self.dropout_layer(inputs, training=training)
+            u = tf.matmul(dropped, self.kernel)
             if self.bias is not None:
                 u = u + self.bias
             m = self.memory(u)
@@ -283,6 +299,7 @@ def _layer_class():
                 input_to_hidden=self.input_to_hidden,
                 use_bias=self.bias is not None,
                 kernel_initializer=weights["kernel"],
+                dropout=self.dropout,
             )
             if self.theta is None or self.given_matrices:
                 params["memory_matrices"] = (self.Abar, self.Bbar)
@@ -316,7 +333,9 @@ def ParallelLMU(lmu=None, weights=None, return_sequences=False, **kwargs):
         ``hidden_activation`` ("tanh" or "relu"), ``input_to_hidden``,
         ``use_bias``, ``initial_weights`` (dict, LMU weight names),
         ``theta`` and ``dt`` (for loading back; ``given_matrices=True`` loads
-        the matrices back rather than rebuilding them from ``theta``).
+        the matrices back rather than rebuilding them from ``theta``),
+        ``dropout`` (the LMU's: one mask per sequence on the memory's input,
+        in training only).
     weights : dict, optional
         Trained weights to start from instead of ``lmu.weights``.
     return_sequences : bool

@@ -214,3 +214,35 @@ def test_recurrent_lmus_are_refused():
     bad = ParallelLMU(LMU(**base), weights={"kernel": np.zeros((2, 1))})
     with pytest.raises(ValidationError, match="kernel must have shape"):
         bad(np.zeros((1, 5, 1)))
+
+
+def test_dropout_masks_each_sequence_in_training_only():
+    """The LMU's dropout in parallel: off at inference; in training one mask
+    per sequence on the memory's input (zeros and 1 / (1 - rate)), and the
+    hidden cell's copy of the input is not dropped. It loads back."""
+    rate, n = 0.4, 30
+    with nengo.Network():
+        lmu = LMU(
+            n, n, 2, 0.02, hidden_units=0, input_to_hidden=True, dropout=rate,
+            kernel_initializer=np.eye(n), seed=1,
+        )  # fmt: skip
+    layer = ParallelLMU(lmu, dtype="float64")
+    x = np.ones((8, 20, n))
+    plain = layer(x, training=False).numpy()
+    with nengo.Network():
+        undropped = LMU(
+            n, n, 2, 0.02, input_to_hidden=True, kernel_initializer=np.eye(n)
+        )
+    assert np.allclose(plain, ParallelLMU(undropped, dtype="float64")(x).numpy())
+    dropped = layer(x, training=True).numpy()
+    # the hidden part's copy of the input is kept
+    assert np.array_equal(dropped[:, 2 * n :], plain[:, 2 * n :])
+    memory, memory_plain = dropped[:, : 2 * n], plain[:, : 2 * n]
+    # memory d's two coefficients carry input d: both scaled by its mask
+    mask = (memory / memory_plain).reshape(8, n, 2)
+    assert np.allclose(mask[..., 0], mask[..., 1])
+    values = np.unique(np.round(mask, 9))
+    assert np.allclose(values, [0, 1 / (1 - rate)])
+    assert 0.2 < np.mean(mask == 0) < 0.6  # 240 draws at 0.4
+    assert len({row.tobytes() for row in np.round(mask[..., 0], 9)}) > 4
+    assert layer.lmu_parameters()["dropout"] == rate
