@@ -156,8 +156,8 @@ def register_nengo_dl_builder():
             mask = signals.gather(self.mask_data)
             drawn = signals.gather(self.drawn_data)
             # a fresh mask on the first step of each sequence, then the same.
-            # No op seed, as Keras' Dropout: with one, each eager call would
-            # rebuild the op and repeat the same masks
+            # No op seed: NengoDL sets TensorFlow's global seed from the
+            # simulator's, and the op's seed follows from it
             keep = tf.random.uniform(tf.shape(x), dtype=x.dtype)
             fresh = tf.cast(keep >= self.rate, x.dtype) / (1 - self.rate)
             mask = tf.where(drawn > 0, mask, fresh)
