@@ -169,10 +169,13 @@ def _layer_class():
             **kwargs,
         ):
             super().__init__(**kwargs)
-            self.dropout = float(dropout)
+            try:
+                self.dropout = float(dropout)
+            except (TypeError, ValueError):
+                self.dropout = float("nan")
             if not 0 <= self.dropout < 1:
                 raise ValidationError(
-                    f"must be in [0, 1), got {dropout!r}", attr="dropout"
+                    f"must be a number in [0, 1), got {dropout!r}", attr="dropout"
                 )
             self.memory_d = memory_d
             self.order = order

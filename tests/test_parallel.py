@@ -246,3 +246,11 @@ def test_dropout_masks_each_sequence_in_training_only():
     assert 0.2 < np.mean(mask == 0) < 0.6  # 240 draws at 0.4
     assert len({row.tobytes() for row in np.round(mask[..., 0], 9)}) > 4
     assert layer.lmu_parameters()["dropout"] == rate
+    for bad in (1.0, -0.1, "half", float("nan")):
+        with pytest.raises(ValidationError, match="dropout"):
+            ParallelLMU(
+                dropout=bad,
+                memory_d=1,
+                order=2,
+                memory_matrices=(np.eye(2), np.ones((2, 1))),
+            )

@@ -573,8 +573,9 @@ hidden_bias_initializer : optional
         if rate == 0:
             return signal
         size = signal.size_out
-        node = nengo.Node(SequenceDropout(rate), size_in=size, size_out=size)
-        node.label = f"{name}_dropout"
+        node = nengo.Node(
+            SequenceDropout(rate), size_in=size, size_out=size, label=f"{name}_dropout"
+        )
         nengo.Connection(signal, node, synapse=None)
         self.dropout_nodes[name] = node
         return node
