@@ -293,6 +293,9 @@ def test_ctrl_c_ends_with_one_line_and_130_and_no_file(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a shell's background job inherits SIGINT ignored, and Python then
+        # installs no KeyboardInterrupt handler; restore the default
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     line = proc.stdout.readline()  # printed after the checks, before the run
     assert line.startswith("Spiking LMU memory")
