@@ -303,7 +303,7 @@ def test_imported_weights_run_with_neural_memory_and_spiking():
         lmu = lmu_from_keras(
             layer,
             dt=DT,
-            memory_neurons=200,
+            memory_neurons_per_dimension=200,
             memory_kwargs=dict(
                 neuron_type=nengo.SpikingRectifiedLinear(),
                 input_rms=0.3,

@@ -178,7 +178,8 @@ def lmu_from_keras(layer, dt=0.001, **kwargs):
     also drops the hidden cell's copy of the input with ``input_to_hidden``;
     the LMU, as KerasLMU's cell, drops only the memory's input.)
     Keyword arguments override the imported parameters (e.g.
-    ``memory_neurons=100`` for a neural memory, or ``hidden_neuron_type``).
+    ``memory_neurons_per_dimension=100`` for a neural memory, or
+    ``hidden_neuron_type``).
 
     Examples
     --------
