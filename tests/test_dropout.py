@@ -237,10 +237,11 @@ def test_dropout_lowers_training_loss():
     assert loss1 < 0.7 * loss0
 
 
-def test_to_spiking_removes_dropout_nodes():
+@pytest.mark.parametrize("neuron_type", [nengo.RectifiedLinear(), nengo.Tanh()])
+def test_to_spiking_removes_dropout_nodes(neuron_type):
     """The spiking network has no dropout Nodes in the LMU's loops and runs
-    like the one built without dropout."""
-    kwargs = dict(OPTIONS, hidden_neuron_type=nengo.RectifiedLinear())
+    like the one built without dropout (tanh units become spiking pairs)."""
+    kwargs = dict(OPTIONS, hidden_neuron_type=neuron_type)
     plain = to_spiking(lmu_net(**kwargs), synapse=0.005)
     dropped_net = lmu_net(**kwargs, dropout=0.3, recurrent_dropout=0.3)
     dropped = to_spiking(dropped_net, synapse=0.005)
