@@ -192,7 +192,7 @@ def time_one_op(x, y, model):
     configure_training(net)
     timer = BatchTimer()
     with nengo_dl.Simulator(
-        net, minibatch_size=BATCH, unroll_simulation=4, progress_bar=False, seed=0
+        net, minibatch_size=BATCH, unroll_simulation=2, progress_bar=False, seed=0
     ) as sim:
         sim.compile(
             optimizer=tf.optimizers.Adam(1e-3),
@@ -280,14 +280,15 @@ def main():
     )
     parser.add_argument("--planner", choices=["noop", "tree"], default="noop")
     # 4 measured faster than 16 (and 8) in both steady state and graph
-    # construction, on both models (docs/benchmarks.rst, B2)
+    # construction, on both models; 2 as fast as 4 per step, with half the
+    # graph construction (docs/benchmarks.rst, B2)
     parser.add_argument(
-        "--unroll", type=int, default=4, help="NengoDL unroll_simulation, B2 model"
+        "--unroll", type=int, default=2, help="NengoDL unroll_simulation, B2 model"
     )
     parser.add_argument(
         "--unroll-small",
         type=int,
-        default=4,
+        default=2,
         help="NengoDL unroll_simulation, small model",
     )
     parser.add_argument(
