@@ -219,6 +219,8 @@ def b5_network(
     input_high=None,
     max_rate=None,
     delay_steps=None,
+    tau=0.1,
+    input_rms=0.31,
 ):
     """psMNIST LMU: memory (exact, or neural), a rectified-linear hidden layer
     reading the memory and the pixel, a dense readout.
@@ -238,7 +240,7 @@ def b5_network(
     if max_rate is not None:
         rates["max_rates"] = nengo.dists.Uniform(0.9 * max_rate, 1.1 * max_rate)
     if memory_neurons is not None:
-        extra = {"mapping_synapse": nengo.Lowpass(0.1)}
+        extra = {"mapping_synapse": nengo.Lowpass(tau)}
         if target == "loihi":
             extra = {} if delay_steps is None else {"delay_steps": delay_steps}
         kwargs = loihi.lmu_kwargs(
@@ -246,7 +248,8 @@ def b5_network(
             order,
             n_neurons=memory_neurons,
             neuron_type=nengo.RectifiedLinear(),
-            input_rms=0.31,
+            tau=tau,
+            input_rms=input_rms,
             input_high=input_high,
             ensemble_dimensions=ensemble_dimensions,
             **rates,
@@ -379,13 +382,15 @@ def loihi_run(net, x, batch=20, n_rates=10):
 def spiking_benchmark(args):
     if args.quick:
         train_data, test = psmnist(n_train=500, n_test=200, subsample=4)
-        epochs, order, units = args.epochs or 15, args.order or 12, args.units or 64
+        epochs, order, units = args.epochs or 15, args.order or 6, args.units or 64
         lr = args.lr or 0.1
     else:
         train_data, test = psmnist(n_train=4000, n_test=1000)
-        epochs, order, units = args.epochs or 8, args.order or 16, args.units or 128
+        epochs, order, units = args.epochs or 8, args.order or 6, args.units or 128
         lr = args.lr or 1e-3
     k = args.b5_steps_per_pixel
+    if args.ensemble_dimensions is None:
+        args.ensemble_dimensions = order
     if k > 1:  # each pixel held for k steps; theta k times as many steps
         train_data = (np.repeat(train_data[0], k, axis=1), train_data[1])
         test = (np.repeat(test[0], k, axis=1), test[1])
@@ -404,6 +409,8 @@ def spiking_benchmark(args):
     acc_exact = accuracy(exact, x, y)
     phase("exact")
     built = dict(
+        tau=args.memory_tau,
+        input_rms=args.input_rms,
         input_high=args.input_high,
         max_rate=args.memory_max_rate,
         memory_neurons=args.memory_neurons,
@@ -424,7 +431,10 @@ def spiking_benchmark(args):
         flush=True,
     )
     n_loihi = args.loihi_test or len(x)
-    chip = copy_trained(net, b5_network(steps, order, units, target="loihi", **built))
+    chip = b5_network(
+        steps, order, units, target="loihi", delay_steps=args.delay_steps, **built
+    )
+    chip = copy_trained(net, chip)
     chip = to_spiking(chip, synapse=args.hidden_synapse, rate_scale=args.rate_scale)
     logits, rate_hz, report = loihi_run(chip, x[:n_loihi], batch=args.loihi_batch)
     phase("loihi")
@@ -501,8 +511,8 @@ def main():
     parser.add_argument(
         "--ensemble-dimensions",
         type=int,
-        default=12,
-        help="B5: memory states per ensemble",
+        default=None,
+        help="B5: memory states per ensemble (default: all, one ensemble)",
     )
     parser.add_argument(
         "--memory-neurons",
@@ -523,8 +533,26 @@ def main():
     parser.add_argument(
         "--memory-max-rate",
         type=float,
-        default=None,
-        help="B5: memory neurons' max rate in Hz (+-10%%; default 100-120)",
+        default=450.0,
+        help="B5: memory neurons' max rate in Hz (+-10%%)",
+    )
+    parser.add_argument(
+        "--memory-tau",
+        type=float,
+        default=0.02,
+        help="B5: time constant of the memory's recurrent Lowpass synapse",
+    )
+    parser.add_argument(
+        "--input-rms",
+        type=float,
+        default=0.5,
+        help="B5: input RMS the neural memory is scaled for (pixels: 0.34)",
+    )
+    parser.add_argument(
+        "--delay-steps",
+        type=int,
+        default=2,
+        help="B5: loop delay of the chip mapping (nengo_lmu.loihi.loop_synapse)",
     )
     parser.add_argument(
         "--hidden-synapse",
