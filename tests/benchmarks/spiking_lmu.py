@@ -221,6 +221,7 @@ def b5_network(
     delay_steps=None,
     tau=0.1,
     input_rms=0.31,
+    pixel_synapse=None,
 ):
     """psMNIST LMU: memory (exact, or neural), a rectified-linear hidden layer
     reading the memory and the pixel, a dense readout.
@@ -272,6 +273,13 @@ def b5_network(
             **kwargs,
         )
         net.input_conn = nengo.Connection(net.stim, net.lmu.input, synapse=None)
+        if pixel_synapse and target != "loihi":
+            # the chip's host-to-chip input passes a decode_tau Lowpass: give
+            # the hidden units the same lag in Nengo (and in training)
+            for conn in net.lmu.all_connections:
+                post = getattr(conn.post_obj, "ensemble", None)
+                if conn.pre_obj is net.lmu.input and post is net.lmu.hidden:
+                    conn.synapse = nengo.Lowpass(pixel_synapse)
         logits = nengo.Node(size_in=10, label="logits")
         limit = np.sqrt(6 / (units + 10))
         nengo.Connection(
@@ -404,11 +412,18 @@ def spiking_benchmark(args):
         phases[name] = now - since[0]
         since[0] = now
 
-    exact = b5_network(steps, order, units, synapse=args.output_synapse)
+    exact = b5_network(
+        steps,
+        order,
+        units,
+        synapse=args.output_synapse,
+        pixel_synapse=args.pixel_synapse,
+    )
     train(exact, train_data, epochs, lr, unroll=args.unroll)
     acc_exact = accuracy(exact, x, y)
     phase("exact")
     built = dict(
+        pixel_synapse=args.pixel_synapse,
         tau=args.memory_tau,
         input_rms=args.input_rms,
         input_high=args.input_high,
@@ -547,6 +562,13 @@ def main():
         type=float,
         default=0.5,
         help="B5: input RMS the neural memory is scaled for (pixels: 0.34)",
+    )
+    parser.add_argument(
+        "--pixel-synapse",
+        type=float,
+        default=0.0,
+        help="B5: Lowpass on the pixel into the hidden units in Nengo (the "
+        "chip's input has decode_tau, 0.005)",
     )
     parser.add_argument(
         "--delay-steps",
