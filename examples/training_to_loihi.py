@@ -34,7 +34,9 @@ from nengo_lmu.tasks import psmnist  # noqa: E402
 
 DT = 0.001
 ORDER, UNITS, MEMORY_NEURONS = 6, 32, 50
-SYNAPSE = 0.005  # hidden output synapse: in training and in spikes
+OUTPUT_SYNAPSE = 0.02  # hidden units to the readout: trained with it
+SYNAPSE = 0.005  # on the spiking neurons' other outgoing connections
+TAU = 0.02  # the memory's recurrent synapse (100 ms is too slow for theta 0.1 s)
 
 
 def build(steps, target):
@@ -42,12 +44,19 @@ def build(steps, target):
     theta = steps * DT
     # rate twins for training; the memory's recurrence is mapped onto the
     # filter of the simulator that runs it
-    mapping = {} if target == "loihi" else {"mapping_synapse": nengo.Lowpass(0.1)}
+    mapping = {"delay_steps": 2}
+    if target != "loihi":
+        mapping = {"mapping_synapse": nengo.Lowpass(TAU)}
     memory = loihi.lmu_kwargs(
         theta,
         ORDER,
         n_neurons=MEMORY_NEURONS,
         neuron_type=nengo.RectifiedLinear(),
+        tau=TAU,
+        # permuted pixels are white noise up to 500 Hz: scale the states for it
+        input_rms=0.5,
+        input_high=400,
+        max_rates=nengo.dists.Uniform(400, 500),
         **mapping,
     )
     with nengo.Network(seed=0) as net:
@@ -61,7 +70,7 @@ def build(steps, target):
             hidden_neuron_type=nengo.RectifiedLinear(),
             hidden_recurrent=False,
             input_to_hidden=True,
-            output_synapse=SYNAPSE,
+            output_synapse=OUTPUT_SYNAPSE,
             kernel_initializer=np.ones((1, 1)),
             seed=0,
             **memory,

@@ -216,6 +216,12 @@ def b5_network(
     ensemble_dimensions=4,
     seed=0,
     synapse=0.005,
+    input_high=None,
+    max_rate=None,
+    delay_steps=None,
+    tau=0.1,
+    input_rms=0.31,
+    pixel_synapse=None,
 ):
     """psMNIST LMU: memory (exact, or neural), a rectified-linear hidden layer
     reading the memory and the pixel, a dense readout.
@@ -231,15 +237,23 @@ def b5_network(
 
     theta = steps * DT
     kwargs = {}
+    rates = {}
+    if max_rate is not None:
+        rates["max_rates"] = nengo.dists.Uniform(0.9 * max_rate, 1.1 * max_rate)
     if memory_neurons is not None:
-        extra = {} if target == "loihi" else {"mapping_synapse": nengo.Lowpass(0.1)}
+        extra = {"mapping_synapse": nengo.Lowpass(tau)}
+        if target == "loihi":
+            extra = {} if delay_steps is None else {"delay_steps": delay_steps}
         kwargs = loihi.lmu_kwargs(
             theta,
             order,
             n_neurons=memory_neurons,
             neuron_type=nengo.RectifiedLinear(),
-            input_rms=0.31,
+            tau=tau,
+            input_rms=input_rms,
+            input_high=input_high,
             ensemble_dimensions=ensemble_dimensions,
+            **rates,
             **extra,
         )
     with nengo.Network(seed=seed) as net:
@@ -259,6 +273,13 @@ def b5_network(
             **kwargs,
         )
         net.input_conn = nengo.Connection(net.stim, net.lmu.input, synapse=None)
+        if pixel_synapse and target != "loihi":
+            # the chip's host-to-chip input passes a decode_tau Lowpass: give
+            # the hidden units the same lag in Nengo (and in training)
+            for conn in net.lmu.all_connections:
+                post = getattr(conn.post_obj, "ensemble", None)
+                if conn.pre_obj is net.lmu.input and post is net.lmu.hidden:
+                    conn.synapse = nengo.Lowpass(pixel_synapse)
         logits = nengo.Node(size_in=10, label="logits")
         limit = np.sqrt(6 / (units + 10))
         nengo.Connection(
@@ -291,8 +312,12 @@ def copy_trained(src, dst):
     return dst
 
 
-def train(net, train_data, epochs, lr, batch=100):
-    """Train in NengoDL (memory and its input gain fixed) and freeze."""
+def train(net, train_data, epochs, lr, batch=100, unroll=1):
+    """Train in NengoDL (memory and its input gain fixed) and freeze.
+
+    ``unroll`` steps per iteration of NengoDL's loop: more run faster per
+    step, but TensorFlow takes longer to build the (gradient) graph.
+    """
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     from nengo_lmu.dl import configure_training  # noqa: E402
@@ -305,7 +330,7 @@ def train(net, train_data, epochs, lr, batch=100):
         if conn.post_obj is lmu.memory.input:
             net.config[conn].trainable = False
     x, y = train_data
-    unroll = max(d for d in range(1, 17) if x.shape[1] % d == 0)
+    unroll = max(d for d in range(1, unroll + 1) if x.shape[1] % d == 0)
     with nengo_dl.Simulator(
         net, minibatch_size=batch, unroll_simulation=unroll, progress_bar=False, seed=0
     ) as sim:
@@ -365,13 +390,15 @@ def loihi_run(net, x, batch=20, n_rates=10):
 def spiking_benchmark(args):
     if args.quick:
         train_data, test = psmnist(n_train=500, n_test=200, subsample=4)
-        epochs, order, units = args.epochs or 4, args.order or 12, args.units or 64
-        lr = args.lr or 1e-2
+        epochs, order, units = args.epochs or 15, args.order or 6, args.units or 64
+        lr = args.lr or 0.1
     else:
         train_data, test = psmnist(n_train=4000, n_test=1000)
-        epochs, order, units = args.epochs or 8, args.order or 16, args.units or 128
+        epochs, order, units = args.epochs or 8, args.order or 6, args.units or 128
         lr = args.lr or 1e-3
     k = args.b5_steps_per_pixel
+    if args.ensemble_dimensions is None:
+        args.ensemble_dimensions = order
     if k > 1:  # each pixel held for k steps; theta k times as many steps
         train_data = (np.repeat(train_data[0], k, axis=1), train_data[1])
         test = (np.repeat(test[0], k, axis=1), test[1])
@@ -385,17 +412,28 @@ def spiking_benchmark(args):
         phases[name] = now - since[0]
         since[0] = now
 
-    exact = b5_network(steps, order, units, synapse=args.hidden_synapse)
-    train(exact, train_data, epochs, lr)
+    exact = b5_network(
+        steps,
+        order,
+        units,
+        synapse=args.output_synapse,
+        pixel_synapse=args.pixel_synapse,
+    )
+    train(exact, train_data, epochs, lr, unroll=args.unroll)
     acc_exact = accuracy(exact, x, y)
     phase("exact")
     built = dict(
+        pixel_synapse=args.pixel_synapse,
+        tau=args.memory_tau,
+        input_rms=args.input_rms,
+        input_high=args.input_high,
+        max_rate=args.memory_max_rate,
         memory_neurons=args.memory_neurons,
-        synapse=args.hidden_synapse,
+        synapse=args.output_synapse,
         ensemble_dimensions=args.ensemble_dimensions,
     )
     net = b5_network(steps, order, units, **built)
-    train(net, train_data, epochs, lr)
+    train(net, train_data, epochs, lr, unroll=args.unroll)
     phase("train")
     acc_rate = accuracy(net, x, y)
     spiking = to_spiking(net, synapse=args.hidden_synapse, rate_scale=args.rate_scale)
@@ -408,9 +446,12 @@ def spiking_benchmark(args):
         flush=True,
     )
     n_loihi = args.loihi_test or len(x)
-    chip = copy_trained(net, b5_network(steps, order, units, target="loihi", **built))
+    chip = b5_network(
+        steps, order, units, target="loihi", delay_steps=args.delay_steps, **built
+    )
+    chip = copy_trained(net, chip)
     chip = to_spiking(chip, synapse=args.hidden_synapse, rate_scale=args.rate_scale)
-    logits, rate_hz, report = loihi_run(chip, x[:n_loihi])
+    logits, rate_hz, report = loihi_run(chip, x[:n_loihi], batch=args.loihi_batch)
     phase("loihi")
     acc_loihi = float(np.mean(np.argmax(logits, axis=-1) == y[:n_loihi, 0, 0]))
     print(
@@ -455,7 +496,7 @@ def main():
         "--lr",
         type=float,
         default=None,
-        help="Adam's learning rate (default 1e-3; " "--quick: B5 1e-2, B6 2e-2)",
+        help="Adam's learning rate (default 1e-3; --quick: B5 0.1, B6 2e-2)",
     )
     parser.add_argument(
         "--steps-per-pixel",
@@ -485,8 +526,8 @@ def main():
     parser.add_argument(
         "--ensemble-dimensions",
         type=int,
-        default=4,
-        help="B5: memory states per ensemble",
+        default=None,
+        help="B5: memory states per ensemble (default: all, one ensemble)",
     )
     parser.add_argument(
         "--memory-neurons",
@@ -495,9 +536,67 @@ def main():
         help="B5: memory neurons per dimension",
     )
     parser.add_argument(
-        "--rate-scale", type=float, default=100.0, help="B5: hidden units' rate scale"
+        "--rate-scale", type=float, default=300.0, help="B5: hidden units' rate scale"
     )
-    parser.add_argument("--hidden-synapse", type=float, default=0.005)
+    parser.add_argument(
+        "--input-high",
+        type=float,
+        default=400.0,
+        help="B5: highest input frequency (Hz) the neural memory is scaled for "
+        "(permuted pixels are white up to 500 Hz)",
+    )
+    parser.add_argument(
+        "--memory-max-rate",
+        type=float,
+        default=450.0,
+        help="B5: memory neurons' max rate in Hz (+-10%%)",
+    )
+    parser.add_argument(
+        "--memory-tau",
+        type=float,
+        default=0.02,
+        help="B5: time constant of the memory's recurrent Lowpass synapse",
+    )
+    parser.add_argument(
+        "--input-rms",
+        type=float,
+        default=0.5,
+        help="B5: input RMS the neural memory is scaled for (pixels: 0.34)",
+    )
+    parser.add_argument(
+        "--pixel-synapse",
+        type=float,
+        default=0.0,
+        help="B5: Lowpass on the pixel into the hidden units in Nengo (the "
+        "chip's input has decode_tau, 0.005)",
+    )
+    parser.add_argument(
+        "--delay-steps",
+        type=int,
+        default=2,
+        help="B5: loop delay of the chip mapping (nengo_lmu.loihi.loop_synapse)",
+    )
+    parser.add_argument(
+        "--hidden-synapse",
+        type=float,
+        default=0.005,
+        help="B5: synapse added to the spiking neurons' outgoing connections",
+    )
+    parser.add_argument(
+        "--output-synapse",
+        type=float,
+        default=0.02,
+        help="B5: synapse from the hidden units to the readout (trained with)",
+    )
+    parser.add_argument(
+        "--unroll", type=int, default=4, help="B5: NengoDL's unroll_simulation"
+    )
+    parser.add_argument(
+        "--loihi-batch",
+        type=int,
+        default=50,
+        help="B5: network copies (test sequences) per emulator run",
+    )
     parser.add_argument(
         "--loihi-test",
         type=int,
