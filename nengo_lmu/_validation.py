@@ -95,6 +95,19 @@ def check_fraction(r, attr="r", obj=None):
     return arr
 
 
+def check_dropout_rate(rate, attr="dropout", obj=None):
+    """Return ``rate`` as a float if it is one number in [0, 1)."""
+    arr = check_fraction(rate, attr, obj)
+    if arr.size != 1 or arr[0] >= 1:
+        raise ValidationError(
+            f"must be one number in [0, 1) (1 would drop everything), "
+            f"got {arr if arr.size > 1 else arr[0]}",
+            attr=attr,
+            obj=obj,
+        )
+    return float(arr[0])
+
+
 def as_matrix(value, attr, obj=None, vector_as=None):
     """Return ``value`` as a finite 2-D float array.
 

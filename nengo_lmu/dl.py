@@ -47,7 +47,6 @@ quiet_tensorflow()
 
 def import_nengo_dl():
     """Import NengoDL, or say clearly which extra installs it."""
-    quiet_tensorflow()
     try:
         import nengo_dl  # pylint: disable=import-outside-toplevel
     except ImportError as err:
@@ -343,7 +342,6 @@ def load_params(sim, path, include_state=False):
     include_state : bool
         Also load the simulator state, if it was saved.
     """
-    quiet_tensorflow()
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     path = str(path)

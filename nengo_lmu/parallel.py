@@ -24,7 +24,7 @@ import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
 
-from nengo_lmu._validation import check_count
+from nengo_lmu._validation import check_count, check_dropout_rate
 from nengo_lmu.systems import LegendreDelay
 
 #: hidden activations of the layer and the neuron types of the Nengo LMU
@@ -169,14 +169,7 @@ def _layer_class():
             **kwargs,
         ):
             super().__init__(**kwargs)
-            try:
-                self.dropout = float(dropout)
-            except (TypeError, ValueError):
-                self.dropout = float("nan")
-            if not 0 <= self.dropout < 1:
-                raise ValidationError(
-                    f"must be a number in [0, 1), got {dropout!r}", attr="dropout"
-                )
+            self.dropout = check_dropout_rate(dropout, "dropout")
             self.memory_d = memory_d
             self.order = order
             Abar, Bbar = memory_matrices

@@ -166,29 +166,20 @@ def test_stacked_layers():
 
 def test_initializers_shapes_and_seed():
     with nengo.Network():
-        a = LMU(
-            3,
-            2,
-            5,
-            0.1,
-            hidden_units=7,
-            hidden_to_memory=True,
-            memory_to_memory=True,
-            input_to_hidden=True,
-            use_bias=True,
-            seed=1,
-        )
-        b = LMU(
-            3,
-            2,
-            5,
-            0.1,
-            hidden_units=7,
-            hidden_to_memory=True,
-            memory_to_memory=True,
-            input_to_hidden=True,
-            use_bias=True,
-            seed=1,
+        a, b = (
+            LMU(
+                3,
+                2,
+                5,
+                0.1,
+                hidden_units=7,
+                hidden_to_memory=True,
+                memory_to_memory=True,
+                input_to_hidden=True,
+                use_bias=True,
+                seed=1,
+            )
+            for _ in range(2)
         )
     shapes = {k: v.shape for k, v in a.weights.items()}
     assert shapes == {

@@ -16,13 +16,14 @@ registered when this module's Nengo build function runs inside a NengoDL
 build, so NengoDL is imported only by NengoDL.
 """
 
+import functools
 import sys
 
 import nengo
 import numpy as np
 from nengo.builder import Builder, Operator, Signal
 
-from nengo_lmu._validation import check_fraction
+from nengo_lmu._validation import check_dropout_rate
 
 
 class SequenceDropout(nengo.Process):
@@ -39,14 +40,7 @@ class SequenceDropout(nengo.Process):
     """
 
     def __init__(self, rate, seed=None):
-        rate = float(check_fraction(rate, "rate", self)[0])
-        if rate >= 1:
-            raise nengo.exceptions.ValidationError(
-                f"must be in [0, 1) (1 would drop everything), got {rate}",
-                attr="rate",
-                obj=self,
-            )
-        self.rate = rate
+        self.rate = check_dropout_rate(rate, "rate", self)
         super().__init__(default_size_in=1, default_size_out=1, seed=seed)
 
     def make_step(self, shape_in, shape_out, dt, rng, state):
@@ -120,13 +114,9 @@ def build_sequence_dropout(model, process, sig_in=None, sig_out=None, mode="set"
         register_nengo_dl_builder()
 
 
-_REGISTERED = []
-
-
+@functools.lru_cache(maxsize=None)
 def register_nengo_dl_builder():
     """Register the NengoDL builder of `SimSequenceDropout` (once)."""
-    if _REGISTERED:
-        return
     # pylint: disable=import-outside-toplevel
     import tensorflow as tf
     from nengo_dl.builder import Builder as DLBuilder
@@ -170,4 +160,4 @@ def register_nengo_dl_builder():
         def mergeable(x, y):
             return True
 
-    _REGISTERED.append(SequenceDropoutBuilder)
+    return SequenceDropoutBuilder

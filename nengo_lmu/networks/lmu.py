@@ -17,7 +17,7 @@ from nengo.exceptions import ValidationError
 from nengo_lmu._validation import (
     as_matrix,
     check_count,
-    check_fraction,
+    check_dropout_rate,
     check_neuron_type,
     check_order,
     check_positive_finite,
@@ -365,9 +365,9 @@ hidden_bias_initializer : optional
                 obj=self,
             )
 
-        self.dropout = self._check_dropout(dropout, "dropout")
-        self.recurrent_dropout = self._check_dropout(
-            recurrent_dropout, "recurrent_dropout"
+        self.dropout = check_dropout_rate(dropout, "dropout", self)
+        self.recurrent_dropout = check_dropout_rate(
+            recurrent_dropout, "recurrent_dropout", self
         )
 
         rng = np.random.RandomState(seed)
@@ -556,17 +556,6 @@ hidden_bias_initializer : optional
             )
         self.output = nengo.Node(size_in=self.hidden_units, label="output")
         nengo.Connection(h, self.output, synapse=self.output_synapse)
-
-    def _check_dropout(self, rate, attr):
-        rate = check_fraction(rate, attr, self)
-        if rate.size != 1 or rate[0] >= 1:
-            raise ValidationError(
-                f"must be one number in [0, 1) (1 would drop everything), "
-                f"got {rate if rate.size > 1 else rate[0]}",
-                attr=attr,
-                obj=self,
-            )
-        return float(rate[0])
 
     def _dropped(self, signal, name, rate):
         """``signal``, or a dropout Node fed by it when ``rate > 0``."""

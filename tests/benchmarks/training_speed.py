@@ -116,17 +116,7 @@ def time_nengo_dl(x, y, model, planner, unroll, fuse, recurrent=True):
             seed=0,
         )
         nengo.Connection(stim, lmu.input, synapse=None)
-        logits = nengo.Node(size_in=CLASSES)
-        limit = np.sqrt(6 / (model["units"] + CLASSES))
-        nengo.Connection(
-            lmu.output,
-            logits,
-            synapse=None,
-            transform=nengo.dists.Uniform(-limit, limit),
-        )
-        bias = nengo.Node(np.ones(1))
-        nengo.Connection(bias, logits, transform=np.zeros((CLASSES, 1)), synapse=None)
-        probe = nengo.Probe(logits, synapse=None)
+        probe = logits_probe(lmu.output, model["units"], bias=True)
     planners = {
         "noop": nengo_dl.graph_optimizer.noop_planner,
         "tree": nengo_dl.graph_optimizer.tree_planner,
@@ -135,6 +125,27 @@ def time_nengo_dl(x, y, model, planner, unroll, fuse, recurrent=True):
     if not fuse:
         settings["simplifications"] = nengo_dl.graph_optimizer.default_simplifications
     configure_training(net, **settings)
+    timer = fit_nengo_dl(net, stim, probe, x, y, unroll)
+    return timer, timer.first_end - start
+
+
+def logits_probe(source, units, bias):
+    """A Glorot-uniform readout of ``units`` into 10 logits (with a trainable
+    bias if ``bias``) and a probe on them, in the current network."""
+    logits = nengo.Node(size_in=CLASSES)
+    limit = np.sqrt(6 / (units + CLASSES))
+    nengo.Connection(
+        source, logits, synapse=None, transform=nengo.dists.Uniform(-limit, limit)
+    )
+    if bias:
+        one = nengo.Node(np.ones(1))
+        nengo.Connection(one, logits, transform=np.zeros((CLASSES, 1)), synapse=None)
+    return nengo.Probe(logits, synapse=None)
+
+
+def fit_nengo_dl(net, stim, probe, x, y, unroll):
+    """One epoch of NengoDL training (Adam, cross-entropy on the logits);
+    returns the BatchTimer."""
     timer = BatchTimer()
     with nengo_dl.Simulator(
         net, minibatch_size=BATCH, unroll_simulation=unroll, progress_bar=False, seed=0
@@ -144,7 +155,7 @@ def time_nengo_dl(x, y, model, planner, unroll, fuse, recurrent=True):
             loss={probe: tf.losses.SparseCategoricalCrossentropy(from_logits=True)},
         )
         sim.fit({stim: x}, {probe: y}, epochs=1, callbacks=[timer], verbose=0)
-    return timer, timer.first_end - start
+    return timer
 
 
 def time_one_op(x, y, model):
@@ -180,26 +191,9 @@ def time_one_op(x, y, model):
         )
         nengo.Connection(stim, step[:1], synapse=None)
         nengo.Connection(step, step[1:], synapse=0)  # the state, one step back
-        logits = nengo.Node(size_in=CLASSES)
-        limit = np.sqrt(6 / (model["units"] + CLASSES))
-        nengo.Connection(
-            step[model["order"] :],
-            logits,
-            synapse=None,
-            transform=nengo.dists.Uniform(-limit, limit),
-        )
-        probe = nengo.Probe(logits, synapse=None)
+        probe = logits_probe(step[model["order"] :], model["units"], bias=False)
     configure_training(net)
-    timer = BatchTimer()
-    with nengo_dl.Simulator(
-        net, minibatch_size=BATCH, unroll_simulation=2, progress_bar=False, seed=0
-    ) as sim:
-        sim.compile(
-            optimizer=tf.optimizers.Adam(1e-3),
-            loss={probe: tf.losses.SparseCategoricalCrossentropy(from_logits=True)},
-        )
-        sim.fit({stim: x}, {probe: y}, epochs=1, callbacks=[timer], verbose=0)
-    return timer
+    return fit_nengo_dl(net, stim, probe, x, y, unroll=2)
 
 
 def fit_keras(model, x, y):
