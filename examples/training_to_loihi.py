@@ -7,7 +7,7 @@ The steps of ``docs/guide/training_to_loihi.rst``:
    rate neurons (the rate twins of the spiking neurons it will run with);
 2. train it in NengoDL (`nengo_lmu.dl.configure_training`);
 3. rebuild the memory for the chip's loop and copy the trained weights;
-4. convert to spiking neurons (`nengo_lmu.dl.to_spiking`);
+4. convert to spiking neurons (`nengo_lmu.spiking.to_spiking`);
 5. check that everything goes on the chip (`nengo_lmu.loihi.check_loihi`);
 6. run it on the emulator and compare with the rate network.
 
@@ -29,7 +29,8 @@ import nengo  # noqa: E402
 import numpy as np  # noqa: E402
 
 from nengo_lmu import LMU, loihi  # noqa: E402
-from nengo_lmu.dl import configure_training, import_nengo_dl, to_spiking  # noqa
+from nengo_lmu.dl import configure_training, import_nengo_dl  # noqa
+from nengo_lmu.spiking import to_spiking  # noqa
 from nengo_lmu.tasks import psmnist  # noqa: E402
 
 DT = 0.001

@@ -30,6 +30,8 @@ from nengo_lmu._validation import (
     check_nonnegative,
     check_positive_finite,
 )
+from nengo_lmu.spiking.rewrite import base_object
+from nengo_lmu.spiking.twins import spiking_twin
 
 # Emulator defaults (NengoLoihi 1.1): decode-neuron output filter, and the
 # number of bits of a compartment's current decay.
@@ -227,7 +229,7 @@ def memory_kwargs(
         identical results on the emulator). Must be a type that Loihi runs
         (see `supported_neuron_types`), or ``nengo.RectifiedLinear`` /
         ``nengo.LIFRate``, the rate twins that a network is trained with
-        before `nengo_lmu.dl.to_spiking`; checked when NengoLoihi is
+        before `nengo_lmu.spiking.to_spiking`; checked when NengoLoihi is
         installed.
     **overrides
         Any other `.LMUMemory` argument (``size_in``, ``seed``, ``label``,
@@ -250,7 +252,7 @@ def memory_kwargs(
         )
     check_neuron_type(neuron_type)
     try:
-        _check_neuron_type(_spiking_type(neuron_type))
+        _check_neuron_type(_as_spiking(neuron_type))
     except ImportError:  # no NengoLoihi: the check happens in check_loihi
         pass
     kwargs = dict(
@@ -269,15 +271,6 @@ def memory_kwargs(
     return kwargs
 
 
-def _spiking_type(neuron_type):
-    """The spiking type that a rate twin becomes (for the chip check)."""
-    if type(neuron_type) is nengo.RectifiedLinear:
-        return nengo.SpikingRectifiedLinear()
-    if type(neuron_type) is nengo.LIFRate:
-        return nengo.LIF()
-    return neuron_type
-
-
 def lmu_kwargs(theta, order, n_neurons=100, **kwargs):
     """`.LMU` arguments for a neural memory that is accurate on Loihi.
 
@@ -287,7 +280,7 @@ def lmu_kwargs(theta, order, n_neurons=100, **kwargs):
     ``delay_steps``, ``neuron_type``, ``input_rms``, ``input_high``, ...).
 
     For training in NengoDL give ``neuron_type=nengo.RectifiedLinear()`` (the
-    rate twin; `nengo_lmu.dl.to_spiking` swaps it for spiking neurons
+    rate twin; `nengo_lmu.spiking.to_spiking` swaps it for spiking neurons
     afterwards and leaves the memory's rates as they are).
 
     Returns
@@ -386,13 +379,13 @@ class LoihiReport:
         return f"<LoihiReport: {self.n_blocks} blocks, {len(self.on_chip)} on chip>"
 
 
-def _base(obj):
-    """The Ensemble or Node a connection end belongs to (None for others)."""
-    if isinstance(obj, nengo.base.ObjView):
-        obj = obj.obj
-    if isinstance(obj, nengo.ensemble.Neurons):
-        obj = obj.ensemble
-    return obj if isinstance(obj, (nengo.Ensemble, nengo.Node)) else None
+def _as_spiking(neuron_type):
+    """The type a rate memory runs as on the chip, after `to_spiking`
+    (rate types without a twin are left for the chip check to refuse)."""
+    try:
+        return spiking_twin(neuron_type)
+    except ValidationError:
+        return neuron_type
 
 
 def _loops_through_host(objs, conns, on_chip):
@@ -404,9 +397,9 @@ def _loops_through_host(objs, conns, on_chip):
 
     index = {obj: i for i, obj in enumerate(objs)}
     edges = [
-        (index[_base(c.pre)], index[_base(c.post)])
+        (index[base_object(c.pre)], index[base_object(c.post)])
         for c in conns
-        if _base(c.pre) in index and _base(c.post) in index
+        if base_object(c.pre) in index and base_object(c.post) in index
     ]
     if not edges:
         return []
@@ -506,7 +499,7 @@ def check_loihi(network, dt=0.001, model=None):
     conns = (set(network.all_connections) | passthrough.to_add) - passthrough.to_remove
     conns = sorted(conns, key=str)
     for conn in conns:
-        pre, post = _base(conn.pre), _base(conn.post)
+        pre, post = base_object(conn.pre), base_object(conn.post)
         if (
             on_chip(pre)
             and on_chip(post)

@@ -14,7 +14,7 @@ product with the reversed impulse response; for every step, a convolution by
 FFT. It trains as fast as the hardware multiplies matrices, with no loop over
 time, and its weights load back into an `~nengo_lmu.LMU` network
 (`ParallelLMU.lmu_parameters`), which then runs step by step in Nengo (and
-spiking, after `nengo_lmu.dl.to_spiking`) with the same outputs.
+spiking, after `nengo_lmu.spiking.to_spiking`) with the same outputs.
 
 TensorFlow is imported when a layer is made (`ParallelLMU` is created on
 first use, so that ``import nengo_lmu.parallel`` stays light).

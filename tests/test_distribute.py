@@ -160,11 +160,11 @@ def check_trained_model(out_dir):
     twin follows the rate network."""
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    from nengo_lmu.dl import to_spiking  # pylint: disable=import-outside-toplevel
     from nengo_lmu.interop import (  # pylint: disable=import-outside-toplevel
         load_keras_model,
         network_from_keras,
     )
+    from nengo_lmu.spiking import to_spiking  # pylint: disable=import-outside-toplevel
 
     model = load_keras_model(os.path.join(out_dir, "model.h5"))
     assert type(model.layers[1]).__name__ == "LMUFeedforward"

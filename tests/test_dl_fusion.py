@@ -1,5 +1,5 @@
 """The NengoDL simplification fusing a connection's product and copy
-(nengo_lmu.dl_fusion)."""
+(nengo_lmu.dl.fusion)."""
 
 import os
 
@@ -14,7 +14,7 @@ import tensorflow as tf  # noqa: E402
 
 from nengo_lmu import LMU  # noqa: E402
 from nengo_lmu.dl import configure_training  # noqa: E402
-from nengo_lmu.dl_fusion import fuse_dot_copies  # noqa: E402
+from nengo_lmu.dl.fusion import fuse_dot_copies  # noqa: E402
 
 DT = 0.001
 

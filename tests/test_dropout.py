@@ -13,9 +13,10 @@ import nengo_dl  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from nengo_lmu import LMU  # noqa: E402
-from nengo_lmu.dl import configure_training, lmu_weights, to_spiking  # noqa: E402
+from nengo_lmu.dl import configure_training, lmu_weights  # noqa: E402
 from nengo_lmu.interop import keras_lmu_parameters  # noqa: E402
 from nengo_lmu.networks.dropout import SequenceDropout  # noqa: E402
+from nengo_lmu.spiking import to_spiking  # noqa: E402
 
 DT, STEPS, BATCH, INPUT_D, UNITS, ORDER, THETA_STEPS, LR = (
     0.001,

@@ -277,8 +277,9 @@ def test_imported_weights_run_with_neural_memory_and_spiking():
     """An imported layer's trained matrices also run with a neural memory,
     and, after fine-tuning with a rectified-linear hidden part in NengoDL,
     spiking."""
-    from nengo_lmu.dl import configure_training, to_spiking
+    from nengo_lmu.dl import configure_training
     from nengo_lmu.interop import lmu_from_keras
+    from nengo_lmu.spiking import to_spiking
 
     steps = 1000
     tf.keras.utils.set_random_seed(0)

@@ -265,7 +265,7 @@ def test_whole_cell_on_emulator_follows_rate_lmu():
     """
     import nengo_loihi
 
-    from nengo_lmu.dl import to_spiking
+    from nengo_lmu.spiking import to_spiking
 
     T = 3.0
     with nengo.Simulator(whole_cell(T), progress_bar=False) as sim:

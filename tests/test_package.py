@@ -1,11 +1,18 @@
 import subprocess
 import sys
 
+import pytest
 
-def test_import_is_light():
-    """``import nengo_lmu`` pulls in none of TensorFlow, NengoDL, NengoLoihi."""
+
+@pytest.mark.parametrize(
+    "module", ["nengo_lmu", "nengo_lmu.spiking", "nengo_lmu.loihi"]
+)
+def test_import_is_light(module):
+    """``import nengo_lmu`` pulls in none of TensorFlow, NengoDL, NengoLoihi; nor
+    do the spiking conversion and the Loihi mapping, which a chip user needs
+    without NengoDL."""
     code = (
-        "import sys, nengo_lmu\n"
+        f"import sys, {module}\n"
         "heavy = [m for m in sys.modules if m.split('.')[0] in "
         "('tensorflow', 'nengo_dl', 'nengo_loihi', 'keras', 'keras_lmu')]\n"
         "print(','.join(heavy))\n"

@@ -6,13 +6,13 @@ import pytest
 from nengo.exceptions import ValidationError
 
 from nengo_lmu import LMU
-from nengo_lmu.dl import (
+from nengo_lmu.loihi import check_loihi
+from nengo_lmu.spiking import (
     TANH_PAIR_BIAS,
     TANH_PAIR_GAIN,
     tanh_pair_neuron,
     to_spiking,
 )
-from nengo_lmu.loihi import check_loihi
 
 
 def pair_rate_output(x, max_rate):

@@ -23,11 +23,11 @@ import nengo_dl  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from nengo_lmu import LMU  # noqa: E402
-from nengo_lmu.dl import (  # noqa: E402
+from nengo_lmu.dl import (
     add_regularization,
     configure_training,
     lmu_weights,
-)
+)  # noqa: E402
 from nengo_lmu.interop import keras_lmu_parameters  # noqa: E402
 
 DT = 0.001

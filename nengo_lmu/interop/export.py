@@ -5,7 +5,7 @@
 layers holding a network's weights, to train where Keras trains best: on one
 or several GPUs, or on several machines with ``tf.distribute``. The trained
 model comes back into Nengo with `~nengo_lmu.interop.network_from_keras`, to
-run with rate or spiking neurons (`nengo_lmu.dl.to_spiking`), or on Loihi.
+run with rate or spiking neurons (`nengo_lmu.spiking.to_spiking`), or on Loihi.
 
 TensorFlow and KerasLMU are imported when `to_keras` runs.
 """
@@ -293,9 +293,9 @@ def export_specs(network, weights=None, sim=None):
                     )
             layer_weights = weights.get(layer)
             if sim is not None:
-                from nengo_lmu.dl import (  # pylint: disable=import-outside-toplevel
+                from nengo_lmu.dl import (
                     lmu_weights,
-                )
+                )  # pylint: disable=import-outside-toplevel
 
                 layer_weights = lmu_weights(sim, layer)
             spec = lmu_layer_spec(layer, layer_weights)

@@ -139,7 +139,7 @@ class LMU(nengo.Network):
     hidden_neuron_type : nengo.neurons.NeuronType
         Nonlinearity ``f`` (default ``nengo.Tanh(tau_ref=1)``, i.e. tanh).
         Rate types (Tanh, RectifiedLinear, LIFRate, NengoDL's SoftLIFRate)
-        train in NengoDL; spiking types run after `nengo_lmu.dl.to_spiking`.
+        train in NengoDL; spiking types run after `nengo_lmu.spiking.to_spiking`.
     hidden_recurrent : bool
         Hidden-to-hidden weights ``U`` (KerasLMU's SimpleRNNCell); False is a
         Dense hidden cell.
@@ -156,7 +156,7 @@ class LMU(nengo.Network):
         ``"zoh"`` the update recomputes ``Abar`` and ``Bbar`` from the
         trainable ``dt / theta`` by a matrix exponential on every step, in a
         ``nengo_dl.TensorNode`` (`theta_layer`;
-        `~nengo_lmu.networks.trainable.TrainableThetaMemory`), so such an LMU
+        `~nengo_lmu.dl.trainable.TrainableThetaMemory`), so such an LMU
         runs in NengoDL only. In both cases
         ``nengo_lmu.dl.lmu_weights(sim, lmu)["theta"]`` is the learned
         value; build the LMU again with it (and ``trainable_theta=False``)
@@ -175,7 +175,7 @@ class LMU(nengo.Network):
     output_synapse : nengo.synapses.Synapse or float, optional
         Synapse from the hidden neurons to ``output`` (None by default, as in
         Keras). Training with the synapse that a spiking version will need
-        (see `nengo_lmu.dl.to_spiking`) teaches the readout the synapse's lag,
+        (see `nengo_lmu.spiking.to_spiking`) teaches the readout the synapse's lag,
         so that only spike noise differs after the swap.
     memory_matrices : tuple of array_like, optional
         ``(Abar, Bbar)`` of shapes ``(order, order)`` and ``(order, 1)``: the
@@ -456,7 +456,7 @@ hidden_bias_initializer : optional
             )
         elif self.discretizer == "zoh" and self.trainable_theta:
             # pylint: disable=import-outside-toplevel
-            from nengo_lmu.networks.trainable import TrainableThetaMemory
+            from nengo_lmu.dl.trainable import TrainableThetaMemory
 
             self.memory = TrainableThetaMemory(
                 self.theta, self.order, self.memory_d, dt=self.dt, label="memory"

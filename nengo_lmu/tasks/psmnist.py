@@ -437,7 +437,7 @@ def run_psmnist(
 ):
     """The psMNIST experiment: train an LMU (exact memory, rectified-linear
     hidden units) in NengoDL, evaluate it at rates and in spiking neurons
-    (`nengo_lmu.dl.to_spiking`), save its parameters and training curve.
+    (`nengo_lmu.spiking.to_spiking`), save its parameters and training curve.
 
     Returns
     -------
@@ -445,7 +445,8 @@ def run_psmnist(
         ``rate_accuracy``, ``spiking_accuracy``, ``history`` (`train_psmnist`),
         ``params_path`` (the ``.npz`` written) and ``plot_path`` (the PNG).
     """
-    from nengo_lmu.dl import import_nengo_dl, to_spiking  # noqa: E402
+    from nengo_lmu.dl import import_nengo_dl  # noqa: E402
+    from nengo_lmu.spiking import to_spiking  # noqa: E402
 
     rate_scale = check_positive_finite(rate_scale, "rate_scale")
     output_dir = check_output_dir(output_dir, "output_dir")

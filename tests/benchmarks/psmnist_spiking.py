@@ -6,7 +6,7 @@ synapse is in place during training, so that its lag is learned) with NengoDL on
 shipped psMNIST training sequences, and KerasLMU's same model with the same
 budget (epochs, minibatch, optimiser); reports both rate accuracies on the
 test sequences, then swaps the hidden neurons for their spiking twins
-(`nengo_lmu.dl.to_spiking`, rates scaled up) and reports the spiking accuracy
+(`nengo_lmu.spiking.to_spiking`, rates scaled up) and reports the spiking accuracy
 and the drop.
 
     python tests/benchmarks/psmnist_spiking.py [--quick] [--epochs N]
@@ -22,7 +22,7 @@ import keras_lmu  # noqa: E402
 import nengo  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from nengo_lmu.dl import to_spiking  # noqa: E402
+from nengo_lmu.spiking import to_spiking  # noqa: E402
 from nengo_lmu.tasks.psmnist import (  # noqa: E402
     evaluate_psmnist,
     psmnist,

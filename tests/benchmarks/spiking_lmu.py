@@ -6,7 +6,7 @@ run with their spiking twins in NengoDL and on the NengoLoihi emulator.
 
 B6 (``--tanh``): a tanh LMU trained in Keras (KerasLMU) on the shipped psMNIST
 training digits, imported, and run with its tanh hidden units as spiking
-pairs (`nengo_lmu.dl.to_spiking`) at several simulator steps per pixel.
+pairs (`nengo_lmu.spiking.to_spiking`) at several simulator steps per pixel.
 
     python tests/benchmarks/spiking_lmu.py [--quick]            # B5
     python tests/benchmarks/spiking_lmu.py --tanh [--quick]     # B6
@@ -22,7 +22,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import nengo  # noqa: E402
 import numpy as np  # noqa: E402
 
-from nengo_lmu.dl import import_nengo_dl, to_spiking  # noqa: E402
+from nengo_lmu.dl import import_nengo_dl  # noqa: E402
+from nengo_lmu.spiking import to_spiking  # noqa: E402
 from nengo_lmu.tasks import psmnist  # noqa: E402
 
 DT = 0.001

@@ -289,7 +289,7 @@ def main():
         "--no-fuse",
         action="store_true",
         help="NengoDL's default simplifications only (without "
-        "nengo_lmu.dl_fusion.fuse_dot_copies)",
+        "nengo_lmu.dl.fusion.fuse_dot_copies)",
     )
     parser.add_argument("--only", choices=["b2", "small", "parallel"])
     parser.add_argument(

@@ -1,0 +1,103 @@
+"""Reading an LMU's trained weights out of a NengoDL simulator."""
+
+import numpy as np
+from nengo.exceptions import ValidationError
+
+
+def lmus_in(network):
+    from nengo_lmu.networks.lmu import LMU  # pylint: disable=import-outside-toplevel
+
+    return [n for n in [network] + list(network.all_networks) if isinstance(n, LMU)]
+
+
+KERAS_WEIGHT_NAMES = {
+    "kernel": "LMUCell.kernel",
+    "recurrent_kernel": "LMUCell.recurrent_kernel",
+    "bias": "LMUCell.bias",
+    "hidden_kernel": "hidden_cell.kernel",
+    "hidden_recurrent_kernel": "hidden_cell.recurrent_kernel (SimpleRNNCell)",
+    "hidden_bias": "hidden_cell.bias",
+    "theta": "LMUCell.theta * dt (1 / theta_inv when trainable)",
+}
+
+
+def lmu_weights(sim, lmu):
+    """The current (trained) weights of ``lmu`` in a NengoDL simulator.
+
+    Returned in KerasLMU 0.8's shapes, so they can be assigned to a
+    ``keras_lmu.LMUCell`` of the same options, or passed back to
+    `~nengo_lmu.LMU` as initializers:
+
+    ===========================  ================================
+    key                          KerasLMU 0.8 variable (shape)
+    ===========================  ================================
+    ``kernel``                   ``LMUCell.kernel``
+                                 ``(input_d [+ units], memory_d)``
+    ``recurrent_kernel``         ``LMUCell.recurrent_kernel``
+                                 ``(memory_d * order, memory_d)``
+    ``bias``                     ``LMUCell.bias`` ``(memory_d,)``
+    ``hidden_kernel``            ``hidden_cell.kernel``
+                                 ``(memory_d * order [+ input_d], units)``
+    ``hidden_recurrent_kernel``  ``hidden_cell.recurrent_kernel``
+                                 ``(units, units)``
+    ``hidden_bias``              ``hidden_cell.bias`` ``(units,)``
+    ``theta``                    ``LMUCell.theta`` times ``dt``, seconds
+    ===========================  ================================
+
+    Keys of weights the LMU does not have (no memory-to-memory weights, no
+    hidden cell, ...) are absent. ``theta`` is the trained value when it is
+    trainable (KerasLMU's ``1 / theta_inv`` steps, here in seconds).
+
+    Parameters
+    ----------
+    sim : nengo_dl.Simulator
+        A simulator built from a network holding ``lmu`` (still open).
+    lmu : nengo_lmu.LMU
+
+    Returns
+    -------
+    weights : dict of str to ndarray or float
+
+    Examples
+    --------
+    >>> with nengo_dl.Simulator(net) as sim:  # doctest: +SKIP
+    ...     sim.fit(x, y)
+    ...     trained = lmu_weights(sim, net.lmu)
+    >>> keras_cell.kernel.assign(trained["kernel"])  # doctest: +SKIP
+    """
+    from nengo_lmu.networks.lmu import LMU  # pylint: disable=import-outside-toplevel
+
+    if not isinstance(lmu, LMU):
+        raise ValidationError(
+            f"must be a nengo_lmu.LMU, got {type(lmu).__name__}", attr="lmu"
+        )
+    if lmu not in lmus_in(sim.model.toplevel):
+        raise ValidationError(
+            "this LMU is not part of the simulator's network", attr="lmu"
+        )
+    conns = [c for parts in lmu.weight_connections.values() for c in parts]
+    values = dict(zip(conns, sim.data.get_params(*[(c, "weights") for c in conns])))
+    weights = {
+        name: np.concatenate([np.asarray(values[c]).T for c in parts], axis=0)
+        for name, parts in lmu.weight_connections.items()
+    }
+    if "bias" in weights:
+        weights["bias"] = weights["bias"][0]
+    if lmu.hidden is not None:
+        weights["hidden_bias"] = np.array(sim.data.get_params((lmu.hidden, "bias"))[0])
+    weights["theta"] = lmu_theta(sim, lmu)
+    return weights
+
+
+def lmu_theta(sim, lmu):
+    """``lmu``'s theta in seconds: the trained value when it is trainable."""
+    if lmu.theta_connection is not None:
+        gain = float(
+            np.squeeze(sim.data.get_params((lmu.theta_connection, "weights"))[0])
+        )
+        return lmu.dt / gain
+    if lmu.theta_layer is not None:
+        import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+        return lmu.dt / float(tf.keras.backend.get_value(lmu.theta_layer.theta_inv))
+    return lmu.theta
