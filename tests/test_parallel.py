@@ -1,5 +1,5 @@
 """Parallel training of LMUs whose memory does not depend on its past
-(nengo_lmu.parallel)."""
+(nengo_lmu.interop.parallel)."""
 
 import os
 
@@ -12,7 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 from nengo_lmu import LMU  # noqa: E402
-from nengo_lmu.parallel import (  # noqa: E402
+from nengo_lmu.interop.parallel import (  # noqa: E402
     ParallelLMU,
     impulse_response,
     lmu_memory_matrices,

@@ -12,7 +12,7 @@ after the first two (graph construction and warm-up), per sequence:
   input-to-hidden), 256-step sequences (every third pixel). NengoDL against
   ``RNN(LMUCell)``: ``ratio_small``.
 * parallel: the small model with a Dense hidden cell, trained by the
-  library's parallel path (`nengo_lmu.parallel.ParallelLMU`) against
+  library's parallel path (`nengo_lmu.interop.parallel.ParallelLMU`) against
   KerasLMU's ``LMUFeedforward``: ``ratio_parallel``.
 
 ``cpu_ratio``, ``cpu_ratio_small``, ``cpu_ratio_parallel``: the same ratios
@@ -48,7 +48,7 @@ import tensorflow as tf  # noqa: E402
 
 from nengo_lmu import LMU  # noqa: E402
 from nengo_lmu.dl import configure_training  # noqa: E402
-from nengo_lmu.parallel import ParallelLMU  # noqa: E402
+from nengo_lmu.interop.parallel import ParallelLMU  # noqa: E402
 from nengo_lmu.tasks import psmnist  # noqa: E402
 
 CLASSES, BATCH, DT = 10, 100, 0.001

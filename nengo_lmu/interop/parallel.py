@@ -17,7 +17,7 @@ time, and its weights load back into an `~nengo_lmu.LMU` network
 spiking, after `nengo_lmu.spiking.to_spiking`) with the same outputs.
 
 TensorFlow is imported when a layer is made (`ParallelLMU` is created on
-first use, so that ``import nengo_lmu.parallel`` stays light).
+first use, so that ``import nengo_lmu.interop.parallel`` stays light).
 """
 
 import nengo
