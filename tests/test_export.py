@@ -113,6 +113,9 @@ def test_chain_round_trip():
     "options",
     [
         dict(discretizer="euler", trainable_theta=True, hidden_recurrent=True),
+        # LMUFeedforward with a SimpleRNNCell, and with the Euler memory
+        dict(hidden_recurrent=True, input_to_hidden=True),
+        dict(discretizer="euler", hidden_recurrent=True, use_bias=True),
         dict(hidden_units=0, input_to_hidden=True),
         dict(
             hidden_neuron_type=nengo.Sigmoid(tau_ref=1),
@@ -135,9 +138,13 @@ def test_single_lmu_options(options):
     expected = run_nengo(lmu, x)
     assert np.std(expected) > 0.01
     assert np.max(np.abs(out - expected)) < 1e-8
-    feedforward = not kwargs.get("hidden_recurrent", True) or not kwargs["hidden_units"]
+    # the memory does not depend on its own past (whatever the hidden cell)
+    feedforward = not kwargs.get("trainable_theta")
     layer = model.layers[1]
     assert type(layer).__name__ == ("LMUFeedforward" if feedforward else "RNN")
+    if feedforward:
+        back = run_nengo(network_from_keras(model, dt=DT), x)
+        assert np.max(np.abs(back - expected)) < 1e-8
     del net
 
 
@@ -237,8 +244,10 @@ def test_trained_weights_from_a_simulator():
         expected = sim.predict({net.input: x})[probe]
         model = to_keras(net, sim=sim, return_sequences=True, n_steps=STEPS)
     out = model(tf.constant(x, dtype=model.dtype)).numpy()
-    cell = model.layers[1].cell
+    layer = model.layers[1]
+    # a memory that does not depend on its past, whatever the hidden cell
+    assert type(layer).__name__ == "LMUFeedforward"
     # the exported kernel is the trained one, not the LMU's initial weights
-    assert not np.allclose(cell.hidden_cell.kernel.numpy(), initial["hidden_kernel"])
+    assert not np.allclose(layer.hidden_cell.kernel.numpy(), initial["hidden_kernel"])
     # float32 in NengoDL
     assert np.max(np.abs(out - expected)) < 1e-5

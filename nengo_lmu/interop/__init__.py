@@ -17,7 +17,8 @@ sequence step per simulator step of ``dt``. TensorFlow is not imported with
 this package.
 """
 
-from nengo_lmu.interop._chain import ACTIVATIONS, NO_OP_LAYERS, OUTPUT_ACTIVATIONS
+from nengo_lmu.interop._chain import NO_OP_LAYERS, OUTPUT_ACTIVATIONS
+from nengo_lmu.interop.activations import ACTIVATIONS
 from nengo_lmu.interop.export import to_keras
 from nengo_lmu.interop.files import load_model_file
 from nengo_lmu.interop.keras import (

@@ -1,5 +1,6 @@
-"""What the Keras and the paper-file importers share: the activations Nengo can
-run, Dense layers, and building a checked chain of layer specifications.
+"""What the Keras and the paper-file importers share: Dense layers (their
+activations from `nengo_lmu.interop.activations`), and building a checked chain
+of layer specifications.
 
 Both importers first turn their source into a list of layer specifications,
 checking everything, and only then build Nengo objects (`build_chain`), so
@@ -10,15 +11,8 @@ import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
 
-from nengo_lmu._validation import check_choice
+from nengo_lmu.interop.activations import ACTIVATIONS, activation_neuron_type
 from nengo_lmu.networks.lmu import LMU
-
-#: Keras activations and the Nengo neuron types with the same rate function
-ACTIVATIONS = {
-    "tanh": lambda: nengo.Tanh(tau_ref=1),
-    "relu": lambda: nengo.RectifiedLinear(),
-    "sigmoid": lambda: nengo.Sigmoid(tau_ref=1),
-}
 
 #: Activations of a model's last Dense layer that are left out of the Nengo
 #: network: its ``output`` is then their input, the logits
@@ -26,19 +20,6 @@ OUTPUT_ACTIVATIONS = ("softmax",)
 
 #: Layers that do nothing at inference
 NO_OP_LAYERS = ("Dropout",)
-
-
-def activation_neuron_type(name, attr, where="", also=""):
-    """The Nengo neuron type with the rate function of Keras activation ``name``,
-    or a ValidationError naming ``attr`` (``where`` starts the message, ``also``
-    ends it)."""
-    try:
-        check_choice(
-            name, ACTIVATIONS, attr, what="has no Nengo neuron type here; supported:"
-        )
-    except ValidationError as err:
-        raise ValidationError(f"{where}{err.args[0]}{also}", attr=attr) from None
-    return ACTIVATIONS[name]()
 
 
 def dense_spec(name, kernel, bias, activation, last, attr):

@@ -15,57 +15,19 @@ import numpy as np
 from nengo.exceptions import ValidationError
 
 from nengo_lmu._validation import check_positive_finite
+from nengo_lmu.interop.activations import neuron_activation
+from nengo_lmu.interop.parallel import is_feedforward
 from nengo_lmu.networks.lmu import LMU
 
-#: Nengo neuron types with a Keras activation of the same rate function
-NEURON_ACTIVATIONS = {
-    nengo.Tanh: "tanh",
-    nengo.RectifiedLinear: "relu",
-    nengo.Sigmoid: "sigmoid",
-}
 
-
-def _activation(neuron_type, attr, obj):
-    name = NEURON_ACTIVATIONS.get(type(neuron_type))
-    if name is None:
-        raise ValidationError(
-            f"{type(neuron_type).__name__} has no Keras activation; supported: "
-            f"{', '.join(t.__name__ for t in NEURON_ACTIVATIONS)}",
-            attr=attr,
-            obj=obj,
-        )
-    if isinstance(neuron_type, (nengo.Tanh, nengo.Sigmoid)) and (
-        neuron_type.tau_ref != 1
-    ):
-        raise ValidationError(
-            f"{type(neuron_type).__name__} computes the Keras activation only with "
-            f"tau_ref=1, got {neuron_type.tau_ref}",
-            attr=attr,
-            obj=obj,
-        )
-    if getattr(neuron_type, "amplitude", 1) != 1:
-        raise ValidationError(
-            "neurons with an amplitude other than 1 have no Keras activation",
-            attr=attr,
-            obj=obj,
-        )
-    return name
-
-
-def is_feedforward(lmu):
-    """Whether ``lmu`` fits KerasLMU's `LMUFeedforward`: a memory and hidden
-    cell that do not depend on their own past, zero-order hold. With
-    ``dropout``, not with ``input_to_hidden``: LMUFeedforward also drops the
-    hidden cell's copy of the input, which the LMU (as KerasLMU's cell) does
-    not."""
-    return (
-        not lmu.hidden_to_memory
-        and not (lmu.dropout and lmu.input_to_hidden)
-        and not lmu.memory_to_memory
-        and not (lmu.hidden_units and lmu.hidden_recurrent)
-        and lmu.discretizer == "zoh"
-        and not lmu.trainable_theta
-    )
+def exports_feedforward(lmu):
+    """Whether `to_keras` exports ``lmu`` as KerasLMU's ``LMUFeedforward``:
+    when it `~nengo_lmu.interop.parallel.is_feedforward` (the rule
+    `~nengo_lmu.interop.parallel.ParallelLMU` uses too), except with
+    ``dropout`` and ``input_to_hidden`` together: ``LMUFeedforward`` also
+    drops the hidden cell's copy of the input, which the LMU (as KerasLMU's
+    cell) does not."""
+    return is_feedforward(lmu) and not (lmu.dropout and lmu.input_to_hidden)
 
 
 def lmu_layer_spec(lmu, weights=None):
@@ -106,7 +68,9 @@ def lmu_layer_spec(lmu, weights=None):
         theta_steps = int(round(theta_steps))
     activation = None
     if lmu.hidden_units:
-        activation = _activation(lmu.hidden_neuron_type, "hidden_neuron_type", lmu)
+        activation = neuron_activation(
+            lmu.hidden_neuron_type, "hidden_neuron_type", lmu
+        )
     return {
         "size_in": lmu.size_in,
         "memory_d": lmu.memory_d,
@@ -115,11 +79,11 @@ def lmu_layer_spec(lmu, weights=None):
         "units": lmu.hidden_units,
         "activation": activation,
         "recurrent": bool(lmu.hidden_units and lmu.hidden_recurrent),
-        "feedforward": is_feedforward(lmu),
+        "feedforward": exports_feedforward(lmu),
+        "discretizer": lmu.discretizer,
         "options": dict(
             hidden_to_memory=lmu.hidden_to_memory,
             memory_to_memory=lmu.memory_to_memory,
-            discretizer=lmu.discretizer,
             trainable_theta=lmu.trainable_theta,
         ),
         "input_to_hidden": lmu.input_to_hidden,
@@ -186,7 +150,7 @@ def _dense_layer_spec(network, layer, previous, sim):
     """A Dense layer's specification from a chain layer (Ensemble or Node)."""
     if isinstance(layer, nengo.Ensemble):
         what = f"Dense layer {layer.label or layer}"
-        activation = _activation(layer.neuron_type, "neuron_type", layer)
+        activation = neuron_activation(layer.neuron_type, "neuron_type", layer)
         conn = _one_connection(network, previous, layer.neurons, what)
         kernel = _transform(conn, sim, what, network).T
         gain = sim.data[layer].gain if sim is not None else layer.gain
@@ -331,9 +295,10 @@ def to_keras(
     The reverse of `~nengo_lmu.interop.network_from_keras`:
     ``network_from_keras(to_keras(net))`` computes what ``net`` computes.
     Each `~nengo_lmu.LMU` becomes a KerasLMU 0.8 layer: `keras_lmu.LMUFeedforward`
-    (memory by FFT over the whole sequence) where its memory and hidden cell
-    do not depend on their own past (no ``hidden_to_memory``, no
-    ``memory_to_memory``, a Dense hidden cell, zero-order hold) and
+    (memory by FFT over the whole sequence, then a Dense hidden cell or a
+    ``SimpleRNNCell`` over the sequence) where its memory does not depend on
+    its own past (`exports_feedforward`: no ``hidden_to_memory``, no
+    ``memory_to_memory``, no ``trainable_theta``; either discretizer) and
     ``feedforward`` is True, else ``keras.layers.RNN(keras_lmu.LMUCell)``
     with a ``SimpleRNNCell`` or ``Dense`` hidden cell. Ensembles of a chain
     become Dense layers with their activation, passthrough Nodes linear
@@ -415,6 +380,7 @@ def to_keras(
             hidden_cell=hidden,
             input_to_hidden=spec["input_to_hidden"],
             use_bias=spec["use_bias"],
+            discretizer=spec["discretizer"],
             **kw,
         )
         if feedforward and spec["feedforward"]:
