@@ -5,12 +5,12 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "module", ["nengo_lmu", "nengo_lmu.spiking", "nengo_lmu.loihi"]
+    "module", ["nengo_lmu", "nengo_lmu.spiking", "nengo_lmu.loihi", "nengo_lmu.interop"]
 )
 def test_import_is_light(module):
     """``import nengo_lmu`` pulls in none of TensorFlow, NengoDL, NengoLoihi; nor
     do the spiking conversion and the Loihi mapping, which a chip user needs
-    without NengoDL."""
+    without NengoDL, nor the Keras side until a Keras function is called."""
     code = (
         f"import sys, {module}\n"
         "heavy = [m for m in sys.modules if m.split('.')[0] in "

@@ -11,6 +11,11 @@
     (`to_keras`), to train with tf.distribute and import back.
 `nengo_lmu.interop.files`
     `load_model_file`: which of the two a file is, and its network.
+`nengo_lmu.interop.parallel`
+    `ParallelLMU`: a Keras layer computing an LMU whose memory does not
+    depend on its own past over a whole sequence at once, and back.
+`nengo_lmu.interop.activations`
+    The one table of Keras activations and Nengo neuron types.
 
 KerasLMU counts ``theta`` in steps; here it is ``theta * dt`` seconds: one
 sequence step per simulator step of ``dt``. TensorFlow is not imported with
@@ -29,3 +34,4 @@ from nengo_lmu.interop.keras import (
     network_from_keras,
 )
 from nengo_lmu.interop.paper import PAPER_CELL_WEIGHTS, network_from_paper_file
+from nengo_lmu.interop.parallel import ParallelLMU, is_feedforward
