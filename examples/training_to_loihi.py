@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 from nengo_lmu import LMU, loihi  # noqa: E402
 from nengo_lmu.dl import configure_training, import_nengo_dl  # noqa
 from nengo_lmu.spiking import to_spiking  # noqa
-from nengo_lmu.tasks import psmnist  # noqa: E402
+from nengo_lmu.tasks.psmnist import psmnist  # noqa: E402
 
 DT = 0.001
 ORDER, UNITS, MEMORY_NEURONS = 6, 32, 50
