@@ -51,7 +51,7 @@ def build(steps, target):
     memory = loihi.lmu_kwargs(
         theta,
         ORDER,
-        n_neurons=MEMORY_NEURONS,
+        neurons_per_dimension=MEMORY_NEURONS,
         neuron_type=nengo.RectifiedLinear(),
         tau=TAU,
         # permuted pixels are white noise up to 500 Hz: scale the states for it

@@ -18,7 +18,6 @@ from robustness import (
 )
 
 from nengo_lmu import LMU, LinearNetwork, LinearSystem, LMUMemory
-from nengo_lmu.basis import delay_readout
 from nengo_lmu.systems import LegendreDelay
 
 DT = 0.001

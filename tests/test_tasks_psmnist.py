@@ -98,7 +98,9 @@ def test_psmnist_subsets_and_subsample(permuted):
     assert np.array_equal(xs, x[:30, ::8]) and np.array_equal(xts, xt[:20, ::8])
     assert np.array_equal(ys, y[:30]) and np.array_equal(yts, yt[:20])
     assert np.array_equal(np.bincount(ys.ravel()), np.full(10, 3))
-    (xf, yf), _ = psmnist.psmnist(n_train=5, n_test=1, flat_labels=True, dtype="float64")
+    (xf, yf), _ = psmnist.psmnist(
+        n_train=5, n_test=1, flat_labels=True, dtype="float64"
+    )
     assert yf.shape == (5,) and xf.dtype == np.float64
 
 

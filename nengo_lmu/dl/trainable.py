@@ -125,7 +125,8 @@ class TrainableThetaMemory(LMUMemory):
         seed=None,
         add_to_container=None,
     ):
-        import nengo_dl  # noqa: F401 pylint: disable=import-outside-toplevel,unused-import
+        # fail here, before building anything, without NengoDL
+        import nengo_dl  # noqa: F401 pylint: disable=C0415,W0611
 
         self.layer = None
         super().__init__(

@@ -288,7 +288,6 @@ hidden_bias_initializer : optional
         seed=None,
         add_to_container=None,
     ):
-        memory_neurons = memory_neurons_per_dimension
         seed = check_seed(seed, "seed", allow_none=True)
         super().__init__(label=label, seed=seed, add_to_container=add_to_container)
         self.size_in = check_count(size_in, "size_in", self)
@@ -317,7 +316,7 @@ hidden_bias_initializer : optional
             )
         self.discretizer = discretizer
         self.trainable_theta = bool(trainable_theta)
-        if self.trainable_theta and memory_neurons is not None:
+        if self.trainable_theta and memory_neurons_per_dimension is not None:
             raise ValidationError(
                 "theta is trainable only on the exact memory "
                 "(memory_neurons_per_dimension=None); learn it there, then "
@@ -326,7 +325,7 @@ hidden_bias_initializer : optional
                 attr="trainable_theta",
                 obj=self,
             )
-        if memory_neurons is not None and discretizer != "zoh":
+        if memory_neurons_per_dimension is not None and discretizer != "zoh":
             raise ValidationError(
                 "a neural memory is mapped from the zero-order hold; use "
                 "discretizer='zoh' with memory_neurons_per_dimension",
@@ -334,7 +333,7 @@ hidden_bias_initializer : optional
                 obj=self,
             )
         self.memory_matrices = self._check_memory_matrices(
-            memory_matrices, memory_neurons, memory_kwargs
+            memory_matrices, memory_neurons_per_dimension, memory_kwargs
         )
         if hidden_neuron_type is None:
             hidden_neuron_type = nengo.Tanh(tau_ref=1)
@@ -426,10 +425,10 @@ hidden_bias_initializer : optional
                 self.regularizers[name] = reg
 
         with self:
-            self._build(memory_neurons, memory_kwargs or {})
+            self._build(memory_neurons_per_dimension, memory_kwargs or {})
         protect_from_probe_seeds(self.all_connections, rng)
 
-    def _build(self, memory_neurons, memory_kwargs):
+    def _build(self, memory_neurons_per_dimension, memory_kwargs):
         w = self.weights
         n_mem = self.memory_d * self.order
         self.input = nengo.Node(size_in=self.size_in, label="x")
@@ -440,7 +439,7 @@ hidden_bias_initializer : optional
             dt=self.dt,
             discretizer=self.discretizer,
             trainable_theta=self.trainable_theta,
-            neurons_per_dimension=memory_neurons,
+            neurons_per_dimension=memory_neurons_per_dimension,
             matrices=self.memory_matrices,
             label="memory",
             **memory_kwargs,
@@ -543,12 +542,14 @@ hidden_bias_initializer : optional
         self.dropout_nodes[name] = node
         return node
 
-    def _check_memory_matrices(self, memory_matrices, memory_neurons, memory_kwargs):
+    def _check_memory_matrices(
+        self, memory_matrices, memory_neurons_per_dimension, memory_kwargs
+    ):
         if memory_matrices is None:
             return None
         attr = "memory_matrices"
         for option, bad in (
-            ("memory_neurons_per_dimension", memory_neurons is not None),
+            ("memory_neurons_per_dimension", memory_neurons_per_dimension is not None),
             ("memory_kwargs", bool(memory_kwargs)),
             ("discretizer='euler'", self.discretizer != "zoh"),
             ("trainable_theta", self.trainable_theta),

@@ -248,7 +248,7 @@ def b5_network(
         kwargs = loihi.lmu_kwargs(
             theta,
             order,
-            n_neurons=memory_neurons,
+            neurons_per_dimension=memory_neurons,
             neuron_type=nengo.RectifiedLinear(),
             tau=tau,
             input_rms=input_rms,
