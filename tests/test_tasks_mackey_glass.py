@@ -108,7 +108,7 @@ def test_mackey_glass_task():
 )
 def test_mackey_glass_bad_input(func, kwargs, attr):
     with pytest.raises(ValidationError, match=attr):
-        getattr(tasks, func)(**kwargs)
+        getattr(mackey_glass, func)(**kwargs)
 
 
 # --- the Mackey-Glass experiment -------------------------------------------------
