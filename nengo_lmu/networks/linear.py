@@ -15,6 +15,7 @@ from nengo_lmu._validation import (
     check_count,
     check_neuron_type,
     check_positive_finite,
+    check_state_function,
     check_synapse,
 )
 from nengo_lmu.mapping import (
@@ -518,7 +519,7 @@ class LinearNetwork(nengo.Network):
             ``copies * size_out`` dimensions, ordered copy first.
         """
         n = self.system.state_size
-        size_out = self._check_function(function, n)
+        size_out = check_state_function(function, n, obj=self)
         neural = self.neurons_per_dimension is not None
         if not neural and (neurons is not None or ensemble_kwargs):
             raise ValidationError(
@@ -571,29 +572,6 @@ class LinearNetwork(nengo.Network):
                         dict(ensemble_kwargs),
                     )
         return output
-
-    def _check_function(self, function, n):
-        if not callable(function):
-            raise ValidationError(
-                f"must be callable, got {function!r}", attr="function", obj=self
-            )
-        try:
-            value = np.asarray(function(np.zeros(n)), dtype=float)
-        except Exception as e:  # pylint: disable=broad-except
-            raise ValidationError(
-                f"must accept the state (an array of {n} values); calling it with "
-                f"zeros raised {type(e).__name__}: {e}",
-                attr="function",
-                obj=self,
-            ) from None
-        if value.ndim > 1 or value.size == 0 or not np.all(np.isfinite(value)):
-            raise ValidationError(
-                "must return a finite scalar or 1-D array, got "
-                f"{value!r} for a zero state",
-                attr="function",
-                obj=self,
-            )
-        return value.size
 
     def _add_neural_output(
         self, function, c, out, neurons, synapse, n_eval_points, label, ens_kwargs
