@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from nengo_lmu.interop import network_from_keras  # noqa: E402
-from nengo_lmu.tasks import psmnist  # noqa: E402
+from nengo_lmu.tasks.psmnist import psmnist  # noqa: E402
 
 DT = 0.001  # one pixel per millisecond
 

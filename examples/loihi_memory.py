@@ -22,8 +22,10 @@ import numpy as np
 from nengo_lmu import LMUMemory, loihi
 
 
-def build(duration, theta, order, n_neurons, seed, mapping_synapse=None):
-    kwargs = loihi.memory_kwargs(theta, order, n_neurons=n_neurons)
+def build(duration, theta, order, neurons_per_dimension, seed, mapping_synapse=None):
+    kwargs = loihi.memory_kwargs(
+        theta, order, neurons_per_dimension=neurons_per_dimension
+    )
     if mapping_synapse is not None:
         kwargs["mapping_synapse"] = mapping_synapse
     with nengo.Network(seed=seed) as net:
@@ -64,13 +66,15 @@ def main(argv=None):
     )
     parser.add_argument("--plot", action="store_true", help="plot with matplotlib")
     parser.add_argument("--order", type=int, default=6)
-    parser.add_argument("--n-neurons", type=int, default=100)
+    parser.add_argument("--neurons-per-dimension", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     theta = 1.0
     duration = 5.0 if args.quick else 20.0
 
-    net, probes = build(duration, theta, args.order, args.n_neurons, args.seed)
+    net, probes = build(
+        duration, theta, args.order, args.neurons_per_dimension, args.seed
+    )
     print(loihi.check_loihi(net))
     t, y, ref, nrmse = run(net, probes, duration, theta)
     print(f"Loihi emulator, mapped onto loop_synapse: delay NRMSE = {nrmse:.3f}")
@@ -79,7 +83,7 @@ def main(argv=None):
             duration,
             theta,
             args.order,
-            args.n_neurons,
+            args.neurons_per_dimension,
             args.seed,
             mapping_synapse=nengo.Lowpass(0.1),
         )

@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 from nengo_lmu import LMU, loihi  # noqa: E402
 from nengo_lmu.dl import configure_training, import_nengo_dl  # noqa
 from nengo_lmu.spiking import to_spiking  # noqa
-from nengo_lmu.tasks import psmnist  # noqa: E402
+from nengo_lmu.tasks.psmnist import psmnist  # noqa: E402
 
 DT = 0.001
 ORDER, UNITS, MEMORY_NEURONS = 6, 32, 50
@@ -51,7 +51,7 @@ def build(steps, target):
     memory = loihi.lmu_kwargs(
         theta,
         ORDER,
-        n_neurons=MEMORY_NEURONS,
+        neurons_per_dimension=MEMORY_NEURONS,
         neuron_type=nengo.RectifiedLinear(),
         tau=TAU,
         # permuted pixels are white noise up to 500 Hz: scale the states for it

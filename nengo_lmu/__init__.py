@@ -7,7 +7,6 @@ NengoLoihi are imported lazily by the modules that use them.
 from nengo_lmu.basis import (
     delay_readout,
     legendre_window_basis,
-    shifted_legendre,
     window_readout,
 )
 from nengo_lmu.mapping import (
@@ -36,7 +35,6 @@ __all__ = [
     "double_exp",
     "legendre_window_basis",
     "scaled_realization",
-    "shifted_legendre",
     "ss2sim",
     "state_covariance",
     "window_readout",

@@ -342,3 +342,26 @@ def check_input_path(path, attr, obj=None):
     if not os.path.exists(path):
         raise ValidationError(f"{path}: no such file", attr=attr, obj=obj)
     return path
+
+
+def check_state_function(function, n, attr="function", obj=None):
+    """The output size of ``function``, a callable from a state of ``n``
+    values to a finite scalar or 1-D array (tried on zeros)."""
+    if not callable(function):
+        raise ValidationError(f"must be callable, got {function!r}", attr=attr, obj=obj)
+    try:
+        value = np.asarray(function(np.zeros(n)), dtype=float)
+    except Exception as e:  # pylint: disable=broad-except
+        raise ValidationError(
+            f"must accept the state (an array of {n} values); calling it with "
+            f"zeros raised {type(e).__name__}: {e}",
+            attr=attr,
+            obj=obj,
+        ) from None
+    if value.ndim > 1 or value.size == 0 or not np.all(np.isfinite(value)):
+        raise ValidationError(
+            f"must return a finite scalar or 1-D array, got {value!r} for a zero state",
+            attr=attr,
+            obj=obj,
+        )
+    return value.size

@@ -10,27 +10,9 @@ is the shifted Legendre polynomial on ``[0, 1]``. The readouts here are the
 rows of that sum: matrices that map the memory state to delayed inputs.
 """
 
-import warnings
-
 import numpy as np
 
 from nengo_lmu._validation import check_fraction, check_order
-
-
-def shifted_legendre(order, r):
-    """Deprecated name of `delay_readout` (the same matrix).
-
-    ``shifted_legendre(order, r)[k, i] = P_i(2 r[k] - 1)`` are the rows that
-    decode ``u(t - r theta)``; use `delay_readout`. Kept for one release with
-    a DeprecationWarning.
-    """
-    warnings.warn(
-        "shifted_legendre is deprecated since NengoLMU 0.1.0 and will be removed in "
-        "the next release; use delay_readout (the same matrix)",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return delay_readout(order, r)
 
 
 def _shifted_legendre(order, r):

@@ -109,7 +109,7 @@ def cmd_delay(args):
         backend=args.backend,
         theta=args.theta,
         order=args.order,
-        n_neurons=args.neurons,
+        neurons_per_dimension=args.neurons,
         synapse=args.synapse,
         duration=args.duration,
         seed=args.seed,
@@ -362,7 +362,7 @@ def build_parser():
 FLAGS = {
     "theta": "--theta",
     "order": "--order",
-    "n_neurons": "--neurons",
+    "neurons_per_dimension": "--neurons",
     "duration": "--duration",
     "seed": "--seed",
     "output": "--output",

@@ -188,7 +188,7 @@ def _check_neuron_type(neuron_type, attr="neuron_type", obj=None):
 def memory_kwargs(
     theta,
     order,
-    n_neurons=100,
+    neurons_per_dimension=100,
     tau=0.1,
     dt=0.001,
     decode_tau=DECODE_TAU,
@@ -211,8 +211,8 @@ def memory_kwargs(
         Window length in seconds.
     order : int
         Legendre coefficients per input dimension.
-    n_neurons : int
-        Neurons per state dimension (the ensemble has ``n_neurons * order``;
+    neurons_per_dimension : int
+        Neurons per state dimension (the ensemble has ``neurons_per_dimension * order``;
         NengoLoihi splits ensembles over cores of 1024 compartments itself).
     tau : float
         Time constant of the recurrent Lowpass synapse.
@@ -258,7 +258,7 @@ def memory_kwargs(
     kwargs = dict(
         theta=theta,
         order=order,
-        neurons_per_dimension=n_neurons,
+        neurons_per_dimension=neurons_per_dimension,
         synapse=nengo.Lowpass(check_positive_finite(tau, "tau")),
         mapping_synapse=loop_synapse(tau, dt, decode_tau, delay_steps),
         dt=dt,
@@ -271,7 +271,7 @@ def memory_kwargs(
     return kwargs
 
 
-def lmu_kwargs(theta, order, n_neurons=100, **kwargs):
+def lmu_kwargs(theta, order, neurons_per_dimension=100, **kwargs):
     """`.LMU` arguments for a neural memory that is accurate on Loihi.
 
     `memory_kwargs` for the LMU's memory, as the LMU takes them: pass the
@@ -293,9 +293,11 @@ def lmu_kwargs(theta, order, n_neurons=100, **kwargs):
     >>> with nengo.Network(seed=0) as net:
     ...     lmu = LMU(1, 1, 6, 1.0, hidden_units=10,
     ...               hidden_neuron_type=nengo.RectifiedLinear(),
-    ...               **lmu_kwargs(1.0, 6, n_neurons=100))
+    ...               **lmu_kwargs(1.0, 6, neurons_per_dimension=100))
     """
-    memory = memory_kwargs(theta, order, n_neurons=n_neurons, **kwargs)
+    memory = memory_kwargs(
+        theta, order, neurons_per_dimension=neurons_per_dimension, **kwargs
+    )
     for name in ("theta", "order", "dt"):
         memory.pop(name)
     return {

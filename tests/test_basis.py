@@ -20,15 +20,14 @@ from scipy.integrate import trapezoid
 from nengo_lmu.basis import (
     delay_readout,
     legendre_window_basis,
-    shifted_legendre,
     window_readout,
 )
 from nengo_lmu.systems import LegendreDelay
 
 
-def test_shifted_legendre_matches_numpy():
+def test_delay_readout_matches_numpy_legendre():
     r = np.linspace(0, 1, 101)
-    values = shifted_legendre(30, r)
+    values = delay_readout(30, r)
     for i in range(30):
         ref = legendre.legval(2 * r - 1, np.eye(30)[i])
         assert np.allclose(values[:, i], ref, atol=1e-12)

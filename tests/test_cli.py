@@ -478,7 +478,7 @@ def test_delay_arguments_property(tmp_path, data):
         theta, duration = call["theta"], call["duration"]
         assert call["dt"] <= theta < duration
         assert round(duration / call["dt"]) <= LIMITS["steps"]
-        assert call["order"] * call["n_neurons"] <= LIMITS["neurons"]
+        assert call["order"] * call["neurons_per_dimension"] <= LIMITS["neurons"]
         assert 0 <= call["seed"] < 2**32
 
 

@@ -401,11 +401,11 @@ def test_train_memory_fine_tunes_A_and_B():
 
 
 def test_guide_psmnist_snippet_is_the_recipe_network():
-    """The guide's psMNIST snippet builds recipes.psmnist_network weight for
-    weight (a Glorot readout with a bias), so it trains as the recipe does."""
+    """The guide's psMNIST snippet builds tasks.psmnist.psmnist_network weight
+    for weight (a Glorot readout with a bias), so it trains as the task does."""
     import pathlib
 
-    from nengo_lmu.recipes import psmnist_network
+    from nengo_lmu.tasks.psmnist import psmnist_network
 
     guide = pathlib.Path(__file__).parents[1] / "docs" / "guide" / "lmu.rst"
     text = guide.read_text()

@@ -18,7 +18,6 @@ from robustness import (
 )
 
 from nengo_lmu import LMU, LinearNetwork, LinearSystem, LMUMemory
-from nengo_lmu.basis import delay_readout, shifted_legendre
 from nengo_lmu.systems import LegendreDelay
 
 DT = 0.001
@@ -199,6 +198,7 @@ def test_bad_linear_network_parameters():
         {},
         {"discretizer": "euler"},
         {"discretizer": "euler", "trainable_theta": True},
+        {"trainable_theta": True},
         {"memory_neurons_per_dimension": 10},
         {"theta": None, "memory_matrices": "zoh"},
     ],
@@ -222,7 +222,16 @@ def test_every_lmu_memory_is_a_linear_network(kwargs):
     assert set(lmu.fixed_connections) | {lmu.theta_connection} - {None} == set(
         lmu.memory.all_connections
     )
-    if kwargs.get("trainable_theta"):
+    if kwargs.get("trainable_theta") and kwargs.get("discretizer") != "euler":
+        # the zero-order hold's trainable theta: an LMUMemory with a TensorNode
+        assert isinstance(lmu.memory, LMUMemory)
+        assert lmu.memory.theta == theta and lmu.memory.order == order
+        assert lmu.theta_layer is lmu.memory.layer is not None
+        assert lmu.theta_connection is None
+        assert lmu.memory.discrete_system.A == pytest.approx(
+            LegendreDelay(theta, order).discretize(DT).A
+        )
+    elif kwargs.get("trainable_theta"):
         assert lmu.theta_connection is lmu.memory.gain_connection
         assert lmu.theta_connection.transform.init == pytest.approx(DT / theta)
         assert lmu.theta_connection not in lmu.fixed_connections
@@ -230,34 +239,26 @@ def test_every_lmu_memory_is_a_linear_network(kwargs):
         assert lmu.theta_connection is None
 
 
-# --- renamed public names -----------------------------------------------------
-
-
-def test_renamed_keywords_warn_and_still_work():
+def test_legendre_realization_keeps_the_legendre_states():
+    """LMUMemory's "legendre" is LinearNetwork's "given": the Legendre states,
+    only scaled (a diagonal transform), built by LinearNetwork itself."""
     with nengo.Network():
-        with pytest.warns(DeprecationWarning, match="neurons_per_dimension"):
-            old = LMUMemory(1.0, 4, n_neurons=20)
-        new = LMUMemory(1.0, 4, neurons_per_dimension=20)
-        assert old.neurons_per_dimension == new.neurons_per_dimension == 20
-        assert old.n_neurons == new.n_neurons == 4 * 20  # Nengo's total count
-        with pytest.warns(DeprecationWarning, match="memory_neurons_per_dimension"):
-            lmu = LMU(1, 1, 4, 1.0, memory_neurons=20)
-        assert lmu.memory.neurons_per_dimension == 20
-        with pytest.warns(DeprecationWarning, match="legendre"):
-            scaled = LMUMemory(1.0, 4, neurons_per_dimension=20, realization="scaled")
-        assert scaled.realization == "legendre"
-        legendre = LMUMemory(1.0, 4, neurons_per_dimension=20, realization="legendre")
-        assert np.allclose(scaled.state_transform, legendre.state_transform)
-        # the Legendre states are only scaled: a diagonal transform
-        T = legendre.state_transform
-        assert np.allclose(T, np.diag(np.diag(T)))
-        with pytest.raises(ValidationError, match="twice"):
-            LMUMemory(1.0, 4, neurons_per_dimension=20, n_neurons=20)
-        with pytest.raises(TypeError, match="unexpected"):
-            LMU(1, 1, 4, 1.0, memory_neuron=20)
-    with pytest.warns(DeprecationWarning, match="delay_readout"):
-        values = shifted_legendre(5, [0, 0.3, 1])
-    assert np.array_equal(values, delay_readout(5, [0, 0.3, 1]))
+        memory = LMUMemory(1.0, 4, neurons_per_dimension=20, realization="legendre")
+        given = LinearNetwork(
+            LegendreDelay(1.0, 4),
+            neurons_per_dimension=20,
+            input_high=1.0,
+            output="state",
+            realization="given",
+        )
+    assert memory.realization == "legendre"
+    T = memory.state_transform
+    assert np.allclose(T, np.diag(np.diag(T)))
+    assert np.allclose(T, given.state_transform)
+    with pytest.raises(ValidationError, match="legendre") as info:
+        with nengo.Network():
+            LMUMemory(1.0, 4, neurons_per_dimension=20, realization="given")
+    assert info.value.attr == "realization"
 
 
 # --- hostile input (see robustness.py) ----------------------------------------

@@ -203,7 +203,7 @@ def test_lmu_kwargs_give_the_loihi_memory():
     from nengo_lmu import LMU
 
     kwargs = loihi.lmu_kwargs(
-        1.0, 6, n_neurons=30, tau=0.05, neuron_type=nengo.RectifiedLinear()
+        1.0, 6, neurons_per_dimension=30, tau=0.05, neuron_type=nengo.RectifiedLinear()
     )
     assert kwargs["memory_neurons_per_dimension"] == 30
     memory = kwargs["memory_kwargs"]
@@ -230,7 +230,10 @@ def whole_cell(T, memory_neurons=None, seed=0):
     kwargs = {}
     if memory_neurons:
         kwargs = loihi.lmu_kwargs(
-            1.0, 6, n_neurons=memory_neurons, neuron_type=nengo.RectifiedLinear()
+            1.0,
+            6,
+            neurons_per_dimension=memory_neurons,
+            neuron_type=nengo.RectifiedLinear(),
         )
     with nengo.Network(seed=seed) as net:
         stim = nengo.Node(nengo.processes.WhiteSignal(T, high=1, rms=0.3, y0=0, seed=0))

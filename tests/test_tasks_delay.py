@@ -85,7 +85,7 @@ def test_delay_nrmse_against_a_written_out_reference():
 
 def test_run_delay_input_and_errors():
     result = delay.run_delay(
-        theta=0.2, order=4, n_neurons=30, duration=1.0, progress_bar=False
+        theta=0.2, order=4, neurons_per_dimension=30, duration=1.0, progress_bar=False
     )
     # the input is the named white noise: INPUT_HIGH Hz, INPUT_RMS
     u = nengo.processes.WhiteSignal(
@@ -106,7 +106,9 @@ def test_run_delay_input_and_errors():
 def test_delay_network_backends_map_the_memory():
     from nengo_lmu import loihi
 
-    plain = delay.delay_network(theta=0.5, order=4, n_neurons=20, duration=1.0)
+    plain = delay.delay_network(
+        theta=0.5, order=4, neurons_per_dimension=20, duration=1.0
+    )
     assert plain.backend == "nengo" and plain.theta == 0.5 and plain.duration == 1.0
     assert plain.memory.mapping_synapse.tau == 0.1
     assert all(
@@ -114,7 +116,7 @@ def test_delay_network_backends_map_the_memory():
         for ens in plain.memory.all_ensembles
     )
     mapped = delay.delay_network(
-        theta=0.5, order=4, n_neurons=20, duration=1.0, backend="loihi"
+        theta=0.5, order=4, neurons_per_dimension=20, duration=1.0, backend="loihi"
     )
     expected = loihi.loop_synapse(0.1, 0.001)
     assert mapped.backend == "loihi"
@@ -173,7 +175,7 @@ def test_delay_experiment_limits():
     ok = delay.check_delay_experiment(1.0, 6, 100, 20.0, limits=delay.LIMITS)
     assert ok["steps"] == 20_000
     for args, attr in [
-        ((1.0, 6, 100_000, 20.0), "n_neurons"),
+        ((1.0, 6, 100_000, 20.0), "neurons_per_dimension"),
         ((1.0, 2000, 1, 20.0), "order"),
         ((1.0, 6, 100, 2000.0), "duration"),
         ((1.0, 100, 1000, 100.0), "duration"),

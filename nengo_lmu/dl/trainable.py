@@ -20,6 +20,7 @@ import functools
 import nengo
 import numpy as np
 
+from nengo_lmu.networks.memory import LMUMemory
 from nengo_lmu.systems import LegendreDelay
 
 
@@ -79,8 +80,16 @@ def _layer_class():
     return ZOHThetaMemory
 
 
-class TrainableThetaMemory(nengo.Network):
-    """The exact zero-order-hold memory with a trainable ``theta`` (NengoDL).
+class TrainableThetaMemory(LMUMemory):
+    """The exact zero-order-hold `.LMUMemory` with a trainable ``theta`` (NengoDL).
+
+    An `.LMUMemory` in all but its update step (so it has the same
+    ``input``, ``output`` and ``state``, ``theta``, ``order``, ``system``,
+    readouts such as `~.LMUMemory.add_delay_output`): the step
+    ``m_t = Abar m_{t-1} + Bbar u_t`` of all ``size_in`` memories is one
+    ``nengo_dl.TensorNode`` that computes ``(Abar, Bbar)`` from the trainable
+    ``theta_inv = dt / theta`` (`layer`). ``discrete_system`` is the update
+    at the initial ``theta``; `trained_theta` gives the current one.
 
     Parameters
     ----------
@@ -92,47 +101,63 @@ class TrainableThetaMemory(nengo.Network):
         Number of memories (KerasLMU's ``memory_d``).
     dt : float
         Simulator time step in seconds.
+    label, seed, add_to_container
+        As for any `nengo.Network`.
 
     Attributes
     ----------
-    input : nengo.Node
-        ``u_t`` (``size_in``).
-    output : nengo.Node
-        ``m_t`` (``size_in * order``, memory by memory).
     layer : tf.keras.layers.Layer
         The step, holding the trainable ``theta_inv = dt / theta``.
+
+    See Also
+    --------
+    nengo_lmu.networks.memory.lmu_memory : builds it for an `.LMU` with
+        ``trainable_theta=True`` and ``discretizer="zoh"``.
     """
 
     def __init__(
         self,
         theta,
         order,
-        size_in,
+        size_in=1,
         dt=0.001,
         label=None,
         seed=None,
         add_to_container=None,
     ):
-        super().__init__(label=label, seed=seed, add_to_container=add_to_container)
+        # fail here, before building anything, without NengoDL
+        import nengo_dl  # noqa: F401 pylint: disable=C0415,W0611
+
+        self.layer = None
+        super().__init__(
+            theta,
+            order,
+            size_in=size_in,
+            dt=dt,
+            label=label,
+            seed=seed,
+            add_to_container=add_to_container,
+        )
+
+    def _build_exact(self):
+        # LinearNetwork's hook for the exact update: one TensorNode for all
+        # memories instead of Abar and Bbar as Connection transforms
         import nengo_dl  # pylint: disable=import-outside-toplevel
 
-        self.theta, self.order, self.size_in, self.dt = theta, order, size_in, dt
-        n = size_in * order
-        self.layer = _layer_class()(order, size_in, dt / theta)
-        with self:
-            self.input = nengo.Node(size_in=size_in, label="u")
-            self.output = nengo.Node(size_in=n, label="m")
-            step = nengo_dl.TensorNode(
-                self.layer,
-                shape_in=(size_in + n,),
-                shape_out=(n,),
-                pass_time=False,
-                label="zoh_step",
-            )
-            nengo.Connection(self.input, step[:size_in], synapse=None)
-            # synapse=0 is a one-step delay: m_{t-1} into the step
-            nengo.Connection(self.output, step[size_in:], synapse=0)
-            nengo.Connection(step, self.output, synapse=None)
+        d, q = self.copies, self.order
+        n = d * q
+        self.layer = _layer_class()(q, d, self.dt / self.theta)
+        step = nengo_dl.TensorNode(
+            self.layer,
+            shape_in=(d + n,),
+            shape_out=(n,),
+            pass_time=False,
+            label="zoh_step",
+        )
+        nengo.Connection(self.input, step[:d], synapse=None)
+        # synapse=0 is a one-step delay: m_{t-1} into the step
+        nengo.Connection(self.state, step[d:], synapse=0)
+        nengo.Connection(step, self.state, synapse=None)
 
     def trained_theta(self):
         """``theta`` in seconds at the layer's current ``theta_inv``."""

@@ -7,8 +7,6 @@ mapped onto a synapse by `~nengo_lmu.mapping.ss2sim`. `.LMUMemory` is a
 LinearNetwork of a `~nengo_lmu.systems.LegendreDelay` plus its readouts.
 """
 
-import warnings
-
 import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
@@ -17,6 +15,7 @@ from nengo_lmu._validation import (
     check_count,
     check_neuron_type,
     check_positive_finite,
+    check_state_function,
     check_synapse,
 )
 from nengo_lmu.mapping import (
@@ -29,6 +28,8 @@ from nengo_lmu.systems import LinearSystem
 
 DISCRETIZERS = ("zoh", "euler")
 OUTPUTS = ("system", "state")
+#: `nengo.Ensemble` arguments that the network sets itself.
+RESERVED_ENSEMBLE_OPTIONS = frozenset({"n_neurons", "dimensions", "label"})
 #: Unless given, the neural realisation's intercepts and solver (measured on
 #: benchmark B1, see the docs).
 DEFAULT_INTERCEPTS = nengo.dists.Uniform(-0.3, 0.3)
@@ -40,30 +41,6 @@ READOUT_NEURONS_PER_DIMENSION = 300
 #: Taylor degree of the inverse of a synapse's zeros in the neural mapping
 #: (`~nengo_lmu.mapping.ss2sim`'s ``zero_order``).
 DEFAULT_ZERO_ORDER = 1
-
-
-def renamed_keyword(kwargs, old, new, value, default, obj=None, since="0.1.0"):
-    """The value of a renamed keyword argument, warning if the old name was used.
-
-    ``kwargs`` (a ``**kwargs`` dict) may hold the ``old`` name; it is popped.
-    Raises a ValidationError if both names were given.
-    """
-    if old not in kwargs:
-        return value
-    old_value = kwargs.pop(old)
-    if value is not default:
-        raise ValidationError(
-            f"given twice, as {new!r} and as its deprecated name {old!r}",
-            attr=new,
-            obj=obj,
-        )
-    warnings.warn(
-        f"{old!r} is deprecated since NengoLMU {since} and will be removed in the "
-        f"next release; use {new!r}",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    return old_value
 
 
 class LinearNetwork(nengo.Network):
@@ -144,7 +121,9 @@ class LinearNetwork(nengo.Network):
         (default 3: states stay within the radius 99.7% of the time).
     realization : {"balanced", "given"}
         States of the neural realisation: the balanced realisation, scaled
-        (default), or the given system's own states, scaled.
+        (default), or the given system's own states, scaled. The allowed
+        names are the class's `REALIZATIONS` (`.LMUMemory` calls the given
+        states ``"legendre"``).
     ensemble_dimensions : int
         States per ensemble: 1 (default, an array of 1-D ensembles) up to the
         number of states (one ensemble per copy); must divide the number of
@@ -163,8 +142,9 @@ class LinearNetwork(nengo.Network):
         whatever its value).
     **ensemble_kwargs
         Passed to every `nengo.Ensemble` (e.g. ``max_rates``, ``intercepts``,
-        ``encoders``, ``eval_points``, ``radius``); ``solver`` is passed to the
-        recurrent and state connections.
+        ``encoders``, ``eval_points``, ``radius``; not ``n_neurons``,
+        ``dimensions`` or ``label``, which the network sets); ``solver`` is
+        passed to the recurrent and state connections.
 
     Attributes
     ----------
@@ -213,6 +193,8 @@ class LinearNetwork(nengo.Network):
     ...     probe = nengo.Probe(lowpass.output, synapse=0.005)
     """
 
+    #: Names of the neural realisations: the balanced one (first) and the
+    #: system's own states (second), which a subclass may rename.
     REALIZATIONS = ("balanced", "given")
 
     def __init__(
@@ -237,14 +219,6 @@ class LinearNetwork(nengo.Network):
         add_to_container=None,
         **ensemble_kwargs,
     ):
-        neurons_per_dimension = renamed_keyword(
-            ensemble_kwargs,
-            "n_neurons",
-            "neurons_per_dimension",
-            neurons_per_dimension,
-            None,
-            self,
-        )
         super().__init__(label=label, seed=seed, add_to_container=add_to_container)
         if not isinstance(system, LinearSystem):
             raise ValidationError(
@@ -299,6 +273,13 @@ class LinearNetwork(nengo.Network):
             )
         check_neuron_type(neuron_type, "neuron_type", self, allow_none=True)
         self.zero_order = check_count(zero_order, "zero_order", self, low=0)
+        for name in RESERVED_ENSEMBLE_OPTIONS & set(ensemble_kwargs):
+            raise ValidationError(
+                "is set by the network (neurons_per_dimension and "
+                "ensemble_dimensions size the ensembles), not an ensemble option",
+                attr=name,
+                obj=self,
+            )
         if self.neurons_per_dimension is None and (
             ensemble_kwargs or neuron_type is not None
         ):
@@ -538,7 +519,7 @@ class LinearNetwork(nengo.Network):
             ``copies * size_out`` dimensions, ordered copy first.
         """
         n = self.system.state_size
-        size_out = self._check_function(function, n)
+        size_out = check_state_function(function, n, obj=self)
         neural = self.neurons_per_dimension is not None
         if not neural and (neurons is not None or ensemble_kwargs):
             raise ValidationError(
@@ -591,29 +572,6 @@ class LinearNetwork(nengo.Network):
                         dict(ensemble_kwargs),
                     )
         return output
-
-    def _check_function(self, function, n):
-        if not callable(function):
-            raise ValidationError(
-                f"must be callable, got {function!r}", attr="function", obj=self
-            )
-        try:
-            value = np.asarray(function(np.zeros(n)), dtype=float)
-        except Exception as e:  # pylint: disable=broad-except
-            raise ValidationError(
-                f"must accept the state (an array of {n} values); calling it with "
-                f"zeros raised {type(e).__name__}: {e}",
-                attr="function",
-                obj=self,
-            ) from None
-        if value.ndim > 1 or value.size == 0 or not np.all(np.isfinite(value)):
-            raise ValidationError(
-                "must return a finite scalar or 1-D array, got "
-                f"{value!r} for a zero state",
-                attr="function",
-                obj=self,
-            )
-        return value.size
 
     def _add_neural_output(
         self, function, c, out, neurons, synapse, n_eval_points, label, ens_kwargs

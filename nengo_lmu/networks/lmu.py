@@ -25,11 +25,9 @@ from nengo_lmu._validation import (
     coerce_synapse,
 )
 from nengo_lmu.networks.dropout import SequenceDropout
-from nengo_lmu.networks.linear import LinearNetwork, renamed_keyword
-from nengo_lmu.networks.memory import LMUMemory
-from nengo_lmu.systems import LinearSystem
+from nengo_lmu.networks.linear import DISCRETIZERS
+from nengo_lmu.networks.memory import lmu_memory
 
-DISCRETIZERS = ("zoh", "euler")
 INITIALIZERS = ("glorot_uniform", "orthogonal", "zeros")
 
 
@@ -160,7 +158,7 @@ class LMU(nengo.Network):
         runs in NengoDL only. In both cases
         ``nengo_lmu.dl.lmu_weights(sim, lmu)["theta"]`` is the learned
         value; build the LMU again with it (and ``trainable_theta=False``)
-        to run it in ``nengo.Simulator`` or with ``memory_neurons``. Only for
+        to run it in ``nengo.Simulator`` or with a neural memory. Only for
         the exact memory.
     dt : float
         Simulator time step in seconds.
@@ -168,10 +166,9 @@ class LMU(nengo.Network):
         None (default) for the exact memory (a Node); an integer for a neural
         memory with that many neurons per state dimension (`LMUMemory`'s
         ``neurons_per_dimension``; Euler memory not supported there).
-        (Formerly ``memory_neurons``, still accepted with a
-        DeprecationWarning.)
     memory_kwargs : dict, optional
-        Further `LMUMemory` arguments for the neural memory.
+        Further `LMUMemory` arguments for the neural memory (so
+        `.LinearNetwork`'s: ``synapse``, ``neuron_type``, ensemble options...).
     output_synapse : nengo.synapses.Synapse or float, optional
         Synapse from the hidden neurons to ``output`` (None by default, as in
         Keras). Training with the synapse that a spiking version will need
@@ -220,12 +217,15 @@ hidden_bias_initializer : optional
         ``x_t``.
     output : nengo.Node
         ``h_t`` (or the memory output when ``hidden_units=0``).
-    memory : LMUMemory or LinearNetwork
-        The memory, always a `.LinearNetwork`; its ``input`` is ``u_t``, its
-        ``output`` is ``m_t`` and its ``discrete_system`` the update
-        ``(Abar, Bbar)``. An `LMUMemory` (zero-order hold, Euler or neural),
-        or with ``memory_matrices`` a `.LinearNetwork` of the discrete
-        `~nengo_lmu.LinearSystem` ``(Abar, Bbar, I)``, one copy per memory.
+    memory : LinearNetwork
+        The memory (`~nengo_lmu.networks.memory.lmu_memory`): its ``input``
+        is ``u_t``, its ``output`` is ``m_t`` and its ``discrete_system`` the
+        update ``(Abar, Bbar)``. An `LMUMemory` (with ``theta``, ``order``
+        and the window's readouts), the zero-order hold with a trainable
+        theta included (`~nengo_lmu.dl.trainable.TrainableThetaMemory`, an
+        `LMUMemory` subclass); with ``memory_matrices`` a plain
+        `.LinearNetwork` of the discrete `~nengo_lmu.LinearSystem`
+        ``(Abar, Bbar, I)``, one copy per memory.
     memory_matrices : tuple of ndarray or None
         The ``(Abar, Bbar)`` given, as float arrays.
     hidden : nengo.Ensemble or None
@@ -287,20 +287,7 @@ hidden_bias_initializer : optional
         label=None,
         seed=None,
         add_to_container=None,
-        **deprecated,
     ):
-        memory_neurons = renamed_keyword(
-            deprecated,
-            "memory_neurons",
-            "memory_neurons_per_dimension",
-            memory_neurons_per_dimension,
-            None,
-            self,
-        )
-        if deprecated:
-            raise TypeError(
-                f"LMU got unexpected keyword arguments {sorted(deprecated)}"
-            )
         seed = check_seed(seed, "seed", allow_none=True)
         super().__init__(label=label, seed=seed, add_to_container=add_to_container)
         self.size_in = check_count(size_in, "size_in", self)
@@ -329,7 +316,7 @@ hidden_bias_initializer : optional
             )
         self.discretizer = discretizer
         self.trainable_theta = bool(trainable_theta)
-        if self.trainable_theta and memory_neurons is not None:
+        if self.trainable_theta and memory_neurons_per_dimension is not None:
             raise ValidationError(
                 "theta is trainable only on the exact memory "
                 "(memory_neurons_per_dimension=None); learn it there, then "
@@ -338,7 +325,7 @@ hidden_bias_initializer : optional
                 attr="trainable_theta",
                 obj=self,
             )
-        if memory_neurons is not None and discretizer != "zoh":
+        if memory_neurons_per_dimension is not None and discretizer != "zoh":
             raise ValidationError(
                 "a neural memory is mapped from the zero-order hold; use "
                 "discretizer='zoh' with memory_neurons_per_dimension",
@@ -346,7 +333,7 @@ hidden_bias_initializer : optional
                 obj=self,
             )
         self.memory_matrices = self._check_memory_matrices(
-            memory_matrices, memory_neurons, memory_kwargs
+            memory_matrices, memory_neurons_per_dimension, memory_kwargs
         )
         if hidden_neuron_type is None:
             hidden_neuron_type = nengo.Tanh(tau_ref=1)
@@ -438,41 +425,27 @@ hidden_bias_initializer : optional
                 self.regularizers[name] = reg
 
         with self:
-            self._build(memory_neurons, memory_kwargs or {})
+            self._build(memory_neurons_per_dimension, memory_kwargs or {})
         protect_from_probe_seeds(self.all_connections, rng)
 
-    def _build(self, memory_neurons, memory_kwargs):
+    def _build(self, memory_neurons_per_dimension, memory_kwargs):
         w = self.weights
         n_mem = self.memory_d * self.order
         self.input = nengo.Node(size_in=self.size_in, label="x")
-        self.theta_layer = None
-        if self.memory_matrices is not None:
-            Abar, Bbar = self.memory_matrices
-            self.memory = LinearNetwork(
-                LinearSystem(Abar, Bbar, np.eye(self.order), dt=self.dt),
-                copies=self.memory_d,
-                output="state",
-                label="memory",
-            )
-        elif self.discretizer == "zoh" and self.trainable_theta:
-            # pylint: disable=import-outside-toplevel
-            from nengo_lmu.dl.trainable import TrainableThetaMemory
-
-            self.memory = TrainableThetaMemory(
-                self.theta, self.order, self.memory_d, dt=self.dt, label="memory"
-            )
-            self.theta_layer = self.memory.layer
-        else:
-            self.memory = LMUMemory(
-                self.theta,
-                self.order,
-                size_in=self.memory_d,
-                neurons_per_dimension=memory_neurons,
-                dt=self.dt,
-                discretizer=self.discretizer,
-                label="memory",
-                **memory_kwargs,
-            )
+        self.memory = lmu_memory(
+            self.theta,
+            self.order,
+            memory_d=self.memory_d,
+            dt=self.dt,
+            discretizer=self.discretizer,
+            trainable_theta=self.trainable_theta,
+            neurons_per_dimension=memory_neurons_per_dimension,
+            matrices=self.memory_matrices,
+            label="memory",
+            **memory_kwargs,
+        )
+        # the zero-order hold's trainable theta (a TrainableThetaMemory)
+        self.theta_layer = getattr(self.memory, "layer", None)
         gain = getattr(self.memory, "gain_connection", None)
         # the Euler gain dt / theta stays trainable when theta is, the rest
         # of the memory is fixed
@@ -569,12 +542,14 @@ hidden_bias_initializer : optional
         self.dropout_nodes[name] = node
         return node
 
-    def _check_memory_matrices(self, memory_matrices, memory_neurons, memory_kwargs):
+    def _check_memory_matrices(
+        self, memory_matrices, memory_neurons_per_dimension, memory_kwargs
+    ):
         if memory_matrices is None:
             return None
         attr = "memory_matrices"
         for option, bad in (
-            ("memory_neurons_per_dimension", memory_neurons is not None),
+            ("memory_neurons_per_dimension", memory_neurons_per_dimension is not None),
             ("memory_kwargs", bool(memory_kwargs)),
             ("discretizer='euler'", self.discretizer != "zoh"),
             ("trainable_theta", self.trainable_theta),

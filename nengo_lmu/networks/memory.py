@@ -1,6 +1,9 @@
-"""LMUMemory: the LMU's linear memory, a `.LinearNetwork` of a Legendre delay."""
+"""LMUMemory, the LMU's linear memory, and `lmu_memory`, the LMU's choice of one.
 
-import warnings
+`LMUMemory` is a `.LinearNetwork` of a Legendre delay plus its readouts; its
+realisation options are `.LinearNetwork`'s, declared and documented there
+only.
+"""
 
 import nengo
 import numpy as np
@@ -17,15 +20,14 @@ from nengo_lmu.basis import _shifted_legendre, delay_readout, window_readout
 from nengo_lmu.networks.linear import (
     DEFAULT_INTERCEPTS,
     DEFAULT_SOLVER,
-    DEFAULT_ZERO_ORDER,
     LinearNetwork,
-    renamed_keyword,
 )
-from nengo_lmu.systems import LegendreDelay, legendre_matrices
+from nengo_lmu.systems import LegendreDelay, LinearSystem, legendre_matrices
 
-__all__ = ["LMUMemory", "DEFAULT_INTERCEPTS", "DEFAULT_SOLVER"]
+__all__ = ["LMUMemory", "lmu_memory", "DEFAULT_INTERCEPTS", "DEFAULT_SOLVER"]
 
-REALIZATIONS = ("balanced", "legendre")
+#: Options of `LinearNetwork` that `LMUMemory` sets itself.
+_SET_BY_MEMORY = ("system", "copies", "output")
 
 
 class LMUMemory(LinearNetwork):
@@ -35,26 +37,19 @@ class LMUMemory(LinearNetwork):
     input dimension) whose ``output`` is the memory state, plus the window's
     readouts. Each of the ``size_in`` input dimensions gets its own memory of
     ``order`` Legendre coefficients of its last ``theta`` seconds (KerasLMU's
-    ``memory_d``). The memory is realised in one of two ways:
+    ``memory_d``). It is realised as `.LinearNetwork` describes, exactly
+    (``neurons_per_dimension=None``, the default) or in neurons, with these
+    particulars:
 
-    * ``neurons_per_dimension=None``: exactly, as a Node updated each step by
-      the zero-order-hold discretisation, ``m[k] = Abar m[k-1] + Bbar u[k]``
-      (the KerasLMU update, step for step); or, with ``discretizer="euler"``,
-      ``m[k] = m[k-1] + (dt / theta) (A m[k-1] + B u[k])`` with the gain
-      ``dt / theta`` on a connection of its own (`gain_connection`), which
-      NengoDL can train (KerasLMU's trainable theta).
-    * ``neurons_per_dimension=N``: in ensembles of ``N`` neurons per state
-      dimension. The states are first transformed to the balanced
-      realisation (`~nengo_lmu.mapping.balanced_realization`) and scaled so
-      that each state's standard deviation is ``radius / n_std`` for the
-      stated input class (`~nengo_lmu.mapping.scaled_realization`), then
-      mapped onto ``synapse`` at ``dt`` by `~nengo_lmu.mapping.ss2sim` (the
-      discrete Principle 3). Unless given, intercepts are
-      ``Uniform(-0.3, 0.3)`` and the solver is ``LstsqL2(reg=0.03)``. Each of
-      these choices lowers the delay error measurably (benchmark B1, see the
-      docs). The recurrence runs ensemble to ensemble, with no Node in the
-      loop, so it can run on Loihi. The represented state lags the exact one
-      by one time step (the recurrent synapse's update).
+    * The exact zero-order hold, ``m[k] = Abar m[k-1] + Bbar u[k]``, is the
+      KerasLMU update step for step. With ``discretizer="euler"`` the update
+      is ``m[k] = m[k-1] + (dt / theta) (A m[k-1] + B u[k])``: the gain on
+      `gain_connection` is ``dt / theta``, so training it in NengoDL trains
+      ``1 / theta`` (KerasLMU's trainable theta).
+    * A neural memory is scaled for inputs up to ``input_high = 1 / theta``
+      Hz unless given. Its defaults (balanced realisation, intercepts
+      ``Uniform(-0.3, 0.3)``, ``LstsqL2(reg=0.03)``) each lower the delay
+      error measurably (benchmark B1, see the docs).
 
     ``output`` is the memory state in Legendre coordinates in both cases
     (neural states are decoded and transformed back), so the same readouts
@@ -64,62 +59,28 @@ class LMUMemory(LinearNetwork):
     Parameters
     ----------
     theta : float
-        Window length in seconds (> 0).
+        Window length in seconds (> 0, at least one time step ``dt``).
     order : int
         Legendre coefficients per input dimension (>= 1).
     size_in : int
         Number of input dimensions, each with an independent memory.
-    neurons_per_dimension : int or None
-        Neurons per state dimension; None for the exact (Node) realisation.
-        (Formerly ``n_neurons``, still accepted with a DeprecationWarning.)
-    synapse : nengo.LinearFilter
-        Synapse of the neural recurrence (default ``nengo.Lowpass(0.1)``).
-        Lowpass and other all-pole synapses are mapped exactly onto the
-        discrete system; higher-order synapses with zeros (``nengo.Alpha``,
-        ``nengo.DoubleExp``) approximately, see ``zero_order``.
-    dt : float
-        Time step of the simulator that will run the network (the neural
-        mapping is exact only for this ``dt``; the exact realisation is
-        discretised with it).
-    neuron_type : nengo.neurons.NeuronType, optional
-        Neuron type of the ensembles (Nengo's default if None).
-    input_rms, input_high : float
-        The input class the neural state scaling is designed for: white noise
-        with this root-mean-square value and flat power up to ``input_high``
-        Hz (default ``1 / theta``). States stay within the radius for inputs
-        of this class; larger inputs saturate the neurons.
-    n_std : float
-        How many standard deviations of each state fit within the radius
-        (default 3: states stay within the radius 99.7% of the time).
-    realization : {"balanced", "legendre"}
-        States of the neural realisation: the balanced realisation, scaled
-        (default), or the Legendre states, scaled. (``"scaled"`` is the
-        deprecated name of ``"legendre"``.)
-    mapping_synapse : nengo.LinearFilter, optional
-        The synapse the recurrence is mapped onto when the simulator realises
-        ``synapse`` as a different filter (for example the Loihi emulator's
-        decode filter and delays, `nengo_lmu.loihi.loop_synapse`); defaults to
-        ``synapse``. For a higher-order mapping synapse the input terms on the
-        input's advances are summed onto the current input, which is exact
-        for inputs that change little over the synapse's extra delay.
-    ensemble_dimensions : int
-        States per ensemble: 1 (default, an array of 1-D ensembles) up to
-        ``order`` (one ensemble per input dimension); must divide ``order``.
-    discretizer : {"zoh", "euler"}
-        Discretisation of the exact memory (the neural one is mapped from
-        the zero-order hold).
-    zero_order : int
-        Taylor degree of the approximate inverse of the synapse's zeros
-        (`~nengo_lmu.mapping.ss2sim`); no effect for all-pole synapses.
-    **ensemble_kwargs
-        Passed to every `nengo.Ensemble` (e.g. ``max_rates``, ``intercepts``,
-        ``encoders``, ``eval_points``, ``radius``); ``solver`` is passed to the
-        recurrent and output connections.
+    **kwargs
+        Passed to `.LinearNetwork` (``neurons_per_dimension``, ``synapse``,
+        ``dt``, ``discretizer``, ``neuron_type``, ``input_rms``,
+        ``input_high``, ``n_std``, ``realization``, ``ensemble_dimensions``,
+        ``mapping_synapse``, ``zero_order``, ``label``, ``seed``,
+        ``add_to_container`` and ensemble options), except ``system``,
+        ``copies`` and ``output``, which the memory sets. Two differ here:
+        ``input_high`` defaults to ``1 / theta`` for a neural memory, and
+        ``realization`` is ``"balanced"`` (default) or ``"legendre"`` (the
+        Legendre states, scaled; `.LinearNetwork`'s ``"given"``).
 
     Attributes
     ----------
-    input : nengo.Node
-        Input, ``size_in`` dimensions.
+    theta : float
+        The window in seconds.
+    order : int
+        Legendre coefficients per input dimension.
     output : nengo.Node
         Memory state in Legendre coordinates, ``size_in * order`` dimensions,
         ordered input dimension first: ``output[d * order + i]`` is
@@ -127,21 +88,16 @@ class LMUMemory(LinearNetwork):
         ``state``).
     system : LegendreDelay
         The analog system being realised.
-    discrete_system : LinearSystem
-        Its discretisation at ``dt`` (zero-order hold unless
-        ``discretizer="euler"``).
-    neurons_per_dimension : int or None
-        Neurons per state dimension (``n_neurons`` itself is Nengo's count of
-        all neurons in the network).
-    ensembles : list of nengo.Ensemble
-        The neural realisation's ensembles (empty for the exact one), grouped
-        by input dimension (Nengo's own list of the network's ensembles).
-    mapped_system : LinearSystem or None
-        The scaled system mapped onto ``synapse`` (``Ahat``, ``Bhat``).
-    state_transform : ndarray or None
-        ``T`` with Legendre state ``m = T z`` for the ensembles' state ``z``.
-    gain_connection : nengo.Connection or None
-        The Euler update's gain ``dt / theta`` (exact Euler memory only).
+
+    The other attributes are `.LinearNetwork`'s (``input``, ``state``,
+    ``discrete_system``, ``neurons_per_dimension``, ``ensembles``,
+    ``mapped_system``, ``state_transform``, ``gain_connection``,
+    ``input_delay``), with copies being input dimensions.
+
+    See Also
+    --------
+    LinearNetwork : the realisation and its options.
+    lmu_memory : the memory an `.LMU` builds.
 
     Notes
     -----
@@ -167,91 +123,40 @@ class LMUMemory(LinearNetwork):
     ...     probe = nengo.Probe(delayed, synapse=0.01)
     """
 
-    REALIZATIONS = ("balanced", "given")
+    REALIZATIONS = ("balanced", "legendre")
 
-    def __init__(
-        self,
-        theta,
-        order,
-        size_in=1,
-        neurons_per_dimension=None,
-        synapse=nengo.Lowpass(0.1),
-        dt=0.001,
-        neuron_type=None,
-        input_rms=0.3,
-        input_high=None,
-        n_std=3.0,
-        realization="balanced",
-        ensemble_dimensions=1,
-        mapping_synapse=None,
-        discretizer="zoh",
-        zero_order=DEFAULT_ZERO_ORDER,
-        label=None,
-        seed=None,
-        add_to_container=None,
-        **ensemble_kwargs,
-    ):
-        neurons_per_dimension = renamed_keyword(
-            ensemble_kwargs,
-            "n_neurons",
-            "neurons_per_dimension",
-            neurons_per_dimension,
-            None,
-            self,
-        )
+    def __init__(self, theta, order, size_in=1, **kwargs):
+        for name in _SET_BY_MEMORY:
+            if name in kwargs:
+                raise TypeError(
+                    f"LMUMemory sets the LinearNetwork option {name!r} itself"
+                )
         self.theta = check_positive_finite(theta, "theta", self)
         self.order = check_order(order, "order", self)
         check_count(size_in, "size_in", self)
-        dt = check_positive_finite(dt, "dt", self)
+        dt = kwargs["dt"] = check_positive_finite(kwargs.get("dt", 0.001), "dt", self)
         if self.theta < dt:
             raise ValidationError(
-                f"must be at least one time step (dt={dt:g} s), got " f"{self.theta:g}",
+                f"must be at least one time step (dt={dt:g} s), got {self.theta:g}",
                 attr="theta",
                 obj=self,
             )
-        if realization == "scaled":
-            warnings.warn(
-                "realization='scaled' is deprecated since NengoLMU 0.1.0 (both "
-                "realisations are scaled) and will be removed in the next "
-                "release; use realization='legendre'",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            realization = "legendre"
-        if not isinstance(realization, str) or realization not in REALIZATIONS:
-            raise ValidationError(
-                f"must be one of {REALIZATIONS}, got {realization!r}",
-                attr="realization",
-                obj=self,
-            )
-        default_high = neurons_per_dimension is not None and input_high is None
+        default_high = (
+            kwargs.get("neurons_per_dimension") is not None
+            and kwargs.get("input_high") is None
+        )
         if default_high:
-            input_high = 1.0 / self.theta
+            kwargs["input_high"] = 1.0 / self.theta
         try:
             super().__init__(
                 LegendreDelay(self.theta, self.order),
-                neurons_per_dimension=neurons_per_dimension,
-                synapse=synapse,
-                dt=dt,
                 copies=size_in,
                 output="state",
-                discretizer=discretizer,
-                neuron_type=neuron_type,
-                input_rms=input_rms,
-                input_high=input_high,
-                n_std=n_std,
-                realization="given" if realization == "legendre" else realization,
-                ensemble_dimensions=ensemble_dimensions,
-                mapping_synapse=mapping_synapse,
-                zero_order=zero_order,
-                label=label,
-                seed=seed,
-                add_to_container=add_to_container,
-                **ensemble_kwargs,
+                **kwargs,
             )
         except ValidationError as err:
+            realization = kwargs.get("realization", self.REALIZATIONS[0])
             raise self._neural_error(err, dt, realization, default_high) from None
-        self.realization = realization
 
     def _neural_error(self, err, dt, realization, default_high):
         """A ValidationError of the neural realisation, restated in terms of
@@ -398,3 +303,86 @@ class LMUMemory(LinearNetwork):
             )
         W = window_readout(self.order, n_points)
         return super().add_output(lambda m: function(W @ m), **kwargs)
+
+
+def lmu_memory(
+    theta,
+    order,
+    memory_d=1,
+    dt=0.001,
+    discretizer="zoh",
+    trainable_theta=False,
+    neurons_per_dimension=None,
+    matrices=None,
+    label="memory",
+    **kwargs,
+):
+    """The memory of an `.LMU`, a `.LinearNetwork` of the kind its options ask for.
+
+    * ``matrices=(Abar, Bbar)``: a `.LinearNetwork` of the discrete system
+      ``(Abar, Bbar, I)`` at ``dt``, one copy per memory, whose ``output`` is
+      its state (``theta`` is not used).
+    * ``discretizer="zoh"`` with ``trainable_theta``: a
+      `~nengo_lmu.dl.trainable.TrainableThetaMemory`, the exact memory with
+      its update in a NengoDL TensorNode (NengoDL is imported only then).
+    * otherwise an `.LMUMemory` (exact, Euler, or neural with
+      ``neurons_per_dimension``); with ``discretizer="euler"`` a trainable
+      theta is the memory's `~.LinearNetwork.gain_connection`, which the
+      caller leaves trainable.
+
+    Every kind has ``input`` (``memory_d`` dimensions), ``output`` (the
+    state, ``memory_d * order``, memory by memory) and ``discrete_system``
+    (the update ``(Abar, Bbar)``, at the initial theta when it trains). The
+    `.LMU` checks that the options go together before calling this.
+
+    Parameters
+    ----------
+    theta : float or None
+        Window in seconds (None only with ``matrices``).
+    order : int
+        Legendre coefficients per memory.
+    memory_d : int
+        Number of independent memories.
+    dt : float
+        Simulator time step in seconds.
+    discretizer : {"zoh", "euler"}
+        Discretisation of the exact memory.
+    trainable_theta : bool
+        Whether NengoDL is to train theta.
+    neurons_per_dimension : int or None
+        None for the exact memory, else neurons per state dimension.
+    matrices : tuple of ndarray, optional
+        ``(Abar, Bbar)`` of shapes ``(order, order)`` and ``(order, 1)``.
+    label : str
+        Label of the memory network.
+    **kwargs
+        Further `.LMUMemory` (so `.LinearNetwork`) options, for the neural
+        memory.
+
+    Returns
+    -------
+    memory : LinearNetwork
+    """
+    if matrices is not None:
+        Abar, Bbar = matrices
+        return LinearNetwork(
+            LinearSystem(Abar, Bbar, np.eye(order), dt=dt),
+            copies=memory_d,
+            output="state",
+            label=label,
+        )
+    if discretizer == "zoh" and trainable_theta:
+        # pylint: disable=import-outside-toplevel
+        from nengo_lmu.dl.trainable import TrainableThetaMemory
+
+        return TrainableThetaMemory(theta, order, memory_d, dt=dt, label=label)
+    return LMUMemory(
+        theta,
+        order,
+        size_in=memory_d,
+        neurons_per_dimension=neurons_per_dimension,
+        dt=dt,
+        discretizer=discretizer,
+        label=label,
+        **kwargs,
+    )

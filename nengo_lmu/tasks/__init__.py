@@ -16,11 +16,6 @@ Probe, and every result is fixed by its arguments (seeds included): nothing is
 downloaded and nothing depends on global random state. Only NumPy and Nengo
 are imported with this package; mlxtend, NengoDL, TensorFlow, NengoLoihi and
 matplotlib when a function needs them.
-
-``nengo_lmu.tasks.psmnist`` and ``nengo_lmu.tasks.mackey_glass`` are modules
-that can also be called as their data functions (`nengo_lmu.tasks.psmnist.psmnist`,
-`nengo_lmu.tasks.mackey_glass.mackey_glass`), as before the tasks became a
-package.
 """
 
 from nengo_lmu.tasks import delay, mackey_glass, psmnist

@@ -147,13 +147,13 @@ class _Backend:
     name = "nengo"
 
     def memory_kwargs(
-        self, theta, order, n_neurons, neuron_type, max_rates, synapse, dt
+        self, theta, order, neurons_per_dimension, neuron_type, max_rates, synapse, dt
     ):
         """`~nengo_lmu.LMUMemory` arguments of the neural memory."""
         kwargs = dict(
             theta=theta,
             order=order,
-            neurons_per_dimension=n_neurons,
+            neurons_per_dimension=neurons_per_dimension,
             synapse=nengo.Lowpass(synapse),
             dt=dt,
             neuron_type=(
@@ -185,14 +185,14 @@ class _LoihiBackend(_Backend):
     name = "loihi"
 
     def memory_kwargs(
-        self, theta, order, n_neurons, neuron_type, max_rates, synapse, dt
+        self, theta, order, neurons_per_dimension, neuron_type, max_rates, synapse, dt
     ):
         from nengo_lmu import loihi  # pylint: disable=import-outside-toplevel
 
         return loihi.memory_kwargs(
             theta,
             order,
-            n_neurons=n_neurons,
+            neurons_per_dimension=neurons_per_dimension,
             tau=synapse,
             dt=dt,
             neuron_type=neuron_type,
@@ -219,7 +219,7 @@ def _backend(backend):
 
 
 def check_delay_experiment(
-    theta, order, n_neurons, duration, dt=0.001, seed=0, limits=None
+    theta, order, neurons_per_dimension, duration, dt=0.001, seed=0, limits=None
 ):
     """Check the delay experiment's settings before anything is built.
 
@@ -231,14 +231,14 @@ def check_delay_experiment(
     Returns
     -------
     settings : dict
-        ``theta``, ``order``, ``n_neurons``, ``duration``, ``dt``, ``seed``,
+        ``theta``, ``order``, ``neurons_per_dimension``, ``duration``, ``dt``, ``seed``,
         checked, and ``steps``.
     """
     theta = check_positive_finite(theta, "theta")
     dt = check_positive_finite(dt, "dt")
     duration = check_positive_finite(duration, "duration")
     order = check_order(order)
-    n_neurons = check_count(n_neurons, "n_neurons")
+    neurons_per_dimension = check_count(neurons_per_dimension, "neurons_per_dimension")
     seed = check_seed(seed)
     if theta < dt:
         raise ValidationError(
@@ -255,17 +255,17 @@ def check_delay_experiment(
         for value, key, attr, what in [
             (order, "order", "order", "the memory order"),
             (
-                order * n_neurons,
+                order * neurons_per_dimension,
                 "neurons",
-                "n_neurons",
-                f"order x neurons per dimension ({order} x {n_neurons})",
+                "neurons_per_dimension",
+                f"order x neurons per dimension ({order} x {neurons_per_dimension})",
             ),
             (steps, "steps", "duration", f"duration / dt ({steps} steps)"),
             (
-                order * n_neurons * steps,
+                order * neurons_per_dimension * steps,
                 "neuron_steps",
                 "duration",
-                f"neurons x steps ({order * n_neurons} x {steps})",
+                f"neurons x steps ({order * neurons_per_dimension} x {steps})",
             ),
         ]:
             if value > limits[key]:
@@ -277,7 +277,7 @@ def check_delay_experiment(
     return dict(
         theta=theta,
         order=order,
-        n_neurons=n_neurons,
+        neurons_per_dimension=neurons_per_dimension,
         duration=duration,
         dt=dt,
         seed=seed,
@@ -288,7 +288,7 @@ def check_delay_experiment(
 def delay_network(
     theta=1.0,
     order=6,
-    n_neurons=100,
+    neurons_per_dimension=100,
     neuron_type=None,
     max_rates=None,
     synapse=0.1,
@@ -309,7 +309,7 @@ def delay_network(
     ----------
     theta, order : float, int
         The memories' window (seconds) and order.
-    n_neurons : int
+    neurons_per_dimension : int
         Neurons per state dimension of the neural memory.
     neuron_type : nengo.neurons.NeuronType, optional
         Default ``nengo.SpikingRectifiedLinear()`` (on ``"loihi"``: the
@@ -339,14 +339,14 @@ def delay_network(
 
     Examples
     --------
-    >>> net = delay_network(theta=0.5, order=4, n_neurons=50, duration=2.0)
+    >>> net = delay_network(theta=0.5, order=4, neurons_per_dimension=50, duration=2.0)
     >>> with nengo.Simulator(net, progress_bar=False) as sim:
     ...     sim.run(net.duration)
     """
     backend = _backend(backend)
-    check_delay_experiment(theta, order, n_neurons, duration, dt, seed)
+    check_delay_experiment(theta, order, neurons_per_dimension, duration, dt, seed)
     params = backend.memory_kwargs(
-        theta, order, n_neurons, neuron_type, max_rates, synapse, dt
+        theta, order, neurons_per_dimension, neuron_type, max_rates, synapse, dt
     )
     params.update(input_rms=INPUT_RMS, input_high=INPUT_HIGH)
     params.update(memory_kwargs or {})

@@ -28,7 +28,6 @@ from nengo_lmu._validation import (
     check_seed,
 )
 from nengo_lmu.networks import LMU
-from nengo_lmu.tasks._module import make_callable
 
 
 def mackey_glass_series(
@@ -363,8 +362,3 @@ def evaluate_mackey_glass(net, test, batch_size=16, progress_bar=False):
     nrmse = np.sqrt(np.mean((out - y) ** 2)) / scale
     persistence = np.sqrt(np.mean((x - y) ** 2)) / scale
     return float(nrmse), float(persistence)
-
-
-# ``nengo_lmu.tasks.mackey_glass(...)`` calls `mackey_glass`
-# (see nengo_lmu.tasks._module)
-make_callable(__name__)

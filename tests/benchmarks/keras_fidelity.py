@@ -34,7 +34,7 @@ import nengo  # noqa: E402
 import numpy as np  # noqa: E402
 
 from nengo_lmu.interop import network_from_keras  # noqa: E402
-from nengo_lmu.tasks import psmnist  # noqa: E402
+from nengo_lmu.tasks.psmnist import psmnist  # noqa: E402
 
 DT = 0.001
 STEPS = 784

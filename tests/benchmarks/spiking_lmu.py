@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 
 from nengo_lmu.dl import import_nengo_dl  # noqa: E402
 from nengo_lmu.spiking import to_spiking  # noqa: E402
-from nengo_lmu.tasks import psmnist  # noqa: E402
+from nengo_lmu.tasks.psmnist import psmnist  # noqa: E402
 
 DT = 0.001
 
@@ -248,7 +248,7 @@ def b5_network(
         kwargs = loihi.lmu_kwargs(
             theta,
             order,
-            n_neurons=memory_neurons,
+            neurons_per_dimension=memory_neurons,
             neuron_type=nengo.RectifiedLinear(),
             tau=tau,
             input_rms=input_rms,
