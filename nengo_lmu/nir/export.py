@@ -1,0 +1,705 @@
+"""`to_nir` and `from_nir`: Nengo networks as NIR graphs and back."""
+
+import collections
+
+import nengo
+import numpy as np
+from nengo.exceptions import ValidationError
+
+from nengo_lmu._validation import check_positive_finite
+from nengo_lmu.nir.graph import schedule
+from nengo_lmu.nir.neurons import CubaLIF
+from nengo_lmu.version import version
+
+__all__ = ["to_nir", "from_nir"]
+
+#: time constant that makes a leaky NIR neuron an integrator (r = tau_mem)
+IF_TAU = 1e4
+
+_Term = collections.namedtuple("_Term", "source matrix delay tau")
+
+
+def _synapse(conn):
+    """(delay steps, lowpass tau or None) of a connection's synapse."""
+    syn = conn.synapse
+    if syn is None:
+        return 0, None
+    if isinstance(syn, nengo.Lowpass):
+        return (1, None) if syn.tau == 0 else (0, float(syn.tau))
+    raise ValidationError(
+        f"{conn} has the synapse {syn}, which NIR cannot express; use None, 0 or "
+        "a nengo.Lowpass",
+        attr="synapse",
+        obj=conn,
+    )
+
+
+def _label(obj):
+    text = str(obj.label or type(obj).__name__.lower())
+    return "".join(c if c.isalnum() else "_" for c in text).strip("_")
+
+
+def _selector(size, sl):
+    return np.eye(size)[np.arange(size)[sl]]
+
+
+class _Exporter:
+    def __init__(self, network, dt, inputs, outputs, approximate):
+        self.network, self.dt, self.approximate = network, dt, approximate
+        self.model = nengo.builder.Model(dt=dt)
+        self.model.build(network)
+        self.into = collections.defaultdict(list)
+        for conn in network.all_connections:
+            self.into[conn.post_obj].append(conn)
+        self.ensembles = list(network.all_ensembles)
+        self._check_objects()
+        self.inputs = self._inputs(inputs)
+        self.outputs = self._outputs(outputs)
+        self._memo = {}
+
+    # checks, before anything is built
+    def _check_objects(self):
+        for conn in self.network.all_connections:
+            if conn.learning_rule_type is not None:
+                raise ValidationError(
+                    f"{conn} has a learning rule, which NIR cannot express; freeze "
+                    "the learned weights first",
+                    attr="learning_rule_type",
+                    obj=conn,
+                )
+            _synapse(conn)
+        for ens in self.ensembles:
+            nt = ens.neuron_type
+            if isinstance(nt, CubaLIF):
+                continue
+            if not nt.spiking:
+                raise ValidationError(
+                    f"{ens} has {type(nt).__name__} neurons, which are not spiking; "
+                    "NIR graphs of this library are spiking (use to_spiking first)",
+                    attr="neuron_type",
+                    obj=ens,
+                )
+            if not isinstance(nt, (nengo.LIF, nengo.SpikingRectifiedLinear)):
+                raise ValidationError(
+                    f"{ens} has {type(nt).__name__} neurons, which have no NIR "
+                    "counterpart; use nengo_lmu.nir.CubaLIF",
+                    attr="neuron_type",
+                    obj=ens,
+                )
+            if not self.approximate:
+                raise ValidationError(
+                    f"{ens} has {type(nt).__name__} neurons, which NIR consumers run "
+                    "differently (no refractory period, no voltage floor, reset to "
+                    "zero); use nengo_lmu.nir.CubaLIF neurons (memory_options) for an "
+                    "exact export, or to_nir(..., approximate=True)",
+                    attr="neuron_type",
+                    obj=ens,
+                )
+
+    def _inputs(self, inputs):
+        if inputs is None:
+            inputs = [
+                n
+                for n in self.network.all_nodes
+                if n.size_in == 0 and n.output is not None and not self._constant(n)
+            ]
+        inputs = list(inputs)
+        if not inputs:
+            raise ValidationError(
+                "the network has no input Node; NIR graphs need one (give inputs)",
+                attr="inputs",
+                obj=self.network,
+            )
+        for node in inputs:
+            if not isinstance(node, nengo.Node):
+                raise ValidationError(
+                    f"must be Nodes, got {node!r}", attr="inputs", obj=self.network
+                )
+        return inputs
+
+    def _outputs(self, outputs):
+        if outputs is None:
+            outputs = [
+                p.target
+                for p in self.network.all_probes
+                if isinstance(p.target, (nengo.Node, nengo.Ensemble))
+            ]
+        outputs = list(dict.fromkeys(outputs))
+        if not outputs:
+            raise ValidationError(
+                "nothing to read out; give outputs (Nodes or Ensembles) or probe them",
+                attr="outputs",
+                obj=self.network,
+            )
+        return outputs
+
+    @staticmethod
+    def _constant(node):
+        return node.size_in == 0 and isinstance(node.output, np.ndarray)
+
+    # the value of an object as terms over sources
+    def _value(self, obj):
+        """Terms (source, matrix, delay, tau) whose sum is ``obj``'s output."""
+        if obj in self._memo:
+            if self._memo[obj] is None:
+                raise ValidationError(
+                    f"{obj} is a Node inside a loop with no neurons in it, which NIR "
+                    "cannot express",
+                    attr="network",
+                    obj=obj,
+                )
+            return self._memo[obj]
+        if isinstance(obj, nengo.Ensemble) or obj in self.inputs:
+            return [_Term(obj, np.eye(obj.size_out), 0, None)]
+        if self._constant(obj):
+            return [_Term("constant", obj.output.reshape(-1, 1).astype(float), 0, None)]
+        if obj.output is not None:
+            raise ValidationError(
+                f"{obj} computes a function, which NIR cannot express; give it as an "
+                "input, or compute it with neurons",
+                attr="network",
+                obj=obj,
+            )
+        self._memo[obj] = None
+        terms = []
+        for conn in self.into[obj]:
+            post = _selector(obj.size_in, conn.post_slice).T
+            terms.extend(self._through(conn, post))
+        self._memo[obj] = terms
+        return terms
+
+    def _through(self, conn, post):
+        """Terms of ``post @ conn's output`` (``post`` maps conn.size_out)."""
+        delay, tau = _synapse(conn)
+        weights = self.model.params[conn].weights
+        weights = np.asarray(1.0 if weights is None else weights, dtype=float)
+        pre = conn.pre_obj
+        if isinstance(pre, nengo.ensemble.Neurons):
+            ens = pre.ensemble
+            sel = _selector(ens.n_neurons, conn.pre_slice)
+            matrix = (weights if weights.ndim == 2 else weights * np.eye(len(sel))) @ sel
+            return [_Term(ens, post @ matrix, delay, tau)]
+        if isinstance(pre, nengo.Ensemble):  # decoded: weights are T @ decoders
+            return [_Term(pre, post @ weights, delay, tau)]
+        sel = _selector(pre.size_out, conn.pre_slice)
+        transform = (
+            weights if weights.ndim == 2 else weights * np.eye(conn.size_out)
+        ) @ sel
+        out = []
+        for term in self._value(pre):
+            if term.delay and delay or (term.tau is not None and tau is not None):
+                raise ValidationError(
+                    f"{conn} adds a synapse to a path that already has one; NIR "
+                    "populations have one synapse each",
+                    attr="synapse",
+                    obj=conn,
+                )
+            out.append(
+                _Term(
+                    term.source,
+                    post @ transform @ term.matrix,
+                    term.delay + delay,
+                    term.tau if tau is None else tau,
+                )
+            )
+        return out
+
+    def _sink_terms(self, target):
+        """Terms of ``target``'s input current (ensemble) or value (node)."""
+        if isinstance(target, nengo.Ensemble):
+            built = self.model.params[target]
+            terms = []
+            for conn in self.into[target]:
+                post = built.scaled_encoders @ _selector(
+                    target.size_in, conn.post_slice
+                ).T
+                terms.extend(self._through(conn, post))
+            for conn in self.into[target.neurons]:
+                post = (
+                    built.gain[:, None]
+                    * _selector(target.n_neurons, conn.post_slice).T
+                )
+                terms.extend(self._through(conn, post))
+            return terms
+        if isinstance(target, nengo.Node):
+            if target in self.inputs:
+                return [_Term(target, np.eye(target.size_out), 0, None)]
+            return self._value(target)
+        raise ValidationError(
+            f"must be a Node or an Ensemble, got {target!r}", attr="outputs"
+        )
+
+    def export(self, metadata):
+        import nir
+
+        dt = self.dt
+        neurons = {}
+        for ens in self.ensembles:
+            terms = self._sink_terms(ens)
+            taus = {t.tau for t in terms if t.source != "constant"}
+            if len(taus) > 1:
+                raise ValidationError(
+                    f"{ens} receives input through unequal synapses {sorted(map(str, taus))}; "
+                    "a NIR population has one synapse: give all its input connections "
+                    "the same synapse",
+                    attr="synapse",
+                    obj=ens,
+                )
+            tau = taus.pop() if taus else None
+            if isinstance(ens.neuron_type, CubaLIF) and tau is not None:
+                raise ValidationError(
+                    f"{ens} has CubaLIF neurons, which filter their input themselves; "
+                    "connections into them take synapse=None (or 0 to close a loop)",
+                    attr="synapse",
+                    obj=ens,
+                )
+            neurons[ens] = (terms, tau)
+        # input delays (the Nengo network may delay its input by a step)
+        input_delays = {
+            t.delay
+            for terms, _ in neurons.values()
+            for t in terms
+            if t.source in self.inputs
+        }
+        if len(input_delays) > 1:
+            raise ValidationError(
+                "the inputs reach the neurons with unequal delays, which NIR cannot "
+                "express; give every input connection the same synapse",
+                attr="inputs",
+                obj=self.network,
+            )
+        input_delay = input_delays.pop() if input_delays else 0
+        order = self._order(neurons)
+        names = {}
+        idx = iter(range(10**6))
+
+        def name(label):
+            return f"{next(idx):03d}_{label}"
+
+        nodes, edges = {}, []
+        in_slices, start = [], 0
+        for node in self.inputs:
+            in_slices.append((node, slice(start, start + node.size_out)))
+            start += node.size_out
+        n_in = start
+        iname = name("input")
+        nodes[iname] = nir.Input(input_type=np.array([n_in]))
+        for node, sl in in_slices:
+            names[node] = (iname, sl)
+        delayed_linears = []
+        for ens in order:
+            terms, tau = neurons[ens]
+            n = ens.n_neurons
+            bias = np.asarray(self.model.params[ens].bias, dtype=float).copy()
+            groups = collections.OrderedDict()
+            for t in terms:
+                if t.source == "constant":
+                    bias += t.matrix[:, 0]
+                    continue
+                delay = 0 if t.source in self.inputs else t.delay
+                key = (names[t.source][0] if t.source in self.inputs else t.source, delay)
+                w = self._source_matrix(t, n, names, n_in)
+                groups[key] = groups[key] + w if key in groups else w
+            forward = [(k, w) for k, w in groups.items() if k[1] == 0]
+            if not forward:
+                forward = [((iname, 0), np.zeros((n, n_in)))]
+            for i, ((src, _), w) in enumerate(forward):
+                lname = name(f"to_{_label(ens)}")
+                sname = src if isinstance(src, str) else names[src][0]
+                if i == 0:
+                    nodes[lname] = nir.Affine(weight=w, bias=bias)
+                else:
+                    nodes[lname] = nir.Linear(weight=w)
+                edges += [(sname, lname), (lname, None)]
+            ename = name(_label(ens))
+            edges = [(a, ename if b is None else b) for a, b in edges]
+            for (src, delay), w in groups.items():
+                if delay == 0:
+                    continue
+                if delay > 1:
+                    raise ValidationError(
+                        f"a path into {ens} delays by {delay} steps; NIR consumers "
+                        "delay a loop by one step only",
+                        attr="synapse",
+                        obj=ens,
+                    )
+                delayed_linears.append((src, ens, w))
+            nodes[ename] = self._neuron_node(ens, tau)
+            names[ens] = (ename, None)
+        loop_edges = set()
+        for src, ens, w in delayed_linears:
+            lname = name(f"loop_{_label(src)}_to_{_label(ens)}")
+            nodes[lname] = nir.Linear(weight=w)
+            edges += [(names[src][0], lname), (lname, names[ens][0])]
+            loop_edges.add((lname, names[ens][0]))
+        # readouts
+        out_slices, rows, readout_taus = [], collections.OrderedDict(), []
+        start = 0
+        for target in self.outputs:
+            terms = self._sink_terms(target)
+            size = target.size_out if isinstance(target, nengo.Node) else target.size_out
+            taus = {t.tau for t in terms if t.source != "constant"}
+            if len(taus) > 1:
+                raise ValidationError(
+                    f"{target} is read out through unequal synapses; give its "
+                    "connections the same synapse",
+                    attr="outputs",
+                    obj=target,
+                )
+            readout_taus.append(taus.pop() if taus else None)
+            for t in terms:
+                if t.source == "constant":
+                    raise ValidationError(
+                        f"{target} has a constant input, which a NIR output cannot "
+                        "carry; read out a Node without it",
+                        attr="outputs",
+                        obj=target,
+                    )
+                src = names[t.source][0]
+                full = rows.setdefault(src, [])
+                full.append((start, self._source_matrix(t, size, names, n_in)))
+            out_slices.append((start, start + size))
+            start += size
+        n_out = start
+        oname = "zzz_output"
+        nodes[oname] = nir.Output(output_type=np.array([n_out]))
+        for src, parts in rows.items():
+            n_src = parts[0][1].shape[1]
+            w = np.zeros((n_out, n_src))
+            for s, m in parts:
+                w[s : s + m.shape[0]] += m
+            lname = name(f"readout_{src}")
+            nodes[lname] = nir.Linear(weight=w)
+            edges += [(src, lname), (lname, oname)]
+        meta = {
+            "nengo_lmu_version": version,
+            "dt": dt,
+            "spike": "1 per step",
+            "input_delay_steps": int(input_delay),
+            "inputs": [str(n.label or n) for n in self.inputs],
+            "input_sizes": [int(n.size_out) for n in self.inputs],
+            "outputs": [str(o.label or o) for o in self.outputs],
+            "output_slices": np.array(out_slices, dtype=int).ravel(),
+            "readout_tau": np.array(
+                [np.nan if t is None else t for t in readout_taus], dtype=float
+            ),
+            "approximate": int(self.approximate),
+        }
+        memories = [
+            n
+            for n in [self.network] + self.network.all_networks
+            if hasattr(n, "theta") and hasattr(n, "order")
+        ]
+        if memories:
+            m = memories[0]
+            meta.update(theta=float(m.theta), order=int(m.order))
+            meta["realization"] = str(getattr(m, "realization", "") or "")
+        meta.update(metadata or {})
+        graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
+        # the consumers' delays must be the Nengo network's
+        _, delayed = schedule(graph.nodes, graph.edges)
+        if delayed != loop_edges:
+            extra = sorted(delayed - loop_edges)
+            missing = sorted(loop_edges - delayed)
+            raise ValidationError(
+                f"NIR consumers would delay {extra or 'no other edges'} and not "
+                f"{missing or 'no others'}; synapse=0 (or a Lowpass) must be on "
+                "connections that close a loop, and only there",
+                attr="synapse",
+                obj=self.network,
+            )
+        return graph
+
+    def _source_matrix(self, term, n_rows, names, n_in):
+        src = term.source
+        w = term.matrix
+        if isinstance(src, nengo.Ensemble):
+            amplitude = getattr(src.neuron_type, "amplitude", 1.0)
+            return w * (amplitude / self.dt)
+        # an input node: its columns of the whole input vector
+        full = np.zeros((n_rows, n_in))
+        full[:, names[src][1]] = w
+        return full
+
+    def _order(self, neurons):
+        """Ensembles in an order where every undelayed input comes first."""
+        deps = {
+            ens: {
+                t.source
+                for t in terms
+                if isinstance(t.source, nengo.Ensemble)
+                and t.delay == 0
+                and not (self.approximate and t.tau is not None)
+            }
+            for ens, (terms, _) in neurons.items()
+        }
+        if self.approximate:
+            # Nengo's Lowpass delays every connection by a step; consumers only
+            # loops. Keep the feedforward ones, break each loop at its back edge.
+            deps = {
+                ens: {
+                    t.source
+                    for t in terms
+                    if isinstance(t.source, nengo.Ensemble) and t.source is not ens
+                }
+                for ens, (terms, _) in neurons.items()
+            }
+        order, state = [], {}
+
+        def visit(ens):
+            if state.get(ens) == 2:
+                return
+            if state.get(ens) == 1:
+                if self.approximate:
+                    return
+                raise ValidationError(
+                    f"{ens} is in a loop with no delay (synapse=None throughout)",
+                    attr="synapse",
+                    obj=ens,
+                )
+            state[ens] = 1
+            for dep in deps[ens]:
+                visit(dep)
+            state[ens] = 2
+            order.append(ens)
+
+        for ens in self.ensembles:
+            visit(ens)
+        if self.approximate:
+            position = {e: i for i, e in enumerate(order)}
+            for ens, (terms, tau) in neurons.items():
+                neurons[ens] = (
+                    [
+                        t._replace(
+                            delay=int(
+                                isinstance(t.source, nengo.Ensemble)
+                                and position[t.source] >= position[ens]
+                            )
+                        )
+                        if t.source != "constant"
+                        else t
+                        for t in terms
+                    ],
+                    tau,
+                )
+        return order
+
+    def _neuron_node(self, ens, tau):
+        import nir
+
+        n = ens.n_neurons
+        nt = ens.neuron_type
+        ones = np.ones(n)
+        if isinstance(nt, CubaLIF):
+            tau_syn, tau_mem, r = nt.tau_syn, nt.tau_mem, 1.0
+        else:
+            if tau is None:
+                raise ValidationError(
+                    f"{ens} has no synapse on its input; NIR's CubaLIF needs one",
+                    attr="synapse",
+                    obj=ens,
+                )
+            tau_syn = self.dt / -np.expm1(-self.dt / tau)  # same pole with Euler
+            if isinstance(nt, nengo.LIF):
+                tau_mem, r = nt.tau_rc, 1.0
+            else:
+                tau_mem, r = IF_TAU, IF_TAU
+        return nir.CubaLIF(
+            tau_syn=tau_syn * ones,
+            tau_mem=tau_mem * ones,
+            r=r * ones,
+            v_leak=0 * ones,
+            v_threshold=ones,
+            v_reset=0 * ones,
+            w_in=ones,
+            metadata={"label": str(ens.label)},
+        )
+
+
+def to_nir(network, dt=0.001, inputs=None, outputs=None, approximate=False, metadata=None):
+    """A NIR graph of a spiking Nengo network (a memory, an LMU cell, readouts).
+
+    Every Ensemble becomes a NIR ``CubaLIF`` population; every path between
+    two of them (through passthrough Nodes, slices, transforms and decoders)
+    becomes one ``Linear`` edge with the neuron-to-neuron weights (a spike is
+    an input of 1 in NIR consumers, ``amplitude / dt`` in Nengo; weights are
+    scaled accordingly); each population's bias (and constant Nodes) rides on
+    an ``Affine`` edge. The ``inputs`` Nodes become one NIR ``Input`` (their
+    outputs concatenated), the ``outputs`` one ``Output`` fed by the linear
+    readouts of the spikes (a readout's synapse is in the metadata,
+    ``readout_tau``: filter the output with it).
+
+    Exact for `CubaLIF` neurons (see `memory_options`), whose connections
+    have ``synapse=None``, or ``synapse=0`` on connections that close a loop
+    (NIR consumers delay a loop by one step): the graph then computes what
+    the Nengo network computes, spike for spike (with the input delayed by
+    ``input_delay_steps`` in the metadata). With ``approximate=True``,
+    ``nengo.LIF`` and ``nengo.SpikingRectifiedLinear`` ensembles with Lowpass
+    synapses are exported too, losing what NIR cannot express (refractory
+    period, voltage floor, the carry-over of the voltage past threshold, and
+    Nengo's one-step delay of feedforward synapses).
+
+    Everything is checked before the graph is made: learning rules, Nodes
+    computing functions (inside a loop or not), synapses other than Lowpass,
+    unequal synapses into one population, non-spiking neurons and neurons
+    without NIR counterpart raise a ValidationError naming the object.
+
+    Parameters
+    ----------
+    network : nengo.Network
+    dt : float
+        The step the network was designed for (decoders are solved at build).
+    inputs : list of nengo.Node, optional
+        Default: every Node with no input that is not a constant.
+    outputs : list of nengo.Node or nengo.Ensemble, optional
+        Default: the targets of the network's probes (other than neurons).
+    approximate : bool
+        Allow Nengo's LIF and SpikingRectifiedLinear (see above).
+    metadata : dict, optional
+        Added to the graph's metadata (which holds dt, theta, order,
+        realization of the first LMU memory found, and this library's version).
+
+    Returns
+    -------
+    graph : nir.NIRGraph
+
+    Examples
+    --------
+    >>> import nir
+    >>> with nengo.Network(seed=0) as net:
+    ...     stim = nengo.Node(np.sin)
+    ...     memory = LMUMemory(1.0, 4, neurons_per_dimension=50, **memory_options())
+    ...     nengo.Connection(stim, memory.input, synapse=0)
+    ...     out = memory.add_delay_output(1.0)
+    >>> graph = to_nir(net, outputs=[out])  # doctest: +SKIP
+    >>> nir.write("memory.nir", graph)  # doctest: +SKIP
+    """
+    if not isinstance(network, nengo.Network):
+        raise ValidationError(
+            f"must be a nengo.Network, got {type(network).__name__}", attr="network"
+        )
+    dt = check_positive_finite(dt, "dt")
+    exporter = _Exporter(network, dt, inputs, outputs, bool(approximate))
+    return exporter.export(metadata)
+
+
+def from_nir(graph, dt=0.001):
+    """A Nengo network computing what NIR consumers compute from ``graph``.
+
+    ``CubaLIF`` populations (uniform ``tau_syn`` and ``tau_mem``, ``v_leak``
+    and ``v_reset`` zero) become Ensembles of `CubaLIF` neurons driven through
+    ``.neurons`` (``r * w_in / v_threshold`` folded into their inputs);
+    ``Affine``, ``Linear`` and ``Scale`` nodes become passthrough Nodes; the
+    edges NIR consumers delay (`nengo_lmu.nir.graph.schedule`) get
+    ``synapse=0``, all others ``synapse=None``.
+
+    Parameters
+    ----------
+    graph : nir.NIRGraph
+        One ``Input`` and one ``Output`` node (as `to_nir` makes).
+    dt : float
+        The step the network will run at (a consumer's step).
+
+    Returns
+    -------
+    network : nengo.Network
+        With ``input`` and ``output`` Nodes, and ``populations``: a dict of
+        the Ensembles by NIR node name.
+    """
+    import nir
+
+    dt = check_positive_finite(dt, "dt")
+    nodes = dict(graph.nodes)
+    ins = [n for n, node in nodes.items() if isinstance(node, nir.Input)]
+    outs = [n for n, node in nodes.items() if isinstance(node, nir.Output)]
+    if len(ins) != 1 or len(outs) != 1:
+        raise ValidationError(
+            f"needs one Input and one Output node, got {len(ins)} and {len(outs)}",
+            attr="graph",
+        )
+    scales = {}
+    for name, node in nodes.items():
+        if isinstance(node, nir.CubaLIF):
+            for attr in ("tau_syn", "tau_mem"):
+                values = np.asarray(getattr(node, attr), dtype=float)
+                if not np.allclose(values, values.flat[0]):
+                    raise ValidationError(
+                        f"node {name!r} has unequal {attr} across its neurons; split "
+                        "it into populations of equal time constants",
+                        attr="graph",
+                    )
+            for attr in ("v_leak", "v_reset"):
+                value = getattr(node, attr)
+                if value is not None and np.any(np.asarray(value) != 0):
+                    raise ValidationError(
+                        f"node {name!r} has a nonzero {attr}, which "
+                        "nengo_lmu.nir.CubaLIF does not model",
+                        attr="graph",
+                    )
+            scales[name] = (
+                np.asarray(node.r, float)
+                * np.asarray(node.w_in, float)
+                / np.asarray(node.v_threshold, float)
+            ) * np.ones(np.shape(node.tau_mem))
+        elif not isinstance(
+            node, (nir.Input, nir.Output, nir.Affine, nir.Linear, nir.Scale)
+        ):
+            raise ValidationError(
+                f"node {name!r} is a {type(node).__name__}; from_nir rebuilds Input, "
+                "Output, Affine, Linear, Scale and CubaLIF",
+                attr="graph",
+            )
+    _, delayed = schedule(nodes, list(graph.edges))
+    with nengo.Network(label="from_nir") as net:
+        made = {}
+        net.populations = {}
+        for name, node in nodes.items():
+            if isinstance(node, nir.Input):
+                made[name] = net.input = nengo.Node(
+                    size_in=int(np.prod(node.input_type["input"])), label=name
+                )
+            elif isinstance(node, nir.Output):
+                made[name] = net.output = nengo.Node(
+                    size_in=int(np.prod(node.output_type["output"])), label=name
+                )
+            elif isinstance(node, nir.CubaLIF):
+                n = int(np.size(node.tau_mem))
+                ens = nengo.Ensemble(
+                    n,
+                    1,
+                    neuron_type=CubaLIF(
+                        tau_syn=float(np.ravel(node.tau_syn)[0]),
+                        tau_mem=float(np.ravel(node.tau_mem)[0]),
+                    ),
+                    gain=np.ones(n),
+                    bias=np.zeros(n),
+                    label=name,
+                )
+                net.populations[name] = ens
+                made[name] = ens.neurons
+            elif isinstance(node, (nir.Affine, nir.Linear)):
+                made[name] = nengo.Node(size_in=node.weight.shape[0], label=name)
+            else:
+                made[name] = nengo.Node(size_in=np.size(node.scale), label=name)
+        for name, node in nodes.items():
+            if isinstance(node, nir.Affine) and np.any(node.bias):
+                const = nengo.Node(np.asarray(node.bias, float), label=f"{name}.bias")
+                nengo.Connection(const, made[name], synapse=None)
+        for src, dst in graph.edges:
+            s, d = nodes[src], nodes[dst]
+            transform = 1.0
+            if isinstance(d, (nir.Affine, nir.Linear)):
+                transform = np.asarray(d.weight, float)
+            elif isinstance(d, nir.Scale):
+                transform = np.diag(np.ravel(d.scale))
+            if isinstance(s, nir.CubaLIF):  # Nengo spikes are 1 / dt
+                transform = transform * dt
+            if isinstance(d, nir.CubaLIF):
+                transform = scales[dst] * (np.eye(len(scales[dst])) * transform)
+            nengo.Connection(
+                made[src],
+                made[dst],
+                transform=transform,
+                synapse=0 if (src, dst) in delayed else None,
+            )
+    return net
