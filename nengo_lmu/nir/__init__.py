@@ -13,4 +13,11 @@ from nengo_lmu.nir.export import from_nir, to_nir
 from nengo_lmu.nir.neurons import CubaLIF, euler_lowpass, memory_options
 from nengo_lmu.nir.simulate import simulate
 
-__all__ = ["CubaLIF", "euler_lowpass", "from_nir", "memory_options", "simulate", "to_nir"]
+__all__ = [
+    "CubaLIF",
+    "euler_lowpass",
+    "from_nir",
+    "memory_options",
+    "simulate",
+    "to_nir",
+]

@@ -177,7 +177,9 @@ class _Exporter:
         if isinstance(pre, nengo.ensemble.Neurons):
             ens = pre.ensemble
             sel = _selector(ens.n_neurons, conn.pre_slice)
-            matrix = (weights if weights.ndim == 2 else weights * np.eye(len(sel))) @ sel
+            matrix = (
+                weights if weights.ndim == 2 else weights * np.eye(len(sel))
+            ) @ sel
             return [_Term(ens, post @ matrix, delay, tau)]
         if isinstance(pre, nengo.Ensemble):  # decoded: weights are T @ decoders
             return [_Term(pre, post @ weights, delay, tau)]
@@ -210,14 +212,13 @@ class _Exporter:
             built = self.model.params[target]
             terms = []
             for conn in self.into[target]:
-                post = built.scaled_encoders @ _selector(
-                    target.size_in, conn.post_slice
-                ).T
+                post = (
+                    built.scaled_encoders @ _selector(target.size_in, conn.post_slice).T
+                )
                 terms.extend(self._through(conn, post))
             for conn in self.into[target.neurons]:
                 post = (
-                    built.gain[:, None]
-                    * _selector(target.n_neurons, conn.post_slice).T
+                    built.gain[:, None] * _selector(target.n_neurons, conn.post_slice).T
                 )
                 terms.extend(self._through(conn, post))
             return terms
@@ -233,19 +234,28 @@ class _Exporter:
         import nir
 
         dt = self.dt
-        neurons = {}
+        sizes = [ens.n_neurons for ens in self.ensembles]
+        offsets = dict(zip(self.ensembles, np.cumsum([0] + sizes[:-1])))
+        n = int(sum(sizes))
+        n_in = sum(node.size_out for node in self.inputs)
+        in_offsets = dict(
+            zip(self.inputs, np.cumsum([0] + [x.size_out for x in self.inputs[:-1]]))
+        )
+        w_in, w_rec, bias = np.zeros((n, n_in)), np.zeros((n, n)), np.zeros(n)
+        taus, input_delays = [], set()
         for ens in self.ensembles:
+            rows = slice(offsets[ens], offsets[ens] + ens.n_neurons)
             terms = self._sink_terms(ens)
-            taus = {t.tau for t in terms if t.source != "constant"}
-            if len(taus) > 1:
+            syn = {t.tau for t in terms if t.source != "constant"}
+            if len(syn) > 1:
                 raise ValidationError(
-                    f"{ens} receives input through unequal synapses {sorted(map(str, taus))}; "
-                    "a NIR population has one synapse: give all its input connections "
-                    "the same synapse",
+                    f"{ens} receives input through unequal synapses "
+                    f"{sorted(map(str, syn))}; a NIR neuron has one synapse: give all "
+                    "its input connections the same synapse",
                     attr="synapse",
                     obj=ens,
                 )
-            tau = taus.pop() if taus else None
+            tau = syn.pop() if syn else None
             if isinstance(ens.neuron_type, CubaLIF) and tau is not None:
                 raise ValidationError(
                     f"{ens} has CubaLIF neurons, which filter their input themselves; "
@@ -253,14 +263,31 @@ class _Exporter:
                     attr="synapse",
                     obj=ens,
                 )
-            neurons[ens] = (terms, tau)
-        # input delays (the Nengo network may delay its input by a step)
-        input_delays = {
-            t.delay
-            for terms, _ in neurons.values()
-            for t in terms
-            if t.source in self.inputs
-        }
+            taus.append(tau)
+            bias[rows] += np.asarray(self.model.params[ens].bias, dtype=float)
+            for t in terms:
+                if t.source == "constant":
+                    bias[rows] += t.matrix[:, 0]
+                elif t.source in self.inputs:
+                    input_delays.add(t.delay)
+                    cols = slice(
+                        in_offsets[t.source], in_offsets[t.source] + t.source.size_out
+                    )
+                    w_in[rows, cols] += t.matrix
+                else:
+                    if not self.approximate and t.delay != 1:
+                        raise ValidationError(
+                            f"the connection from {t.source} to {ens} has "
+                            f"{'no delay' if t.delay == 0 else 'a delay of %d steps' % t.delay}; "
+                            "NIR consumers delay a loop between neurons by one step, so "
+                            "every connection between CubaLIF ensembles takes synapse=0",
+                            attr="synapse",
+                            obj=ens,
+                        )
+                    cols = slice(
+                        offsets[t.source], offsets[t.source] + t.source.n_neurons
+                    )
+                    w_rec[rows, cols] += self._spike_scale(t.source) * t.matrix
         if len(input_delays) > 1:
             raise ValidationError(
                 "the inputs reach the neurons with unequal delays, which NIR cannot "
@@ -269,279 +296,154 @@ class _Exporter:
                 obj=self.network,
             )
         input_delay = input_delays.pop() if input_delays else 0
-        order = self._order(neurons)
-        names = {}
-        idx = iter(range(10**6))
-
-        def name(label):
-            return f"{next(idx):03d}_{label}"
-
-        nodes, edges = {}, []
-        in_slices, start = [], 0
-        for node in self.inputs:
-            in_slices.append((node, slice(start, start + node.size_out)))
-            start += node.size_out
-        n_in = start
-        iname = name("input")
-        nodes[iname] = nir.Input(input_type=np.array([n_in]))
-        for node, sl in in_slices:
-            names[node] = (iname, sl)
-        delayed_linears = []
-        for ens in order:
-            terms, tau = neurons[ens]
-            n = ens.n_neurons
-            bias = np.asarray(self.model.params[ens].bias, dtype=float).copy()
-            groups = collections.OrderedDict()
-            for t in terms:
-                if t.source == "constant":
-                    bias += t.matrix[:, 0]
-                    continue
-                delay = 0 if t.source in self.inputs else t.delay
-                key = (names[t.source][0] if t.source in self.inputs else t.source, delay)
-                w = self._source_matrix(t, n, names, n_in)
-                groups[key] = groups[key] + w if key in groups else w
-            forward = [(k, w) for k, w in groups.items() if k[1] == 0]
-            if not forward:
-                forward = [((iname, 0), np.zeros((n, n_in)))]
-            for i, ((src, _), w) in enumerate(forward):
-                lname = name(f"to_{_label(ens)}")
-                sname = src if isinstance(src, str) else names[src][0]
-                if i == 0:
-                    nodes[lname] = nir.Affine(weight=w, bias=bias)
-                else:
-                    nodes[lname] = nir.Linear(weight=w)
-                edges += [(sname, lname), (lname, None)]
-            ename = name(_label(ens))
-            edges = [(a, ename if b is None else b) for a, b in edges]
-            for (src, delay), w in groups.items():
-                if delay == 0:
-                    continue
-                if delay > 1:
-                    raise ValidationError(
-                        f"a path into {ens} delays by {delay} steps; NIR consumers "
-                        "delay a loop by one step only",
-                        attr="synapse",
-                        obj=ens,
-                    )
-                delayed_linears.append((src, ens, w))
-            nodes[ename] = self._neuron_node(ens, tau)
-            names[ens] = (ename, None)
-        loop_edges = set()
-        for src, ens, w in delayed_linears:
-            lname = name(f"loop_{_label(src)}_to_{_label(ens)}")
-            nodes[lname] = nir.Linear(weight=w)
-            edges += [(names[src][0], lname), (lname, names[ens][0])]
-            loop_edges.add((lname, names[ens][0]))
         # readouts
-        out_slices, rows, readout_taus = [], collections.OrderedDict(), []
-        start = 0
-        for target in self.outputs:
+        out_sizes = [o.size_out for o in self.outputs]
+        n_out = int(sum(out_sizes))
+        w_out = np.zeros((n_out, n))
+        readout_taus, start = [], 0
+        for target, size in zip(self.outputs, out_sizes):
             terms = self._sink_terms(target)
-            size = target.size_out if isinstance(target, nengo.Node) else target.size_out
-            taus = {t.tau for t in terms if t.source != "constant"}
-            if len(taus) > 1:
+            syn = {t.tau for t in terms if t.source != "constant"}
+            if len(syn) > 1:
                 raise ValidationError(
                     f"{target} is read out through unequal synapses; give its "
                     "connections the same synapse",
                     attr="outputs",
                     obj=target,
                 )
-            readout_taus.append(taus.pop() if taus else None)
+            readout_taus.append(syn.pop() if syn else None)
             for t in terms:
-                if t.source == "constant":
+                if not isinstance(t.source, nengo.Ensemble):
                     raise ValidationError(
-                        f"{target} has a constant input, which a NIR output cannot "
-                        "carry; read out a Node without it",
+                        f"{target} depends on {t.source} other than through neurons, "
+                        "which NIR outputs here cannot carry; read out neurons only",
                         attr="outputs",
                         obj=target,
                     )
-                src = names[t.source][0]
-                full = rows.setdefault(src, [])
-                full.append((start, self._source_matrix(t, size, names, n_in)))
-            out_slices.append((start, start + size))
+                cols = slice(offsets[t.source], offsets[t.source] + t.source.n_neurons)
+                w_out[start : start + size, cols] += (
+                    self._spike_scale(t.source) * t.matrix
+                )
             start += size
-        n_out = start
-        oname = "zzz_output"
-        nodes[oname] = nir.Output(output_type=np.array([n_out]))
-        for src, parts in rows.items():
-            n_src = parts[0][1].shape[1]
-            w = np.zeros((n_out, n_src))
-            for s, m in parts:
-                w[s : s + m.shape[0]] += m
-            lname = name(f"readout_{src}")
-            nodes[lname] = nir.Linear(weight=w)
-            edges += [(src, lname), (lname, oname)]
+        # names in alphabetical order of execution: nir.read returns the nodes
+        # sorted, and Norse 1.1.0 returns its second-to-last node's output
+        nodes = {"a_input": nir.Input(input_type=np.array([n_in]))}
+        nodes["b_input_weights"] = nir.Affine(weight=w_in, bias=bias)
+        nodes["c_neurons"] = self._neurons(taus)
+        edges = [("a_input", "b_input_weights"), ("b_input_weights", "c_neurons")]
+        if np.any(w_rec):
+            nodes["d_recurrent_weights"] = nir.Linear(weight=w_rec)
+            edges += [
+                ("c_neurons", "d_recurrent_weights"),
+                ("d_recurrent_weights", "c_neurons"),
+            ]
+        nodes["e_readout"] = nir.Linear(weight=w_out)
+        nodes["f_output"] = nir.Output(output_type=np.array([n_out]))
+        edges += [("c_neurons", "e_readout"), ("e_readout", "f_output")]
         meta = {
             "nengo_lmu_version": version,
             "dt": dt,
             "spike": "1 per step",
             "input_delay_steps": int(input_delay),
-            "inputs": [str(n.label or n) for n in self.inputs],
-            "input_sizes": [int(n.size_out) for n in self.inputs],
+            "inputs": [str(x.label or x) for x in self.inputs],
+            "input_sizes": np.array([x.size_out for x in self.inputs], dtype=int),
             "outputs": [str(o.label or o) for o in self.outputs],
-            "output_slices": np.array(out_slices, dtype=int).ravel(),
+            "output_sizes": np.array(out_sizes, dtype=int),
             "readout_tau": np.array(
                 [np.nan if t is None else t for t in readout_taus], dtype=float
             ),
+            "populations": [str(e.label or e) for e in self.ensembles],
+            "population_sizes": np.array(sizes, dtype=int),
             "approximate": int(self.approximate),
         }
         memories = [
-            n
-            for n in [self.network] + self.network.all_networks
-            if hasattr(n, "theta") and hasattr(n, "order")
+            x
+            for x in [self.network] + self.network.all_networks
+            if hasattr(x, "theta") and hasattr(x, "order")
         ]
         if memories:
             m = memories[0]
             meta.update(theta=float(m.theta), order=int(m.order))
             meta["realization"] = str(getattr(m, "realization", "") or "")
         meta.update(metadata or {})
-        graph = nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
-        # the consumers' delays must be the Nengo network's
-        _, delayed = schedule(graph.nodes, graph.edges)
-        if delayed != loop_edges:
-            extra = sorted(delayed - loop_edges)
-            missing = sorted(loop_edges - delayed)
-            raise ValidationError(
-                f"NIR consumers would delay {extra or 'no other edges'} and not "
-                f"{missing or 'no others'}; synapse=0 (or a Lowpass) must be on "
-                "connections that close a loop, and only there",
-                attr="synapse",
-                obj=self.network,
-            )
-        return graph
+        return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
 
-    def _source_matrix(self, term, n_rows, names, n_in):
-        src = term.source
-        w = term.matrix
-        if isinstance(src, nengo.Ensemble):
-            amplitude = getattr(src.neuron_type, "amplitude", 1.0)
-            return w * (amplitude / self.dt)
-        # an input node: its columns of the whole input vector
-        full = np.zeros((n_rows, n_in))
-        full[:, names[src][1]] = w
-        return full
+    def _spike_scale(self, ens):
+        return getattr(ens.neuron_type, "amplitude", 1.0) / self.dt
 
-    def _order(self, neurons):
-        """Ensembles in an order where every undelayed input comes first."""
-        deps = {
-            ens: {
-                t.source
-                for t in terms
-                if isinstance(t.source, nengo.Ensemble)
-                and t.delay == 0
-                and not (self.approximate and t.tau is not None)
-            }
-            for ens, (terms, _) in neurons.items()
-        }
-        if self.approximate:
-            # Nengo's Lowpass delays every connection by a step; consumers only
-            # loops. Keep the feedforward ones, break each loop at its back edge.
-            deps = {
-                ens: {
-                    t.source
-                    for t in terms
-                    if isinstance(t.source, nengo.Ensemble) and t.source is not ens
-                }
-                for ens, (terms, _) in neurons.items()
-            }
-        order, state = [], {}
-
-        def visit(ens):
-            if state.get(ens) == 2:
-                return
-            if state.get(ens) == 1:
-                if self.approximate:
-                    return
-                raise ValidationError(
-                    f"{ens} is in a loop with no delay (synapse=None throughout)",
-                    attr="synapse",
-                    obj=ens,
-                )
-            state[ens] = 1
-            for dep in deps[ens]:
-                visit(dep)
-            state[ens] = 2
-            order.append(ens)
-
-        for ens in self.ensembles:
-            visit(ens)
-        if self.approximate:
-            position = {e: i for i, e in enumerate(order)}
-            for ens, (terms, tau) in neurons.items():
-                neurons[ens] = (
-                    [
-                        t._replace(
-                            delay=int(
-                                isinstance(t.source, nengo.Ensemble)
-                                and position[t.source] >= position[ens]
-                            )
-                        )
-                        if t.source != "constant"
-                        else t
-                        for t in terms
-                    ],
-                    tau,
-                )
-        return order
-
-    def _neuron_node(self, ens, tau):
+    def _neurons(self, taus):
         import nir
 
-        n = ens.n_neurons
-        nt = ens.neuron_type
-        ones = np.ones(n)
-        if isinstance(nt, CubaLIF):
-            tau_syn, tau_mem, r = nt.tau_syn, nt.tau_mem, 1.0
-        else:
-            if tau is None:
-                raise ValidationError(
-                    f"{ens} has no synapse on its input; NIR's CubaLIF needs one",
-                    attr="synapse",
-                    obj=ens,
-                )
-            tau_syn = self.dt / -np.expm1(-self.dt / tau)  # same pole with Euler
-            if isinstance(nt, nengo.LIF):
-                tau_mem, r = nt.tau_rc, 1.0
+        parts = {k: [] for k in ("tau_syn", "tau_mem", "r")}
+        for ens, tau in zip(self.ensembles, taus):
+            nt = ens.neuron_type
+            if isinstance(nt, CubaLIF):
+                values = (nt.tau_syn, nt.tau_mem, 1.0)
             else:
-                tau_mem, r = IF_TAU, IF_TAU
+                if tau is None:
+                    raise ValidationError(
+                        f"{ens} has no synapse on its input; NIR's CubaLIF needs one",
+                        attr="synapse",
+                        obj=ens,
+                    )
+                tau_syn = self.dt / -np.expm1(-self.dt / tau)  # same pole with Euler
+                if isinstance(nt, nengo.LIF):
+                    values = (tau_syn, nt.tau_rc, 1.0)
+                else:
+                    values = (tau_syn, IF_TAU, IF_TAU)
+            for key, value in zip(parts, values):
+                parts[key].append(np.full(ens.n_neurons, float(value)))
+        p = {k: np.concatenate(v) for k, v in parts.items()}
+        ones = np.ones_like(p["r"])
         return nir.CubaLIF(
-            tau_syn=tau_syn * ones,
-            tau_mem=tau_mem * ones,
-            r=r * ones,
+            tau_syn=p["tau_syn"],
+            tau_mem=p["tau_mem"],
+            r=p["r"],
             v_leak=0 * ones,
             v_threshold=ones,
             v_reset=0 * ones,
             w_in=ones,
-            metadata={"label": str(ens.label)},
         )
 
 
-def to_nir(network, dt=0.001, inputs=None, outputs=None, approximate=False, metadata=None):
+def to_nir(
+    network, dt=0.001, inputs=None, outputs=None, approximate=False, metadata=None
+):
     """A NIR graph of a spiking Nengo network (a memory, an LMU cell, readouts).
 
-    Every Ensemble becomes a NIR ``CubaLIF`` population; every path between
-    two of them (through passthrough Nodes, slices, transforms and decoders)
-    becomes one ``Linear`` edge with the neuron-to-neuron weights (a spike is
-    an input of 1 in NIR consumers, ``amplitude / dt`` in Nengo; weights are
-    scaled accordingly); each population's bias (and constant Nodes) rides on
-    an ``Affine`` edge. The ``inputs`` Nodes become one NIR ``Input`` (their
-    outputs concatenated), the ``outputs`` one ``Output`` fed by the linear
-    readouts of the spikes (a readout's synapse is in the metadata,
-    ``readout_tau``: filter the output with it).
+    The graph has one shape, the one every NIR consumer reads the same way
+    (Norse 1.1.0 included)::
 
-    Exact for `CubaLIF` neurons (see `memory_options`), whose connections
-    have ``synapse=None``, or ``synapse=0`` on connections that close a loop
-    (NIR consumers delay a loop by one step): the graph then computes what
-    the Nengo network computes, spike for spike (with the input delayed by
-    ``input_delay_steps`` in the metadata). With ``approximate=True``,
-    ``nengo.LIF`` and ``nengo.SpikingRectifiedLinear`` ensembles with Lowpass
-    synapses are exported too, losing what NIR cannot express (refractory
-    period, voltage floor, the carry-over of the voltage past threshold, and
-    Nengo's one-step delay of feedforward synapses).
+        a_input -> b_input_weights (Affine) -> c_neurons (CubaLIF) -> e_readout -> f_output
+                                           c_neurons <-> d_recurrent_weights (Linear)
+
+    All Ensembles become one ``CubaLIF`` population (per-neuron time
+    constants; their order and sizes are in the metadata). Every path into
+    an ensemble (through passthrough Nodes, slices, transforms, decoders and
+    encoders) is folded into neuron-to-neuron weights: from the inputs in
+    ``b_input_weights`` (whose bias holds the neurons' biases and any constant
+    Node), from neurons in ``d_recurrent_weights``, which consumers apply one
+    step late. A spike is an input of 1 in NIR consumers and ``amplitude /
+    dt`` in Nengo; weights are scaled accordingly. The ``inputs`` Nodes
+    become one ``Input`` (outputs concatenated), the ``outputs`` one
+    ``Output`` fed by the linear readout of the spikes (a readout's synapse
+    is in the metadata, ``readout_tau``: filter the output with it).
+
+    Exact for `CubaLIF` neurons (see `memory_options`) with ``synapse=None``
+    on connections from the inputs and ``synapse=0`` between ensembles: the
+    graph then computes what the Nengo network computes, spike for spike,
+    with the input delayed by ``input_delay_steps`` (metadata). With
+    ``approximate=True``, ``nengo.LIF`` and ``nengo.SpikingRectifiedLinear``
+    ensembles with Lowpass synapses are exported too (the synapse's pole
+    kept for Euler), losing what NIR cannot express: the refractory period,
+    the voltage floor, the voltage carried past a spike, and Nengo's timing
+    of feedforward synapses (every connection between ensembles is one step
+    late).
 
     Everything is checked before the graph is made: learning rules, Nodes
     computing functions (inside a loop or not), synapses other than Lowpass,
-    unequal synapses into one population, non-spiking neurons and neurons
+    unequal synapses into one ensemble, connections between CubaLIF
+    ensembles without the one-step delay, non-spiking neurons and neurons
     without NIR counterpart raise a ValidationError naming the object.
 
     Parameters
@@ -569,7 +471,7 @@ def to_nir(network, dt=0.001, inputs=None, outputs=None, approximate=False, meta
     >>> with nengo.Network(seed=0) as net:
     ...     stim = nengo.Node(np.sin)
     ...     memory = LMUMemory(1.0, 4, neurons_per_dimension=50, **memory_options())
-    ...     nengo.Connection(stim, memory.input, synapse=0)
+    ...     nengo.Connection(stim, memory.input, synapse=None)
     ...     out = memory.add_delay_output(1.0)
     >>> graph = to_nir(net, outputs=[out])  # doctest: +SKIP
     >>> nir.write("memory.nir", graph)  # doctest: +SKIP
