@@ -119,15 +119,23 @@ class _Exporter:
 
     def _outputs(self, outputs):
         if outputs is None:
-            outputs = [
+            outputs = [  # what is probed, other than neurons and inputs
                 p.target
                 for p in self.network.all_probes
-                if isinstance(p.target, (nengo.Node, nengo.Ensemble))
+                if isinstance(p.target, nengo.Node) and p.target not in self.inputs
             ]
         outputs = list(dict.fromkeys(outputs))
+        for target in outputs:
+            if not isinstance(target, nengo.Node):
+                raise ValidationError(
+                    f"must be Nodes, got {target!r}; connect what to read out to a "
+                    "Node (a decoded connection from an ensemble) and give that",
+                    attr="outputs",
+                    obj=self.network,
+                )
         if not outputs:
             raise ValidationError(
-                "nothing to read out; give outputs (Nodes or Ensembles) or probe them",
+                "nothing to read out; give outputs (Nodes) or probe them",
                 attr="outputs",
                 obj=self.network,
             )
@@ -453,8 +461,9 @@ def to_nir(
         The step the network was designed for (decoders are solved at build).
     inputs : list of nengo.Node, optional
         Default: every Node with no input that is not a constant.
-    outputs : list of nengo.Node or nengo.Ensemble, optional
-        Default: the targets of the network's probes (other than neurons).
+    outputs : list of nengo.Node, optional
+        Default: the Nodes the network probes (other than neurons
+        and inputs).
     approximate : bool
         Allow Nengo's LIF and SpikingRectifiedLinear (see above).
     metadata : dict, optional
