@@ -388,13 +388,10 @@ class _Exporter:
             if isinstance(nt, CubaLIF):
                 values = (nt.tau_syn, nt.tau_mem, 1.0)
             else:
-                if tau is None:
-                    raise ValidationError(
-                        f"{ens} has no synapse on its input; NIR's CubaLIF needs one",
-                        attr="synapse",
-                        obj=ens,
-                    )
-                tau_syn = self.dt / -np.expm1(-self.dt / tau)  # same pole with Euler
+                # the same pole with Euler; tau_syn = dt passes the input through
+                tau_syn = (
+                    self.dt if tau is None else self.dt / -np.expm1(-self.dt / tau)
+                )
                 if isinstance(nt, nengo.LIF):
                     values = (tau_syn, nt.tau_rc, 1.0)
                 else:

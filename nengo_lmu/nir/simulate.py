@@ -70,7 +70,8 @@ def simulate(graph, inputs, dt=0.001, record=()):
     graph : nir.NIRGraph
         A graph with one ``Input`` and one ``Output`` node (as `to_nir` writes).
     inputs : array_like
-        ``(steps, input size)``.
+        ``(steps, input size)``, or ``(batch, steps, input size)`` for
+        independent runs side by side.
     dt : float
         Time step in seconds.
     record : sequence of str
@@ -79,9 +80,9 @@ def simulate(graph, inputs, dt=0.001, record=()):
     Returns
     -------
     output : ndarray
-        ``(steps, output size)``.
+        ``([batch,] steps, output size)``.
     recorded : dict of ndarray
-        Only if ``record`` is given: each recorded node's ``(steps, size)``.
+        Only if ``record`` is given: each recorded node's ``([batch,] steps, size)``.
 
     Examples
     --------
@@ -100,10 +101,15 @@ def simulate(graph, inputs, dt=0.001, record=()):
             attr="graph",
         )
     inputs = np.asarray(inputs, dtype=float)
-    if inputs.ndim != 2:
+    if inputs.ndim not in (2, 3):
         raise ValidationError(
-            f"must be (steps, input size), got shape {inputs.shape}", attr="inputs"
+            "must be (steps, input size) or (batch, steps, input size), got shape "
+            f"{inputs.shape}",
+            attr="inputs",
         )
+    batched = inputs.ndim == 3
+    if batched:
+        inputs = np.moveaxis(inputs, 1, 0)  # steps first
     for name, node in nodes.items():
         if isinstance(node, nir.NIRGraph):
             raise ValidationError(
@@ -159,9 +165,9 @@ def simulate(graph, inputs, dt=0.001, record=()):
             if isinstance(node, nir.Output):
                 out[name] = np.asarray(total, dtype=float)
             elif isinstance(node, nir.Affine):
-                out[name] = node.weight @ total + node.bias
+                out[name] = total @ node.weight.T + node.bias
             elif isinstance(node, nir.Linear):
-                out[name] = node.weight @ total
+                out[name] = total @ node.weight.T
             elif isinstance(node, nir.Scale):
                 out[name] = node.scale * total
             else:
@@ -171,6 +177,10 @@ def simulate(graph, inputs, dt=0.001, record=()):
             recorded[name].append(np.array(out[name], dtype=float))
         prev = out
     output = np.array(outputs, dtype=float)
+    recorded = {k: np.array(v) for k, v in recorded.items()}
+    if batched:
+        output = np.moveaxis(output, 0, 1)
+        recorded = {k: np.moveaxis(v, 0, 1) for k, v in recorded.items()}
     if record:
-        return output, {k: np.array(v) for k, v in recorded.items()}
+        return output, recorded
     return output
