@@ -343,3 +343,29 @@ def test_norse_memory_nrmse(tmp_path):
     e_ref, e_norse = nrmse(y_ref, uf, 1000), nrmse(y_norse, uf, 1000)
     assert e_ref < 0.09
     assert abs(e_ref - e_norse) < 0.02
+
+
+def test_import_is_light():
+    """``import nengo_lmu.nir`` loads neither nir nor torch (only making or
+    reading a graph imports nir)."""
+    code = (
+        "import sys, nengo_lmu, nengo_lmu.nir\n"
+        "print(','.join(m for m in sys.modules if m.split('.')[0] in "
+        "('nir', 'torch', 'norse', 'nirtorch', 'tensorflow')))\n"
+    )
+    out = subprocess.run(
+        [__import__("sys").executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert out.stdout.strip() == ""
+
+
+def test_batched_simulation_equals_single_runs():
+    graph = to_nir(memory_net(n=10, seed=4), dt=DT)
+    u = 0.3 * np.random.RandomState(3).randn(3, 200, 1)
+    batched = simulate(graph, u)
+    for b in range(3):
+        np.testing.assert_array_equal(batched[b], simulate(graph, u[b]))
