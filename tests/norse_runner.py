@@ -1,4 +1,7 @@
-"""Run a NIR file in Norse 1.1.0: ``python norse_runner.py GRAPH.nir IN.npy OUT.npy DT``.
+"""Run a NIR file in Norse 1.1.0.
+
+    python norse_runner.py GRAPH.nir IN.npy OUT.npy DT
+
 
 Standalone (numpy, nir, torch, norse only), for the separate Norse venv; the
 output ``OUT.npy`` holds the graph's Output per step; an input of shape

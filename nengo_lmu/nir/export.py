@@ -284,11 +284,12 @@ class _Exporter:
                     w_in[rows, cols] += t.matrix
                 else:
                     if not self.approximate and t.delay != 1:
+                        delay = f"a delay of {t.delay} steps" if t.delay else "no delay"
                         raise ValidationError(
-                            f"the connection from {t.source} to {ens} has "
-                            f"{'no delay' if t.delay == 0 else 'a delay of %d steps' % t.delay}; "
-                            "NIR consumers delay a loop between neurons by one step, so "
-                            "every connection between CubaLIF ensembles takes synapse=0",
+                            f"the connection from {t.source} to {ens} has {delay}; "
+                            "NIR consumers delay a loop between neurons by one step, "
+                            "so every connection between CubaLIF ensembles takes "
+                            "synapse=0",
                             attr="synapse",
                             obj=ens,
                         )
@@ -419,8 +420,9 @@ def to_nir(
     The graph has one shape, the one every NIR consumer reads the same way
     (Norse 1.1.0 included)::
 
-        a_input -> b_input_weights (Affine) -> c_neurons (CubaLIF) -> e_readout -> f_output
-                                           c_neurons <-> d_recurrent_weights (Linear)
+        a_input -> b_input_weights (Affine) -> c_neurons (CubaLIF)
+        c_neurons <-> d_recurrent_weights (Linear)
+        c_neurons -> e_readout (Linear) -> f_output
 
     All Ensembles become one ``CubaLIF`` population (per-neuron time
     constants; their order and sizes are in the metadata). Every path into
