@@ -23,6 +23,7 @@ from nengo_lmu.nir import (
     memory_options,
     simulate,
     to_nir,
+    undelay_input,
 )
 
 ROOT = pathlib.Path(__file__).parent.parent
@@ -202,7 +203,7 @@ def test_from_nir_equals_reference(tmp_path):
         stim = nengo.Node(nengo.processes.PresentInput(u, DT))
         nengo.Connection(stim, net.input, synapse=None)
         p_out = nengo.Probe(net.output, synapse=None)
-        p_spk = nengo.Probe(net.populations["c_neurons"].neurons)
+        p_spk = nengo.Probe(net.populations["c_neurons"], synapse=None)
     with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
         sim.run_steps(400)
     assert rec["c_neurons"].sum() > 200
@@ -369,3 +370,56 @@ def test_batched_simulation_equals_single_runs():
     batched = simulate(graph, u)
     for b in range(3):
         np.testing.assert_allclose(batched[b], simulate(graph, u[b]), atol=1e-12)
+
+
+def test_lmu_cell_with_tanh_pairs_exports_approximately(tmp_path):
+    """A whole LMU cell (CubaLIF memory, tanh units as to_spiking's LIF pairs):
+    refused as inexact, exported with approximate=True, and read back by
+    from_nir into a network that runs it as the reference simulator does."""
+    from nengo_lmu import LMU
+    from nengo_lmu.spiking import to_spiking
+
+    options = memory_options(tau_syn=0.02)
+    del options["dt"]
+    with nengo.Network(seed=1) as net:
+        stim = nengo.Node(np.sin)
+        lmu = LMU(
+            1,
+            1,
+            2,
+            0.1,
+            hidden_units=4,
+            hidden_recurrent=False,
+            input_to_hidden=True,
+            memory_neurons_per_dimension=10,
+            memory_kwargs=options,
+        )
+        nengo.Connection(stim, lmu.input, synapse=None)
+        nengo.Probe(lmu.output)
+    undelay_input(lmu.memory)  # the memory's input in step with the hidden's
+    spiking = to_spiking(net, synapse=0.005)
+    hidden = [e for e in spiking.all_ensembles if e.label == "hidden"][0]
+    with pytest.raises(ValidationError, match="approximate=True") as err:
+        to_nir(spiking)
+    assert err.value.obj is hidden
+    graph = to_nir(spiking, approximate=True)
+    meta = graph.metadata
+    sizes = dict(zip(meta["populations"], meta["population_sizes"]))
+    assert sizes["hidden"] == 8 and sorted(meta["population_sizes"]) == [8, 10, 10]
+    first = int(np.sum(meta["population_sizes"][: list(sizes).index("hidden")]))
+    np.testing.assert_allclose(graph.metadata["readout_tau"], [0.005])
+    nir.write(tmp_path / "cell.nir", graph)
+    graph = nir.read(tmp_path / "cell.nir")
+    u = np.sin(np.arange(300) * DT * 6)[:, None]
+    y_ref, rec = simulate(graph, u, record=["c_neurons"])
+    back = from_nir(graph)
+    with back:
+        node = nengo.Node(nengo.processes.PresentInput(u, DT))
+        nengo.Connection(node, back.input, synapse=None)
+        p_spk = nengo.Probe(back.populations["c_neurons"], synapse=None)
+        p_out = nengo.Probe(back.output, synapse=None)
+    with nengo.Simulator(back, dt=DT, progress_bar=False) as sim:
+        sim.run_steps(300)
+    assert rec["c_neurons"][:, first : first + 8].sum() > 100  # the tanh pairs fire
+    np.testing.assert_array_equal(sim.data[p_spk] > 0, rec["c_neurons"] > 0)
+    np.testing.assert_allclose(sim.data[p_out], y_ref, atol=1e-6)

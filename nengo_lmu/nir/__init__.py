@@ -10,7 +10,12 @@ network built of it (`memory_options`) survives export. The ``nir`` package
 """
 
 from nengo_lmu.nir.export import from_nir, to_nir
-from nengo_lmu.nir.neurons import CubaLIF, euler_lowpass, memory_options
+from nengo_lmu.nir.neurons import (
+    CubaLIF,
+    euler_lowpass,
+    memory_options,
+    undelay_input,
+)
 from nengo_lmu.nir.simulate import simulate
 
 __all__ = [
@@ -20,4 +25,5 @@ __all__ = [
     "memory_options",
     "simulate",
     "to_nir",
+    "undelay_input",
 ]

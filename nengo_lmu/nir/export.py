@@ -496,9 +496,10 @@ def to_nir(
 def from_nir(graph, dt=0.001):
     """A Nengo network computing what NIR consumers compute from ``graph``.
 
-    ``CubaLIF`` populations (uniform ``tau_syn`` and ``tau_mem``, ``v_leak``
-    and ``v_reset`` zero) become Ensembles of `CubaLIF` neurons driven through
-    ``.neurons`` (``r * w_in / v_threshold`` folded into their inputs);
+    ``CubaLIF`` populations (``v_leak`` and ``v_reset`` zero) become
+    Ensembles of `CubaLIF` neurons, one per run of equal ``tau_syn`` and
+    ``tau_mem``, driven through ``.neurons`` (``r * w_in / v_threshold``
+    folded into their inputs);
     ``Affine``, ``Linear`` and ``Scale`` nodes become passthrough Nodes; the
     edges NIR consumers delay (`nengo_lmu.nir.graph.schedule`) get
     ``synapse=0``, all others ``synapse=None``.
@@ -513,8 +514,8 @@ def from_nir(graph, dt=0.001):
     Returns
     -------
     network : nengo.Network
-        With ``input`` and ``output`` Nodes, and ``populations``: a dict of
-        the Ensembles by NIR node name.
+        With ``input`` and ``output`` Nodes, and ``populations``: for each
+        NIR neuron node, a Node whose output is its spikes (1 per spike).
     """
     import nir
 
@@ -530,14 +531,6 @@ def from_nir(graph, dt=0.001):
     scales = {}
     for name, node in nodes.items():
         if isinstance(node, nir.CubaLIF):
-            for attr in ("tau_syn", "tau_mem"):
-                values = np.asarray(getattr(node, attr), dtype=float)
-                if not np.allclose(values, values.flat[0]):
-                    raise ValidationError(
-                        f"node {name!r} has unequal {attr} across its neurons; split "
-                        "it into populations of equal time constants",
-                        attr="graph",
-                    )
             for attr in ("v_leak", "v_reset"):
                 value = getattr(node, attr)
                 if value is not None and np.any(np.asarray(value) != 0):
@@ -573,20 +566,7 @@ def from_nir(graph, dt=0.001):
                     size_in=int(np.prod(node.output_type["output"])), label=name
                 )
             elif isinstance(node, nir.CubaLIF):
-                n = int(np.size(node.tau_mem))
-                ens = nengo.Ensemble(
-                    n,
-                    1,
-                    neuron_type=CubaLIF(
-                        tau_syn=float(np.ravel(node.tau_syn)[0]),
-                        tau_mem=float(np.ravel(node.tau_mem)[0]),
-                    ),
-                    gain=np.ones(n),
-                    bias=np.zeros(n),
-                    label=name,
-                )
-                net.populations[name] = ens
-                made[name] = ens.neurons
+                made[name] = _population(net, name, node, scales[name], dt)
             elif isinstance(node, (nir.Affine, nir.Linear)):
                 made[name] = nengo.Node(size_in=node.weight.shape[0], label=name)
             else:
@@ -602,14 +582,49 @@ def from_nir(graph, dt=0.001):
                 transform = np.asarray(d.weight, float)
             elif isinstance(d, nir.Scale):
                 transform = np.diag(np.ravel(d.scale))
-            if isinstance(s, nir.CubaLIF):  # Nengo spikes are 1 / dt
-                transform = transform * dt
-            if isinstance(d, nir.CubaLIF):
-                transform = scales[dst] * (np.eye(len(scales[dst])) * transform)
             nengo.Connection(
-                made[src],
-                made[dst],
+                made[src][1] if isinstance(s, nir.CubaLIF) else made[src],
+                made[dst][0] if isinstance(d, nir.CubaLIF) else made[dst],
                 transform=transform,
                 synapse=0 if (src, dst) in delayed else None,
             )
     return net
+
+
+def _population(net, name, node, scale, dt):
+    """A NIR CubaLIF population as Ensembles of equal time constants, between
+    an input Node (currents) and an output Node (spikes as 1 per step)."""
+    n = int(np.size(node.tau_mem))
+    tau_syn = np.broadcast_to(np.asarray(node.tau_syn, float), (n,))
+    tau_mem = np.broadcast_to(np.asarray(node.tau_mem, float), (n,))
+    into = nengo.Node(size_in=n, label=f"{name}.in")
+    out = nengo.Node(size_in=n, label=name)
+    net.populations[name] = out
+    start = 0
+    while start < n:
+        stop = start + 1
+        while (
+            stop < n
+            and tau_syn[stop] == tau_syn[start]
+            and tau_mem[stop] == tau_mem[start]
+        ):
+            stop += 1
+        k = stop - start
+        ens = nengo.Ensemble(
+            k,
+            1,
+            neuron_type=CubaLIF(tau_syn=tau_syn[start], tau_mem=tau_mem[start]),
+            gain=np.ones(k),
+            bias=np.zeros(k),
+            label=f"{name}[{start}:{stop}]",
+        )
+        nengo.Connection(
+            into[start:stop],
+            ens.neurons,
+            transform=np.diag(scale[start:stop]),
+            synapse=None,
+        )
+        # Nengo's spikes are 1 / dt, NIR's 1
+        nengo.Connection(ens.neurons, out[start:stop], transform=dt, synapse=None)
+        start = stop
+    return into, out

@@ -18,7 +18,7 @@ from nengo.params import NumberParam
 
 from nengo_lmu._validation import check_positive_finite
 
-__all__ = ["CubaLIF", "euler_lowpass", "memory_options"]
+__all__ = ["CubaLIF", "euler_lowpass", "memory_options", "undelay_input"]
 
 
 class CubaLIF(nengo.neurons.NeuronType):
@@ -187,3 +187,36 @@ def memory_options(tau_syn=0.1, tau_mem=0.02, dt=0.001, max_rates=None):
             nengo.dists.Uniform(300, 500) if max_rates is None else max_rates
         ),
     }
+
+
+def undelay_input(memory):
+    """Let a `CubaLIF` memory's input reach its neurons in the step it arrives.
+
+    A memory built with `memory_options` gives every connection into its
+    ensembles ``synapse=0``, the input's too (a one-step delay, which NIR
+    consumers do not apply to a graph's input). Where the memory's input
+    must arrive in the same step as other inputs of the exported network (an
+    LMU cell's hidden units get the input undelayed), this sets
+    ``synapse=None`` on the connections from ``memory.input``. The mapping
+    is unchanged: a delay of the input only shifts the memory in time.
+
+    Parameters
+    ----------
+    memory : LinearNetwork
+        Built with `CubaLIF` neurons (e.g. ``lmu.memory``).
+
+    Returns
+    -------
+    memory : LinearNetwork
+    """
+    if not any(isinstance(e.neuron_type, CubaLIF) for e in memory.all_ensembles):
+        raise ValidationError(
+            "has no CubaLIF ensembles; only CubaLIF neurons filter their input "
+            "themselves",
+            attr="memory",
+            obj=memory,
+        )
+    for conn in memory.all_connections:
+        if conn.pre_obj is memory.input:
+            conn.synapse = None
+    return memory

@@ -36,7 +36,12 @@ import numpy as np  # noqa: E402
 from spiking_lmu import accuracy, train  # noqa: E402
 
 from nengo_lmu import LMU, LMUMemory  # noqa: E402
-from nengo_lmu.nir import memory_options, simulate, to_nir  # noqa: E402
+from nengo_lmu.nir import (  # noqa: E402
+    memory_options,
+    simulate,
+    to_nir,
+    undelay_input,
+)
 from nengo_lmu.spiking import to_spiking  # noqa: E402
 from nengo_lmu.tasks import psmnist  # noqa: E402
 
@@ -187,9 +192,7 @@ def main():
     net = cell(steps, args.order, units, options, args.memory_neurons)
     copy_weights(rate, net)
     # the memory's input arrives in the same step as the hidden units' pixel
-    for conn in net.lmu.memory.all_connections:
-        if conn.pre_obj is net.lmu.memory.input:
-            conn.synapse = None
+    undelay_input(net.lmu.memory)
     spiking = to_spiking(net, synapse=args.hidden_synapse, rate_scale=args.rate_scale)
     labels = y[:, 0, 0]
     acc_nengo = float(
