@@ -423,3 +423,30 @@ def test_lmu_cell_with_tanh_pairs_exports_approximately(tmp_path):
     assert rec["c_neurons"][:, first : first + 8].sum() > 100  # the tanh pairs fire
     np.testing.assert_array_equal(sim.data[p_spk] > 0, rec["c_neurons"] > 0)
     np.testing.assert_allclose(sim.data[p_out], y_ref, atol=1e-6)
+
+
+def test_write_netx(tmp_path):
+    """The netx file holds Loihi's decays and 16-bit recurrent weights that
+    reconstruct the graph's (scaled) weights to within their last bit."""
+    import h5py
+
+    from nengo_lmu.nir.lava import write_netx
+
+    graph = to_nir(memory_net(n=10, seed=6), dt=DT)
+    p = write_netx(graph, tmp_path / "memory.net", dt=DT)
+    with h5py.File(tmp_path / "memory.net", "r") as f:
+        dense = f["layer/1"]
+        assert dense["type"][()] == b"dense"
+        neuron = dense["neuron"]
+        assert neuron["type"][()] == b"CUBA"
+        assert neuron["iDecay"][()] == round(4096 * DT / 0.1)
+        assert neuron["vDecay"][()] == round(4096 * DT / 0.02)
+        w, w_exp = dense["weight_rec"][()], dense["weight_rec_exp"][()]
+        lo, lo_exp = dense["weight_rec_lo"][()], dense["weight_rec_lo_exp"][()]
+    for m in (w, lo, p["w_in"], p["w_bias"]):
+        assert m.min() >= -256 and m.max() <= 254 and np.all(m % 2 == 0)
+    gain = p["scale"] * (DT / 0.1) * (DT / 0.02) / 64
+    rec = gain * graph.nodes["d_recurrent_weights"].weight
+    approx = w * 2.0**w_exp + lo * 2.0**lo_exp
+    assert np.max(np.abs(approx - rec)) <= 2.0**lo_exp
+    assert np.max(np.abs(w * 2.0**w_exp - rec)) > 2.0**lo_exp  # 8 bits miss some

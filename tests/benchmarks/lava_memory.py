@@ -99,10 +99,12 @@ def main():
         )
         spikes = np.load(tmp / "spikes.npy")
     y_lava = nengo.Lowpass(0.01).filt(spikes @ params["readout"].T, dt=DT)
+    e_lava, e_ref = nrmse(y_lava, uf), nrmse(y_ref, uf)
+    e_exact = nrmse(sim.data[p_exact], uf)
     print(
-        f"delay memory, {seconds:g} s, v_range {args.v_range:g}: NRMSE of u(t - 1 s): Lava Loihi2SimCfg "
-        f"fixed_pt {nrmse(y_lava, uf):.4f}, NIR reference simulator "
-        f"{nrmse(y_ref, uf):.4f}, exact memory {nrmse(sim.data[p_exact], uf):.4f}; "
+        f"delay memory, {seconds:g} s, v_range {args.v_range:g}: NRMSE of "
+        f"u(t - 1 s): Lava Loihi2SimCfg fixed_pt {e_lava:.4f}, NIR reference "
+        f"simulator {e_ref:.4f}, exact memory {e_exact:.4f}; "
         f"spikes Lava {int(spikes.sum())}"
     )
 
