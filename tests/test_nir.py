@@ -310,7 +310,6 @@ def test_refuses_rate_neurons():
 
 def test_norse_spike_for_spike(tmp_path):
     """Norse runs an exported memory spike for spike as the reference does."""
-    graph = to_nir(memory_net(n=10, seed=5), dt=DT)
     u = 0.3 * np.random.RandomState(2).randn(300, 1)
     graph = to_nir(memory_net(n=10, seed=5), dt=DT)
     nodes = dict(graph.nodes)
