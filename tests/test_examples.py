@@ -35,3 +35,11 @@ def test_example_runs_quick(name):
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip()  # each example prints its result
+
+
+def test_nir_export_runs_from_the_file():
+    """The exported CubaLIF memory runs from its NIR file as it ran in Nengo
+    (the file's input is a step earlier, so the figures differ slightly)."""
+    result = load("nir_export").run(seconds=3.0, neurons=50)
+    assert result["nir_file"] < 0.3
+    assert abs(result["nir_file"] - result["nengo"]) < 0.02
