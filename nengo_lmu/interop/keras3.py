@@ -1177,6 +1177,7 @@ def network_from_keras3_file(
     if not os.path.exists(path):
         raise _error(path, "no such file")
     keras_file = read_keras_file(path)
+    check_keras_config(keras_file)
     if keras_file.kind == "saved_model":
         raise _error(path, "a SavedModel folder is a Keras 2 format, not Keras 3")
     size_in, specs, steps = keras3_specs(keras_file, dt)
