@@ -247,3 +247,151 @@ def test_config_check_refuses_code_at_any_depth(obj, refused):
     }
     with pytest.raises(ValidationError, match=f"m.h5: layer 'l'.*{refused}"):
         check_keras_config(KerasFile("m.h5", "h5", config, "3.15.1"))
+
+
+# --- hostile Keras 3 files: property tests ---------------------------------------
+
+import copy  # noqa: E402
+import io  # noqa: E402
+import json  # noqa: E402
+import shutil  # noqa: E402
+import zipfile  # noqa: E402
+from collections import Counter  # noqa: E402
+
+import h5py  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from test_interop_paper import JSON_VALUES, json_paths, json_type, replace_at  # noqa
+
+TRIED = Counter()
+SETTINGS = dict(
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+FILES = [f"{name}{suffix}" for name in MODELS for suffix in (".keras", ".h5")]
+
+
+def outcome(path, kind):
+    """network_from_keras3_file inside a parent network: "refused" (one-line
+    ValidationError naming the file, nothing left in the parent) or "read"
+    (an LMU network in the parent); anything else fails the test."""
+    with nengo.Network() as parent:
+        try:
+            net = network_from_keras3_file(path, dt=DT)
+        except ValidationError as err:
+            assert str(path) in str(err) and "\n" not in str(err), err
+            assert not parent.all_objects and not parent.networks
+            TRIED[kind, "refused"] += 1
+            return "refused"
+    assert parent.networks == [net] and len(net.lmus) >= 1
+    TRIED[kind, "read"] += 1
+    return "read"
+
+
+def damage(data, op, where, mask):
+    where = int(where * len(data))
+    if op == "cut":
+        return data[:where]
+    data = bytearray(data)
+    data[where] ^= mask
+    return bytes(data)
+
+
+def rewrite_keras(source, target, member, change):
+    """Copy the .keras zip ``source`` to ``target`` with ``member`` changed."""
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for item in old.infolist():
+            data = old.read(item.filename)
+            new.writestr(item, change(data) if item.filename == member else data)
+
+
+@settings(max_examples=50, **SETTINGS)
+@given(
+    name=st.sampled_from(FILES),
+    member=st.sampled_from(["whole file", "config.json", "model.weights.h5"]),
+    op=st.sampled_from(["cut", "flip"]),
+    where=st.floats(0, 1, exclude_max=True),
+    mask=st.integers(1, 255),
+)
+def test_damaged_keras3_files_are_refused_or_read(
+    tmp_path, name, member, op, where, mask
+):
+    source = FIXTURES / name
+    target = tmp_path / f"damaged_{name}"
+    if member == "whole file" or name.endswith(".h5"):
+        target.write_bytes(damage(source.read_bytes(), op, where, mask))
+        result = outcome(target, f"{name.split('.')[-1]} {op}")
+        if op == "cut":
+            assert result == "refused"
+        return
+    rewrite_keras(source, target, member, lambda d: damage(d, op, where, mask))
+    result = outcome(target, f"keras {member} {op}")
+    if op == "cut":  # every byte of both members matters
+        assert result == "refused"
+
+
+def keras3_config(path):
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            return json.loads(z.read("config.json"))
+    with h5py.File(path, "r") as f:
+        return json.loads(f.attrs["model_config"])
+
+
+def write_config(source, target, config):
+    if zipfile.is_zipfile(source):
+        rewrite_keras(source, target, "config.json", lambda _: json.dumps(config))
+        return
+    shutil.copy(source, target)
+    with h5py.File(target, "a") as f:
+        f.attrs["model_config"] = json.dumps(config)
+
+
+CONFIGS = {name: keras3_config(FIXTURES / name) for name in FILES}
+
+
+@settings(max_examples=90, **SETTINGS)
+@given(name=st.sampled_from(FILES), data=st.data())
+def test_keras3_configs_with_wrong_types_are_refused_or_read(tmp_path, name, data):
+    config = copy.deepcopy(CONFIGS[name])
+    where, old = data.draw(st.sampled_from(list(json_paths(config))))
+    new = data.draw(JSON_VALUES.filter(lambda v: json_type(v) != json_type(old)))
+    target = tmp_path / f"typed_{name}"
+    write_config(FIXTURES / name, target, replace_at(config, where, new))
+    try:
+        outcome(target, "config type")
+    except AssertionError:
+        raise AssertionError(f"replacing {where} with {new!r}") from None
+
+
+@settings(max_examples=20, **SETTINGS)
+@given(
+    name=st.sampled_from(FILES),
+    cls=st.sampled_from(
+        ["Lambda", "Conv1D", "LSTMCell", "TimeDistributed", "MyLayer", "", "a>b"]
+    ),
+    data=st.data(),
+)
+def test_keras3_unknown_layers_are_refused_by_name(tmp_path, name, cls, data):
+    config = copy.deepcopy(CONFIGS[name])
+    objects = [
+        (where, value)
+        for where, value in json_paths(config)
+        if isinstance(value, dict)
+        and isinstance(value.get("config"), dict)
+        and isinstance(value["config"].get("name"), str)
+        and value.get("class_name") not in ("InputLayer", "Sequential", "Functional")
+    ]
+    where, value = data.draw(st.sampled_from(objects))
+    value["class_name"] = cls
+    target = tmp_path / f"unknown_{name}"
+    write_config(FIXTURES / name, target, config)
+    assert outcome(target, "unknown layer") == "refused"
+    with pytest.raises(ValidationError, match=f"layer '{value['config']['name']}'"):
+        load_model_file(target, dt=DT)
+
+
+def test_keras3_property_cases_tried():
+    print("[robustness] Keras 3 reader cases:", dict(sorted(TRIED.items())))
+    assert sum(TRIED.values()) >= 150

@@ -89,6 +89,10 @@ HELPER_CLASSES = (
     "Policy",
     "__keras_tensor__",
     "__tuple__",
+    # shapes and specs in a SavedModel's metadata (decoded by a lookup)
+    "InputSpec",
+    "TensorShape",
+    "TypeSpec",
     # an activation function given by its name ({"config": "tanh"})
     "function",
 )
@@ -105,6 +109,10 @@ _SAVED_MODEL_LAYER_NODES = (
     "_tf_keras_model",
     "_tf_keras_sequential",
 )
+
+#: Entries that a load with ``compile=False`` leaves alone (optimizer, loss
+#: and metrics of a compiled model), so that they need no check
+_NOT_DESERIALIZED = ("training_config", "compile_config")
 
 #: Largest configuration read (bytes); KerasLMU models' are a few kB
 MAX_CONFIG_BYTES = 16 * 2**20
@@ -451,8 +459,9 @@ def _check_object(path, obj, layer, depth):
             raise _refuse(path, layer, cls, f" from module {_short(module)}")
         if cls == "function" and not isinstance(config, str):
             raise _refuse(path, layer, "function", " (a function given as code)")
-    for value in obj.values():
-        _check_object(path, value, layer, depth + 1)
+    for key, value in obj.items():
+        if key not in _NOT_DESERIALIZED:
+            _check_object(path, value, layer, depth + 1)
 
 
 # --- Keras 3 configurations as layer specifications ---------------------------------
