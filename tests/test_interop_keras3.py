@@ -252,7 +252,6 @@ def test_config_check_refuses_code_at_any_depth(obj, refused):
 # --- hostile Keras 3 files: property tests ---------------------------------------
 
 import copy  # noqa: E402
-import io  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
 import zipfile  # noqa: E402

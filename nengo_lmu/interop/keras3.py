@@ -4,7 +4,7 @@ before Keras reads it.
 A Keras model file can hold code: a ``Lambda`` layer keeps Python bytecode that
 Keras runs when it rebuilds the model, and a custom class can run anything in
 its ``from_config``. So every Keras file is first read as data here (with
-`zipfile`, `json` and h5py; nothing in it is imported, unpickled or run), and
+``zipfile``, ``json`` and h5py; nothing in it is imported, unpickled or run), and
 its configuration is checked against the classes this package can import
 (`check_keras_config`): anything else (``Lambda`` first) is refused, naming the
 layer, before Keras sees the file.
@@ -215,7 +215,7 @@ def read_keras_file(path):
     """The configuration of a Keras model file, read as data.
 
     Nothing in the file is imported, unpickled or run: a ``.keras`` zip is read
-    with `zipfile` and `json`, an HDF5 file with h5py, a SavedModel folder's
+    with ``zipfile`` and ``json``, an HDF5 file with h5py, a SavedModel folder's
     ``keras_metadata.pb`` with a small protocol-buffer reader here.
 
     Returns
@@ -762,7 +762,7 @@ def _lmu_spec(path, layer, name, size_in, weights, dt):
         cell.append(("cell", "theta_inv", ()))
     if flags["memory_to_memory"]:
         cell.append(("cell", "recurrent_kernel", (n_mem, memory_d)))
-    w = weights.lmu(name, where, cell, expected, hidden_name(hidden))
+    w = weights.lmu(name, where, cell, expected, _hidden_name(hidden))
 
     theta_steps = float(theta)
     if flags["trainable_theta"]:
@@ -802,7 +802,7 @@ def _lmu_spec(path, layer, name, size_in, weights, dt):
     return {"kind": "lmu", "name": name, "params": params}, out_d, return_sequences
 
 
-def hidden_name(hidden):
+def _hidden_name(hidden):
     """The name of a hidden cell's configuration (or None)."""
     if hidden is None:
         return None
