@@ -734,8 +734,9 @@ def test_no_tensorflow_debug_lines(tmp_path):
 
 @pytest.mark.parametrize("theta", [0.02, 0.005])
 def test_params_for_another_fixed_memory_are_refused(dl, saved_params, theta):
-    """A file from an LMU of the same shape but another theta would replace the fixed memory matrices while lmu.theta kept
-    its value (issue 22: output off by 0.22); it is refused by name and
+    """A file from an LMU of the same shape but another theta would replace the
+    fixed memory matrices while lmu.theta kept its value (issue 22: output off
+    by 0.22); it is refused by name and
     nothing is loaded. NengoDL's own load_params takes it silently."""
     from nengo_lmu.dl import load_params
 
