@@ -3,6 +3,8 @@
 import numpy as np
 from nengo.exceptions import ValidationError
 
+from nengo_lmu._validation import check_bool
+
 
 def load_params(sim, path, include_state=False):
     """Load parameters written by ``sim.save_params(path)`` into ``sim``, or
@@ -32,6 +34,7 @@ def load_params(sim, path, include_state=False):
     """
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
+    include_state = check_bool(include_state, "include_state")
     path = str(path)
     file = path if path.endswith(".npz") else path + ".npz"
     params = list(sim.keras_model.weights)
