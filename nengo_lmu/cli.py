@@ -165,8 +165,11 @@ def cmd_import(args):
 
     imported, model = load_model_file(args.file, args.dt)
     steps = imported.sequence_length
+    source = getattr(imported, "source", None) or (
+        "Keras model" if model is not None else "LMU-paper file"
+    )
     print(
-        f"{args.file}: {'Keras model' if model is not None else 'LMU-paper file'} "
+        f"{args.file}: {source} "
         f"with {len(imported.lmus)} LMU layer(s); input size "
         f"{imported.input.size_in}, output size {imported.output.size_out}, "
         f"{'any number of' if steps is None else steps} steps per sequence"

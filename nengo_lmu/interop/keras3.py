@@ -1192,4 +1192,5 @@ def network_from_keras3_file(
     size_in, specs, steps = keras3_specs(keras_file, dt)
     net = build_chain(specs, size_in, label, seed, add_to_container)
     net.sequence_length = steps
+    net.source = f"Keras {keras_file.keras_version} file (read as data)"
     return net
