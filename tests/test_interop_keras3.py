@@ -86,6 +86,12 @@ def test_trained_theta_is_read_from_the_weights():
     assert net.lmus[0].trainable_theta
 
 
+def test_import_command_reads_keras3_files(capsys):
+    assert main(["import", str(FIXTURES / "stacked.h5")]) == 0
+    out = capsys.readouterr().out
+    assert "Keras 3.15.1 file (read as data) with 2 LMU layer(s)" in out, out
+
+
 def test_network_from_keras3_file_is_added_where_built():
     with nengo.Network() as parent:
         net = network_from_keras3_file(FIXTURES / "stacked.keras", dt=DT)
@@ -394,3 +400,19 @@ def test_keras3_unknown_layers_are_refused_by_name(tmp_path, name, cls, data):
 def test_keras3_property_cases_tried():
     print("[robustness] Keras 3 reader cases:", dict(sorted(TRIED.items())))
     assert sum(TRIED.values()) >= 150
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_config_without_the_hidden_cell_its_weights_have_is_refused(tmp_path, suffix):
+    """A configuration edited to drop the hidden cell would otherwise import
+    the memory alone, silently ignoring the hidden cell's weights."""
+    name = f"lmu_simple_rnn{suffix}"
+    config = copy.deepcopy(CONFIGS[name])
+    for _, value in json_paths(config):
+        if isinstance(value, dict) and "hidden_cell" in value:
+            value["hidden_cell"] = None
+            value["hidden_to_memory"] = False
+    target = tmp_path / name
+    write_config(FIXTURES / name, target, config)
+    with pytest.raises(ValidationError, match="layer 'lmu'.*(weights|hidden cell)"):
+        load_model_file(target, dt=DT)

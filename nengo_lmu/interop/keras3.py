@@ -928,8 +928,28 @@ class _ZipWeights:
             for key, var in zip(names, variables)
         }
 
+    def _no_others(self, layer, group, expected):
+        """Refuse weights in the layer's group that its configuration does not
+        use (e.g. a hidden cell's, when the configuration has none)."""
+        import h5py  # pylint: disable=import-outside-toplevel
+
+        datasets = []
+        group.visititems(
+            lambda key, obj: (
+                datasets.append(key) if isinstance(obj, h5py.Dataset) else None
+            )
+        )
+        if len(datasets) != len(expected):
+            raise _error(
+                self.path,
+                f"layer {layer!r}: model.weights.h5 holds {len(datasets)} weights "
+                f"for it, its configuration uses {len(expected)}",
+            )
+
     def dense(self, layer, expected):
-        found = self._owned(layer, self._group(layer), (), "layer", expected)
+        group = self._group(layer)
+        found = self._owned(layer, group, (), "layer", expected)
+        self._no_others(layer, group, expected)
         return _check_expected(self.path, layer, found, expected)
 
     def lmu(self, layer, where, cell, hidden, hidden_name):  # noqa: ARG002
@@ -937,6 +957,7 @@ class _ZipWeights:
         found = self._owned(layer, group, where["cell"], "cell", cell)
         if hidden:
             found.update(self._owned(layer, group, where["hidden"], "hidden", hidden))
+        self._no_others(layer, group, cell + hidden)
         return _check_expected(self.path, layer, found, cell + hidden)
 
 
@@ -994,7 +1015,11 @@ class _H5Weights:
             )
             key = (owner, parts[-1])
             if key in found:
-                raise _error(self.path, f"layer {layer!r}: weight {full!r} is repeated")
+                raise _error(
+                    self.path,
+                    f"layer {layer!r}: weight {full!r} is repeated, or belongs to a "
+                    "hidden cell its configuration does not have",
+                )
             found[key] = _array(self.path, layer, full, dataset)
         return _check_expected(self.path, layer, found, cell + hidden)
 
