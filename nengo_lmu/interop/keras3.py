@@ -439,8 +439,8 @@ def _check_object(path, obj, layer, depth):
         return
     if not isinstance(obj, dict):
         return
-    cls = obj.get("class_name")
-    if cls is not None:
+    if "class_name" in obj:
+        cls = obj["class_name"]
         config = obj.get("config")
         name = config.get("name") if isinstance(config, dict) else None
         if isinstance(name, str) and cls not in HELPER_CLASSES:
