@@ -416,3 +416,25 @@ def test_config_without_the_hidden_cell_its_weights_have_is_refused(tmp_path, su
     write_config(FIXTURES / name, target, config)
     with pytest.raises(ValidationError, match="layer 'lmu'.*(weights|hidden cell)"):
         load_model_file(target, dt=DT)
+
+
+def test_import_of_a_named_pipe_is_refused_not_hung(tmp_path, capsys):
+    """Issue 22: `nengo-lmu import` of a named pipe hung forever."""
+    import signal  # pylint: disable=import-outside-toplevel
+
+    fifo = tmp_path / "model.keras"
+    os.mkfifo(fifo)
+
+    def hung(*_):
+        raise AssertionError("import of a named pipe hangs")
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        assert main(["import", str(fifo)]) == 2
+        with pytest.raises(ValidationError, match="not a regular file"):
+            load_model_file(fifo)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert "not a regular file" in capsys.readouterr().err
