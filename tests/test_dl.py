@@ -770,3 +770,19 @@ def test_params_state_flag_mismatch_is_named(dl, saved_params):
             pytest.fail("this network has no simulator state to test with")
         with pytest.raises(ValidationError, match="holds no simulator state"):
             load_params(sim, saved_params, include_state=True)
+
+
+def test_nengo_simulator_is_refused_where_nengo_dl_is_needed(tmp_path):
+    """Issue 22: lmu_weights and load_params given a nengo.Simulator crashed with
+    an AttributeError deep inside."""
+    from nengo_lmu.dl import add_regularization, lmu_weights, load_params
+
+    net = trainable_net()
+    with nengo.Simulator(net, progress_bar=False) as sim:
+        for call in (
+            lambda: lmu_weights(sim, net.lmu),
+            lambda: load_params(sim, tmp_path / "params"),
+            lambda: add_regularization(sim),
+        ):
+            with pytest.raises(ValidationError, match="must be a nengo_dl.Simulator"):
+                call()

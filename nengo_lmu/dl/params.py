@@ -34,6 +34,11 @@ def load_params(sim, path, include_state=False):
     """
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
+    from nengo_lmu.dl.weights import (  # pylint: disable=import-outside-toplevel
+        check_dl_simulator,
+    )
+
+    check_dl_simulator(sim)
     include_state = check_bool(include_state, "include_state")
     path = str(path)
     file = path if path.endswith(".npz") else path + ".npz"
