@@ -309,3 +309,18 @@ def test_check_loihi_refuses_a_nengo_dl_only_memory():
         nengo.Connection(stim, lmu.input, synapse=None)
     with pytest.raises(ValidationError, match="TensorNode.*trainable-theta memory"):
         loihi.check_loihi(net)
+
+
+def test_check_loihi_never_lets_an_internal_assertion_out(monkeypatch):
+    """Issue 22: NengoLoihi's bare AssertionError escaped check_loihi for some
+    seeds; it is a BuildError saying where it came from."""
+    from nengo_loihi.builder import Model
+
+    def failing_build(self, obj, *args, **kwargs):
+        raise AssertionError("an internal NengoLoihi check")
+
+    monkeypatch.setattr(Model, "build", failing_build)
+    with nengo.Network(seed=0) as net:
+        nengo.Ensemble(10, 1, neuron_type=nengo.SpikingRectifiedLinear())
+    with pytest.raises(BuildError, match="cannot build.*AssertionError: an internal"):
+        loihi.check_loihi(net)
