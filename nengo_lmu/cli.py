@@ -384,6 +384,16 @@ def _one_line(text):
     return " ".join(str(text).split())
 
 
+def _tolerant_output():
+    """Print any file name, even one the terminal's encoding cannot show (a
+    non-UTF-8 name arrives as surrogate escapes): escaped, not an error."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):  # not a text stream with reconfigure
+            pass
+
+
 def main(argv=None):
     """Run the command line; returns the exit code.
 
@@ -394,6 +404,7 @@ def main(argv=None):
     """
     from nengo.exceptions import ValidationError
 
+    _tolerant_output()
     parser = build_parser()
     command = "nengo-lmu"
     try:
@@ -416,6 +427,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"{command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`nengo-lmu info | head -1`)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error at exit
+        return 141  # as a shell reports a command ended by SIGPIPE
     except (ValidationError, ImportError) as err:
         # library refusals and missing extras: one line, no traceback
         print(f"{command}: error: {_one_line(err)}", file=sys.stderr)

@@ -518,3 +518,23 @@ def test_cli_property_cases_tried():
     print("[robustness] CLI property cases:", dict(CLI_TRIED))
     if CLI_TRIED:
         assert sum(CLI_TRIED.values()) >= 2
+
+
+def test_closed_output_pipe_ends_quietly():
+    """Issue 22: `nengo-lmu info | head -1` reported a broken pipe; a reader
+    that goes away ends the command quietly (exit 141, as SIGPIPE would)."""
+    import os
+
+    read, write = os.pipe()
+    os.close(read)  # every write now fails with EPIPE
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "nengo_lmu", "info"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+    assert out.returncode == 141 and out.stderr == "", out.stderr

@@ -438,3 +438,23 @@ def test_import_of_a_named_pipe_is_refused_not_hung(tmp_path, capsys):
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
     assert "not a regular file" in capsys.readouterr().err
+
+
+def test_import_prints_a_file_name_the_terminal_cannot_encode(tmp_path):
+    """Issue 22: a non-UTF-8 file name under a UTF-8 terminal ended in a
+    UnicodeEncodeError after the work."""
+    import shutil as _shutil
+    import subprocess
+    import sys
+
+    name = os.fsdecode(b"caf\xe9.h5")  # a Latin-1 name: surrogate escapes
+    _shutil.copy(FIXTURES / "stacked.h5", tmp_path / name)
+    out = subprocess.run(
+        [sys.executable, "-m", "nengo_lmu", "import", name],
+        cwd=tmp_path,
+        env=dict(os.environ, PYTHONIOENCODING="utf-8"),
+        capture_output=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr.decode(errors="replace")
+    assert b"caf\\udce9.h5: Keras 3.15.1 file" in out.stdout
