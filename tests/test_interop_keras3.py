@@ -458,3 +458,24 @@ def test_import_prints_a_file_name_the_terminal_cannot_encode(tmp_path):
     )
     assert out.returncode == 0, out.stderr.decode(errors="replace")
     assert b"caf\\udce9.h5: Keras 3.15.1 file" in out.stdout
+
+
+def test_keras3_files_are_read_without_tensorflow():
+    """Keras 3 files need neither Keras nor TensorFlow (the project's TF 2.12
+    cannot read them): nothing of either is imported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from nengo_lmu.interop import load_model_file\n"
+        f"net, model = load_model_file({str(FIXTURES / 'stacked.keras')!r})\n"
+        "assert model is None and len(net.lmus) == 2\n"
+        "print([m for m in sys.modules if m.split('.')[0] in "
+        "('tensorflow', 'keras', 'keras_lmu', 'nengo_dl')])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"
