@@ -292,8 +292,9 @@ def _check_writable_folder(folder, attr, obj, what):
 
 def check_output_file(path, attr, suffixes, obj=None):
     """Return ``path`` as a string if a file can be written there: its suffix is
-    one of ``suffixes`` (the formats known), it is not a folder, and its folder
-    exists and is writable."""
+    one of ``suffixes`` (the formats known), it is not a folder, its folder
+    exists and is writable, and it is not a read-only file (a symbolic link is
+    written through, see `nengo_lmu._atomic.replaced_atomically`)."""
     path = _fspath(path, attr, obj)
     name = os.path.basename(path)
     suffix = os.path.splitext(name)[1].lower()
@@ -310,7 +311,8 @@ def check_output_file(path, attr, suffixes, obj=None):
             attr=attr,
             obj=obj,
         )
-    folder = os.path.dirname(os.path.abspath(path))
+    # a symbolic link is written through: its target's folder must be writable
+    folder = os.path.dirname(os.path.realpath(path))
     _check_writable_folder(folder, attr, obj, repr(path))
     try:
         name_max = os.pathconf(folder, "PC_NAME_MAX")
@@ -326,6 +328,12 @@ def check_output_file(path, attr, suffixes, obj=None):
         raise ValidationError(
             f"{path!r} exists and is not a regular file", attr=attr, obj=obj
         )
+    if os.path.isfile(path) and not os.stat(path).st_mode & 0o222:
+        raise ValidationError(
+            f"{path!r} is read-only; make it writable or choose another name",
+            attr=attr,
+            obj=obj,
+        )
     return path
 
 
@@ -337,10 +345,19 @@ def check_output_dir(path, attr, obj=None):
 
 
 def check_input_path(path, attr, obj=None):
-    """Return ``path`` as a string if it names an existing file or folder."""
+    """Return ``path`` as a string if it names an existing regular file or
+    folder."""
     path = _fspath(path, attr, obj)
     if not os.path.exists(path):
         raise ValidationError(f"{path}: no such file", attr=attr, obj=obj)
+    if not (os.path.isfile(path) or os.path.isdir(path)):
+        # a named pipe or a device would block or never end when read
+        raise ValidationError(
+            f"{path}: not a regular file or folder (a named pipe, socket or "
+            "device?)",
+            attr=attr,
+            obj=obj,
+        )
     return path
 
 
@@ -365,3 +382,38 @@ def check_state_function(function, n, attr="function", obj=None):
             obj=obj,
         )
     return value.size
+
+
+#: The extra (in setup.py) that installs each optional module
+EXTRAS = {
+    "matplotlib": "plot",
+    "nengo_dl": "dl",
+    "tensorflow": "dl",
+    "nengo_loihi": "loihi",
+    "keras_lmu": "keras",
+    "h5py": "keras",
+    "mlxtend": "data",
+}
+
+
+def require_extras(modules, what):
+    """Raise ImportError naming the extra and its install command if any of
+    ``modules`` is not installed (found without importing it), so that an
+    entry point stops before its work, not after."""
+    import importlib.util  # pylint: disable=import-outside-toplevel
+
+    missing = []
+    for name in modules:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    if missing:
+        extras = sorted({EXTRAS.get(name, name) for name in missing})
+        spec = ",".join(extras)
+        raise ImportError(
+            f"{what} needs {', '.join(missing)} (the {spec!r} extra): "
+            f'pip install -c constraints.txt -e ".[{spec}]"'
+        )

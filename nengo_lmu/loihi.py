@@ -418,11 +418,44 @@ def _loops_through_host(objs, conns, on_chip):
     return loops
 
 
+def _check_no_tensor_nodes(network):
+    """Refuse NengoDL's TensorNodes (a trainable-theta zero-order-hold memory is
+    one): NengoLoihi's build takes them as host Nodes, but only NengoDL can
+    run them."""
+    for node in network.all_nodes:
+        if "TensorNode" in (cls.__name__ for cls in type(node).__mro__):
+            owner = next(
+                (
+                    net
+                    for net in network.all_networks
+                    if getattr(net, "theta_layer", None) is not None
+                    and node in net.all_nodes
+                ),
+                None,
+            )
+            why = (
+                f"it is {owner}'s trainable-theta memory; build that LMU again "
+                "with the learned theta (nengo_lmu.dl.lmu_weights(sim, "
+                "lmu)['theta']) and trainable_theta=False"
+                if owner is not None
+                else "replace it with a nengo.Node or an Ensemble"
+            )
+            raise ValidationError(
+                f"{node} is a nengo_dl.TensorNode, which runs only in NengoDL "
+                f"(not in NengoLoihi); {why}",
+                attr="network",
+            )
+
+
 def check_loihi(network, dt=0.001, model=None):
     """Check that ``network`` can go on Loihi, before simulating it.
 
     Runs NengoLoihi's placement (which ensembles go on the chip) and first
     checks, with messages that name the offending object:
+
+    * there is no NengoDL-only ``TensorNode`` (such as an `~nengo_lmu.LMU`'s
+      trainable-theta memory), which NengoLoihi's build would take as a host
+      Node but cannot run;
 
     * each on-chip ensemble's neuron type is one that Loihi runs
       (`supported_neuron_types`), and it has no ``noise``;
@@ -474,6 +507,7 @@ def check_loihi(network, dt=0.001, model=None):
             f"must be a nengo.Network, got {type(network).__name__}", attr="network"
         )
     dt = check_positive_finite(dt, "dt")
+    _check_no_tensor_nodes(network)
     split = Split(network, remove_passthrough=True)
 
     def on_chip(obj):
@@ -538,7 +572,12 @@ def check_loihi(network, dt=0.001, model=None):
         warnings.simplefilter("always")
         try:
             model.build(network)
-        except (BuildError, NotImplementedError, ValidationError) as error:
+        except (
+            AssertionError,  # NengoLoihi's internal checks, for some seeds
+            BuildError,
+            NotImplementedError,
+            ValidationError,
+        ) as error:
             hint = ""
             if "weight exponent" in str(error):
                 hint = (

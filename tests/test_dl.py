@@ -482,7 +482,7 @@ def dl():
     return nengo_dl, tf
 
 
-def trainable_net(hidden_units=8, order=4):
+def trainable_net(hidden_units=8, order=4, theta=0.01, discretizer="zoh"):
     from nengo_lmu.dl import configure_training
 
     with nengo.Network(seed=0) as net:
@@ -491,9 +491,10 @@ def trainable_net(hidden_units=8, order=4):
             1,
             1,
             order,
-            0.01,
+            theta,
             hidden_units=hidden_units,
             hidden_neuron_type=nengo.RectifiedLinear(),
+            discretizer=discretizer,
             seed=0,
         )
         out = nengo.Node(size_in=1)
@@ -729,3 +730,79 @@ def test_no_tensorflow_debug_lines(tmp_path):
         outputs[mode] = run.stderr
     assert "Executor start aborting" in outputs["nengo_dl-only"]
     assert "Executor start aborting" not in outputs["library-first"]
+
+
+@pytest.mark.parametrize("theta", [0.02, 0.005])
+def test_params_for_another_fixed_memory_are_refused(dl, saved_params, theta):
+    """A file from an LMU of the same shape but another theta would replace the
+    fixed memory matrices while lmu.theta kept its value (issue 22: output off
+    by 0.22); it is refused by name and
+    nothing is loaded. NengoDL's own load_params takes it silently."""
+    from nengo_lmu.dl import load_params
+
+    nengo_dl, _ = dl
+    x, _ = delay_xy()
+    net = trainable_net(theta=theta)
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        before = [np.array(w) for w in sim.keras_model.get_weights()]
+        out_before = sim.predict({net.stim: x}, verbose=0)[net.probe]
+        with pytest.raises(
+            ValidationError, match=rf"another fixed memory.*theta={theta:g} s"
+        ):
+            load_params(sim, saved_params)
+        after = [np.array(w) for w in sim.keras_model.get_weights()]
+        assert all(np.array_equal(a, b) for a, b in zip(before, after))
+        assert np.array_equal(
+            sim.predict({net.stim: x}, verbose=0)[net.probe], out_before
+        )
+        sim.load_params(saved_params)  # the silent wrong result refused above
+        silently = [np.array(w) for w in sim.keras_model.get_weights()]
+        assert any(not np.array_equal(a, b) for a, b in zip(silently, after))
+
+
+def test_params_state_flag_mismatch_is_named(dl, saved_params):
+    from nengo_lmu.dl import load_params
+
+    nengo_dl, _ = dl
+    net = trainable_net()
+    with nengo_dl.Simulator(net, minibatch_size=8, seed=0, progress_bar=False) as sim:
+        if not sim.tensor_graph.saved_state:
+            pytest.fail("this network has no simulator state to test with")
+        with pytest.raises(ValidationError, match="holds no simulator state"):
+            load_params(sim, saved_params, include_state=True)
+
+
+def test_nengo_simulator_is_refused_where_nengo_dl_is_needed(tmp_path):
+    """Issue 22: lmu_weights and load_params given a nengo.Simulator crashed with
+    an AttributeError deep inside."""
+    from nengo_lmu.dl import add_regularization, lmu_weights, load_params
+
+    net = trainable_net()
+    with nengo.Simulator(net, progress_bar=False) as sim:
+        for call in (
+            lambda: lmu_weights(sim, net.lmu),
+            lambda: load_params(sim, tmp_path / "params"),
+            lambda: add_regularization(sim),
+        ):
+            with pytest.raises(ValidationError, match="must be a nengo_dl.Simulator"):
+                call()
+
+
+def test_trainable_theta_memory_refuses_copies_by_name():
+    """Issue 22: networks holding a trainable-theta memory crashed with a
+    KeyError deep inside copy, pickle and to_spiking; they say why."""
+    import copy
+    import pickle
+
+    from nengo_lmu.spiking import to_spiking
+
+    with nengo.Network(seed=0) as net:
+        LMU(1, 1, 4, 0.1, hidden_units=3, trainable_theta=True)
+    for call in (
+        lambda: copy.deepcopy(net),
+        lambda: net.copy(),
+        lambda: pickle.dumps(net),
+        lambda: to_spiking(net),
+    ):
+        with pytest.raises(TypeError, match="trainable-theta memory.*lmu_weights"):
+            call()

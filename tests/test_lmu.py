@@ -373,3 +373,56 @@ def test_numpy_scalars_and_seed():
     for seed in (-1, 2**32, 1.5, "1"):
         with pytest.raises(ValidationError, match="seed"):
             LMU(1, 1, 4, 0.1, seed=seed)
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        "hidden_recurrent",
+        "hidden_to_memory",
+        "memory_to_memory",
+        "input_to_hidden",
+        "use_bias",
+        "trainable_theta",
+    ],
+)
+@pytest.mark.parametrize("value", ["False", "True", 0, 1, None, [False]])
+def test_boolean_options_take_booleans_only(option, value):
+    """Issue 22: the string "False" became True."""
+    with nengo.Network():
+        with pytest.raises(ValidationError, match="must be True or False") as info:
+            LMU(1, 1, 4, 0.1, hidden_units=3, **{option: value})
+    assert info.value.attr == option
+    with nengo.Network():
+        lmu = LMU(1, 1, 4, 0.1, hidden_units=3, **{option: np.bool_(False)})
+    assert getattr(lmu, option) is False
+
+
+def lmu_weights_in(seed, n=2):
+    with nengo.Network(seed=seed):
+        lmus = [LMU(1, 1, 4, 0.1, hidden_units=3) for _ in range(n)]
+        with nengo.Network():  # nested without a seed of its own
+            lmus.append(LMU(1, 1, 4, 0.1, hidden_units=3))
+    return [{k: np.array(v) for k, v in lmu.weights.items()} for lmu in lmus]
+
+
+def same(a, b):
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_network_seed_seeds_the_lmu_weights():
+    """Issue 22: an LMU inside Network(seed=0) without its own seed drew
+    different initial weights on every run."""
+    first, second = lmu_weights_in(0), lmu_weights_in(0)
+    assert all(same(a, b) for a, b in zip(first, second))
+    # distinct LMUs in one network, and another network seed, differ
+    assert not same(first[0], first[1]) and not same(first[0], first[2])
+    assert not same(first[0], lmu_weights_in(1)[0])
+    # no seed anywhere: random, as in Nengo
+    assert not same(lmu_weights_in(None)[0], lmu_weights_in(None)[0])
+    # an explicit seed still wins
+    with nengo.Network(seed=0):
+        a = LMU(1, 1, 4, 0.1, hidden_units=3, seed=5)
+    with nengo.Network(seed=1):
+        b = LMU(1, 1, 4, 0.1, hidden_units=3, seed=5)
+    assert same(a.weights, b.weights)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from nengo_lmu.dl.weights import lmus_in
+from nengo_lmu.dl.weights import check_dl_simulator, lmus_in
 
 
 def add_regularization(sim):
@@ -33,6 +33,7 @@ def add_regularization(sim):
     """
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
+    check_dl_simulator(sim)
     n = 0
     for lmu in lmus_in(sim.model.toplevel):
         for name, reg in lmu.regularizers.items():

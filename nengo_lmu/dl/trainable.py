@@ -159,6 +159,20 @@ class TrainableThetaMemory(LMUMemory):
         nengo.Connection(self.state, step[d:], synapse=0)
         nengo.Connection(step, self.state, synapse=None)
 
+    def _not_copyable(self):
+        return TypeError(
+            f"{self} (a trainable-theta memory: a TensorFlow layer in a "
+            "nengo_dl.TensorNode) cannot be copied, pickled or converted; read "
+            "the learned theta (nengo_lmu.dl.lmu_weights(sim, lmu)['theta']) and "
+            "build the LMU again with it and trainable_theta=False"
+        )
+
+    def __deepcopy__(self, memo):
+        raise self._not_copyable()
+
+    def __reduce_ex__(self, protocol):
+        raise self._not_copyable()
+
     def trained_theta(self):
         """``theta`` in seconds at the layer's current ``theta_inv``."""
         if self.layer.theta_inv is None:

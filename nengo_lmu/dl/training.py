@@ -3,6 +3,7 @@
 import nengo
 from nengo.exceptions import ValidationError
 
+from nengo_lmu._validation import check_bool
 from nengo_lmu.dl._imports import import_nengo_dl
 from nengo_lmu.dl.weights import KERAS_WEIGHT_NAMES, lmus_in
 from nengo_lmu.networks.lmu import DRAWN_SEED_LIMIT
@@ -56,6 +57,9 @@ def configure_training(
         raise ValidationError(
             f"must be a nengo.Network, got {type(network).__name__}", attr="network"
         )
+    train_memory = check_bool(train_memory, "train_memory")
+    stateful = check_bool(stateful, "stateful")
+    keep_history = check_bool(keep_history, "keep_history")
     nengo_dl = import_nengo_dl()
     settings.setdefault("planner", nengo_dl.graph_optimizer.noop_planner)
     if "simplifications" not in settings:

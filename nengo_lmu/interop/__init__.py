@@ -3,6 +3,10 @@
 `nengo_lmu.interop.keras`
     KerasLMU 0.8 layers and Keras models of such layers and Dense layers
     (`lmu_from_keras`, `network_from_keras`, `keras_lmu_parameters`).
+`nengo_lmu.interop.keras3`
+    Keras files read as data: the check of every Keras file's configuration
+    before Keras sees it (a ``Lambda`` is refused, never run), and Keras 3
+    files (KerasLMU 0.9) imported without Keras (`network_from_keras3_file`).
 `nengo_lmu.interop.paper`
     The LMU paper's original Keras 2 model files (HDF5, ``RNN(LMUCell)``
     then ``Dense``), read with h5py alone (`network_from_paper_file`).
@@ -32,6 +36,11 @@ from nengo_lmu.interop.keras import (
     lmu_from_keras,
     load_keras_model,
     network_from_keras,
+)
+from nengo_lmu.interop.keras3 import (
+    check_keras_config,
+    network_from_keras3_file,
+    read_keras_file,
 )
 from nengo_lmu.interop.paper import PAPER_CELL_WEIGHTS, network_from_paper_file
 from nengo_lmu.interop.parallel import ParallelLMU, is_feedforward

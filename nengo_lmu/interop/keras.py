@@ -388,9 +388,20 @@ def custom_objects():
 
 
 def load_keras_model(path):
-    """A saved Keras model (``.h5``, ``.keras`` or a SavedModel folder) with
+    """A saved Keras 2 model (``.h5``, ``.keras`` or a SavedModel folder) with
     KerasLMU layers, uncompiled; a ValidationError naming the file if Keras
-    cannot load it."""
+    cannot load it.
+
+    The file's configuration is read as data and checked before Keras sees it
+    (`~nengo_lmu.interop.keras3.check_keras_config`): a ``Lambda`` layer or
+    any class the importers do not support is refused, naming it, so no code
+    stored in the file runs. Keras then loads it in its safe mode."""
+    # the configuration is read as data and checked first: Keras would run a
+    # Lambda layer's code while rebuilding the model
+    # pylint: disable=import-outside-toplevel
+    from nengo_lmu.interop.keras3 import check_keras_config, read_keras_file
+
+    check_keras_config(read_keras_file(path))
     try:
         import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
@@ -401,7 +412,12 @@ def load_keras_model(path):
             'pip install -c constraints.txt -e ".[keras]"'
         ) from err
     try:
-        return tf.keras.models.load_model(path, custom_objects=objects, compile=False)
+        # safe_mode refuses Python lambdas in the Keras v3 (.keras zip) format;
+        # TF 2.12 has no safe mode for .h5 and SavedModel files, so callers check
+        # the configuration first (nengo_lmu.interop.keras3.check_keras_config)
+        return tf.keras.models.load_model(
+            path, custom_objects=objects, compile=False, safe_mode=True
+        )
     except Exception as err:  # Keras raises many kinds for foreign files
         raise ValidationError(
             f"{path}: Keras cannot load it ({type(err).__name__}: "

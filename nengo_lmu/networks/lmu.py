@@ -16,6 +16,7 @@ from nengo.exceptions import ValidationError
 
 from nengo_lmu._validation import (
     as_matrix,
+    check_bool,
     check_count,
     check_dropout_rate,
     check_neuron_type,
@@ -84,6 +85,32 @@ def make_weights(initializer, shape, rng, attr, obj=None):
     if not np.all(np.isfinite(weights)):
         raise ValidationError("must contain only finite values", attr=attr, obj=obj)
     return weights
+
+
+def inherited_seed(network):
+    """A seed for ``network``'s own random draws derived from the nearest
+    seeded network enclosing it (``nengo.Network.context``) and its place
+    there, or None if no enclosing network has a seed.
+
+    Nengo seeds a network's objects when it builds them; an LMU draws its
+    initial weights when it is made, so it takes its seed from the context:
+    the seed of the nearest enclosing network with one, and the index of
+    each network on the way down among its parent's subnetworks. The same
+    model code gives the same weights on every run.
+    """
+    path = []
+    child = network
+    for parent in reversed(nengo.Network.context):
+        if parent is child:
+            continue
+        subnets = parent.networks
+        index = next((i for i, net in enumerate(subnets) if net is child), len(subnets))
+        path.append(index)
+        if parent.seed is not None:
+            state = np.random.SeedSequence([int(parent.seed)] + path[::-1])
+            return int(state.generate_state(1)[0] % DRAWN_SEED_LIMIT)
+        child = parent
+    return None
 
 
 #: Seeds Nengo draws for objects are below this; explicit seeds may go up to
@@ -209,7 +236,11 @@ hidden_bias_initializer : optional
         The same for ``m_{t-1}`` on its way through ``recurrent_kernel``;
         used only with ``memory_to_memory``, as in KerasLMU.
     seed : int, optional
-        Seed for the initial weights and the network.
+        Seed for the initial weights and the network. Without one, an LMU
+        built inside a seeded network draws its initial weights from a seed
+        derived from the nearest seeded enclosing network and the LMU's place
+        in it (`inherited_seed`), so ``Network(seed=0)`` repeats them; with no
+        seed anywhere they differ on every run, as in Nengo.
 
     Attributes
     ----------
@@ -315,7 +346,7 @@ hidden_bias_initializer : optional
                 obj=self,
             )
         self.discretizer = discretizer
-        self.trainable_theta = bool(trainable_theta)
+        self.trainable_theta = check_bool(trainable_theta, "trainable_theta", self)
         if self.trainable_theta and memory_neurons_per_dimension is not None:
             raise ValidationError(
                 "theta is trainable only on the exact memory "
@@ -340,11 +371,11 @@ hidden_bias_initializer : optional
         self.hidden_neuron_type = check_neuron_type(
             hidden_neuron_type, "hidden_neuron_type", self
         )
-        self.hidden_recurrent = bool(hidden_recurrent)
-        self.hidden_to_memory = bool(hidden_to_memory)
-        self.memory_to_memory = bool(memory_to_memory)
-        self.input_to_hidden = bool(input_to_hidden)
-        self.use_bias = bool(use_bias)
+        self.hidden_recurrent = check_bool(hidden_recurrent, "hidden_recurrent", self)
+        self.hidden_to_memory = check_bool(hidden_to_memory, "hidden_to_memory", self)
+        self.memory_to_memory = check_bool(memory_to_memory, "memory_to_memory", self)
+        self.input_to_hidden = check_bool(input_to_hidden, "input_to_hidden", self)
+        self.use_bias = check_bool(use_bias, "use_bias", self)
         if self.hidden_units == 0 and self.hidden_to_memory:
             raise ValidationError(
                 "needs a hidden part (hidden_units >= 1)",
@@ -357,7 +388,7 @@ hidden_bias_initializer : optional
             recurrent_dropout, "recurrent_dropout", self
         )
 
-        rng = np.random.RandomState(seed)
+        rng = np.random.RandomState(seed if seed is not None else inherited_seed(self))
         n_mem = self.memory_d * self.order
         enc_d = self.size_in + (self.hidden_units if self.hidden_to_memory else 0)
         hid_in = n_mem + (self.size_in if self.input_to_hidden else 0)
