@@ -47,13 +47,14 @@ DECAY_BITS = 12
 #: with the synapse.
 DEFAULT_DELAY_STEPS = 8
 
-#: The recurrent synapse `loop_defaults` chooses, as a fraction of the
-#: window: 100 ms for a 1 s window, 20 ms for B5's 0.196 s one (both the
-#: best measured on the emulator, see docs/guide/loihi.rst).
-TAU_PER_THETA = 0.1
+#: The recurrent synapse `loop_defaults` chooses for a 1 s window; it scales
+#: with the square root of the window: 100 ms at 1 s, 44 ms at 0.196 s (the
+#: best measured on the emulator, for slow and white inputs alike; see
+#: docs/guide/loihi.rst).
+TAU_AT_ONE_SECOND = 0.1
 
 #: Loop delay steps per second of the recurrent synapse's ``tau``: 8 steps
-#: at 100 ms, 2 (1.6 rounded) at 20 ms, both the best measured.
+#: at 100 ms (the best measured), 4 at 44 ms (within 2% of the best).
 DELAY_STEPS_PER_TAU = 80.0
 
 #: Recommended neuron settings for the on-chip memory (measured on the
@@ -201,18 +202,21 @@ def loop_defaults(theta, dt=0.001, input_high=None, input_rms=None):
     """The recurrent synapse and loop delay `memory_kwargs` chooses.
 
     The rule, from the lowest errors measured on the emulator
-    (``docs/guide/loihi.rst``): the synapse is a tenth of the window,
-    ``tau = TAU_PER_THETA * theta`` rounded to whole steps (at least 2), and
-    the loop delay grows with it, ``delay_steps = round(DELAY_STEPS_PER_TAU
-    * tau)`` steps (at least 1). For a 1 s window that is 100 ms and 8 steps
-    (best for a 1 Hz input, NRMSE 0.126 on the delay task); for B5's 0.196 s
-    window 20 ms and 2 steps (best for its white 400 Hz input, state NRMSE
-    0.340; the old fixed defaults, 100 ms and 8 steps, gave 0.427 with the
-    fast synapse and 2.4 at order 12 with the slow one).
+    (``docs/guide/loihi.rst``, order 6, 100 neurons per dimension): the
+    synapse grows with the square root of the window,
+    ``tau = TAU_AT_ONE_SECOND * sqrt(theta / 1 s)`` rounded to whole steps
+    (at least 2), and the loop delay with the synapse,
+    ``delay_steps = round(DELAY_STEPS_PER_TAU * tau)`` (at least 1). For a
+    1 s window that is 100 ms and 8 steps (best for a 1 Hz input; a white
+    400 Hz input did 3% better with 50 ms); for B5's 0.196 s window 44 ms
+    and 4 steps (best for a 5 Hz input, within 2% of the best for B5's
+    white pixels, where the old defaults, 100 ms and 8 steps, did 33%
+    worse).
 
     The input class (``input_high``, ``input_rms``) sets the memory's scaling
-    (`memory_kwargs` passes it on), not the loop: both measured optima are
-    those of the window (slow and white inputs alike). Where the input or the
+    (`memory_kwargs` passes it on), not the loop: for both windows the slow
+    and the white input had their best synapse within a factor of two, and
+    the window's rule within 3% of each best. Where the input or the
     neurons differ from those measured, `calibrate_memory` measures the
     candidates around this choice on the emulator.
 
@@ -237,14 +241,14 @@ def loop_defaults(theta, dt=0.001, input_high=None, input_rms=None):
     >>> loop_defaults(1.0)
     (0.1, 8)
     >>> loop_defaults(0.196, input_high=400, input_rms=0.5)
-    (0.02, 2)
+    (0.044, 4)
     """
     theta = check_positive_finite(theta, "theta")
     dt = check_positive_finite(dt, "dt")
     for name, value in (("input_high", input_high), ("input_rms", input_rms)):
         if value is not None:
             check_positive_finite(value, name)
-    steps = max(2, int(np.round(TAU_PER_THETA * theta / dt)))
+    steps = max(2, int(np.round(TAU_AT_ONE_SECOND * np.sqrt(theta) / dt)))
     tau = float(np.round(steps * dt, 12))
     delay_steps = max(1, int(np.round(DELAY_STEPS_PER_TAU * tau)))
     return tau, delay_steps
@@ -284,7 +288,7 @@ def memory_kwargs(
         NengoLoihi splits ensembles over cores of 1024 compartments itself).
     tau : float, optional
         Time constant of the recurrent Lowpass synapse; default from
-        `loop_defaults` (a tenth of ``theta``: 0.1 s for a 1 s window).
+        `loop_defaults` (0.1 s for a 1 s window, 44 ms for 0.196 s).
     dt : float
         Simulator time step.
     decode_tau : float
@@ -292,7 +296,8 @@ def memory_kwargs(
         `loihi_model` too.
     delay_steps : int, optional
         Extra loop delay for `loop_synapse`; default from `loop_defaults`
-        (8 steps for a 100 ms synapse, 2 for 20 ms).
+        (8 steps for a 100 ms synapse, 4 for 44 ms; for a given ``tau``,
+        ``round(DELAY_STEPS_PER_TAU * tau)``).
     neuron_type : nengo.neurons.NeuronType, optional
         Default ``nengo.SpikingRectifiedLinear()`` with zero initial voltage,
         as on the chip (NengoLoihi's ``LoihiSpikingRectifiedLinear`` gave
@@ -305,7 +310,8 @@ def memory_kwargs(
         Highest input frequency in Hz the memory is scaled for: the input
         class. Default ``1 / theta`` (a slow input); give the band of a
         white input (B5's permuted pixels: 400, below the 500 Hz Nyquist
-        frequency), else its states overshoot the neurons' range.
+        frequency), else its states overshoot the neurons' range. It does
+        not change the loop (see `loop_defaults`).
     input_rms : float, optional
         Input RMS the memory is scaled for (`.LinearNetwork`'s default
         if None; B5's pixels: 0.5 for an RMS of 0.34 around a mean of 0.14).

@@ -305,7 +305,9 @@ def test_whole_cell_on_emulator_follows_rate_lmu():
         (1.0, dict(input_high=1.0, input_rms=0.3), 0.1, 8),
         (1.0, {}, 0.1, 8),
         # B5: every 4th permuted pixel, white to 500 Hz, in a 0.196 s window
-        (0.196, dict(input_high=400.0, input_rms=0.5), 0.02, 2),
+        (0.196, dict(input_high=400.0, input_rms=0.5), 0.044, 4),
+        # a slow input (1 / theta Hz) in the same window: the same loop
+        (0.196, dict(input_high=5.0, input_rms=0.3), 0.044, 4),
     ],
 )
 def test_defaults_fit_the_window(theta, inputs, tau, delay_steps):
@@ -328,6 +330,9 @@ def test_given_loop_settings_win():
     kwargs = loihi.memory_kwargs(0.196, 6, tau=0.1, delay_steps=8)
     assert kwargs["synapse"] == nengo.Lowpass(0.1)
     assert np.allclose(kwargs["mapping_synapse"].den, loihi.loop_synapse(0.1).den)
+    assert loihi.memory_kwargs(0.196, 6, tau=0.02)["mapping_synapse"].den.size == (
+        loihi.loop_synapse(0.02, delay_steps=2).den.size
+    )
     kwargs = loihi.memory_kwargs(1.0, 6, delay_steps=3)
     assert np.allclose(
         kwargs["mapping_synapse"].den, loihi.loop_synapse(0.1, delay_steps=3).den
