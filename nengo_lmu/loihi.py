@@ -373,6 +373,9 @@ def lmu_kwargs(theta, order, neurons_per_dimension=100, **kwargs):
     order))``. Keyword arguments go to `memory_kwargs` (``tau``,
     ``delay_steps``, ``neuron_type``, ``input_rms``, ``input_high``, ...).
 
+    For an LMU with ``steps_per_sample=k`` give the memory's simulated window
+    here, ``k * theta`` (the loop and the scaling follow the simulated time).
+
     For training in NengoDL give ``neuron_type=nengo.RectifiedLinear()`` (the
     rate twin; `nengo_lmu.spiking.to_spiking` swaps it for spiking neurons
     afterwards and leaves the memory's rates as they are).
