@@ -32,17 +32,30 @@ from nengo_lmu._validation import (
 )
 from nengo_lmu.spiking.rewrite import base_object
 from nengo_lmu.spiking.twins import spiking_twin
+from nengo_lmu.systems import legendre_matrices
 
 # Emulator defaults (NengoLoihi 1.1): decode-neuron output filter, and the
 # number of bits of a compartment's current decay.
 DECODE_TAU = 0.005
 DECAY_BITS = 12
 
-#: Effective steps of delay in the on-chip loop, beyond one step per filter.
-#: The emulator's loop has a few steps of axon delay, and the decode neurons'
-#: spiking adds lag; 8 gave the lowest delay-task error on the emulator for
-#: tau=0.1, order 6 (see docs/guide/loihi.rst for the measurements).
+#: Effective steps of delay in the on-chip loop, beyond one step per filter,
+#: for the 100 ms synapse of a 1 s window. The emulator's loop has a few
+#: steps of axon delay, and the decode neurons' spiking adds lag; 8 gave the
+#: lowest delay-task error on the emulator for tau=0.1, order 6 (see
+#: docs/guide/loihi.rst for the measurements). `loop_defaults` scales it
+#: with the synapse.
 DEFAULT_DELAY_STEPS = 8
+
+#: The recurrent synapse `loop_defaults` chooses for a 1 s window; it scales
+#: with the square root of the window: 100 ms at 1 s, 44 ms at 0.196 s (the
+#: best measured on the emulator, for slow and white inputs alike; see
+#: docs/guide/loihi.rst).
+TAU_AT_ONE_SECOND = 0.1
+
+#: Loop delay steps per second of the recurrent synapse's ``tau``: 8 steps
+#: at 100 ms (the best measured), 4 at 44 ms (within 2% of the best).
+DELAY_STEPS_PER_TAU = 80.0
 
 #: Recommended neuron settings for the on-chip memory (measured on the
 #: emulator; see ``docs/guide/loihi.rst``).
@@ -185,15 +198,73 @@ def _check_neuron_type(neuron_type, attr="neuron_type", obj=None):
         )
 
 
+def loop_defaults(theta, dt=0.001, input_high=None, input_rms=None):
+    """The recurrent synapse and loop delay `memory_kwargs` chooses.
+
+    The rule, from the lowest errors measured on the emulator
+    (``docs/guide/loihi.rst``, order 6, 100 neurons per dimension): the
+    synapse grows with the square root of the window,
+    ``tau = TAU_AT_ONE_SECOND * sqrt(theta / 1 s)`` rounded to whole steps
+    (at least 2), and the loop delay with the synapse,
+    ``delay_steps = round(DELAY_STEPS_PER_TAU * tau)`` (at least 1). For a
+    1 s window that is 100 ms and 8 steps (best for a 1 Hz input; a white
+    400 Hz input did 3% better with 50 ms); for B5's 0.196 s window 44 ms
+    and 4 steps (best for a 5 Hz input, within 2% of the best for B5's
+    white pixels, where the old defaults, 100 ms and 8 steps, did 33%
+    worse).
+
+    The input class (``input_high``, ``input_rms``) sets the memory's scaling
+    (`memory_kwargs` passes it on), not the loop: for both windows the slow
+    and the white input had their best synapse within a factor of two, and
+    the window's rule within 3% of each best. Where the input or the
+    neurons differ from those measured, `calibrate_memory` measures the
+    candidates around this choice on the emulator.
+
+    Parameters
+    ----------
+    theta : float
+        Window length in seconds.
+    dt : float
+        Simulator time step in seconds.
+    input_high, input_rms : float, optional
+        The input class (checked; see above).
+
+    Returns
+    -------
+    tau : float
+        Time constant of the recurrent Lowpass synapse, seconds.
+    delay_steps : int
+        Loop delay for `loop_synapse`.
+
+    Examples
+    --------
+    >>> loop_defaults(1.0)
+    (0.1, 8)
+    >>> loop_defaults(0.196, input_high=400, input_rms=0.5)
+    (0.044, 4)
+    """
+    theta = check_positive_finite(theta, "theta")
+    dt = check_positive_finite(dt, "dt")
+    for name, value in (("input_high", input_high), ("input_rms", input_rms)):
+        if value is not None:
+            check_positive_finite(value, name)
+    steps = max(2, int(np.round(TAU_AT_ONE_SECOND * np.sqrt(theta) / dt)))
+    tau = float(np.round(steps * dt, 12))
+    delay_steps = max(1, int(np.round(DELAY_STEPS_PER_TAU * tau)))
+    return tau, delay_steps
+
+
 def memory_kwargs(
     theta,
     order,
     neurons_per_dimension=100,
-    tau=0.1,
+    tau=None,
     dt=0.001,
     decode_tau=DECODE_TAU,
-    delay_steps=DEFAULT_DELAY_STEPS,
+    delay_steps=None,
     neuron_type=None,
+    input_high=None,
+    input_rms=None,
     **overrides,
 ):
     """Keyword arguments for an `.LMUMemory` that is accurate on Loihi.
@@ -203,7 +274,8 @@ def memory_kwargs(
     input dimension (``ensemble_dimensions=order``; arrays of 1-D ensembles
     need weights too small for the chip's 8-bit weights), the balanced
     realisation, spiking rectified-linear neurons firing at 100-120 Hz, and
-    the recurrence mapped onto `loop_synapse`.
+    the recurrence mapped onto `loop_synapse`, with the synapse and the loop
+    delay chosen for the window (`loop_defaults`) unless given.
 
     Parameters
     ----------
@@ -214,15 +286,18 @@ def memory_kwargs(
     neurons_per_dimension : int
         Neurons per state dimension (the ensemble has ``neurons_per_dimension * order``;
         NengoLoihi splits ensembles over cores of 1024 compartments itself).
-    tau : float
-        Time constant of the recurrent Lowpass synapse.
+    tau : float, optional
+        Time constant of the recurrent Lowpass synapse; default from
+        `loop_defaults` (0.1 s for a 1 s window, 44 ms for 0.196 s).
     dt : float
         Simulator time step.
     decode_tau : float
         NengoLoihi's ``Model.decode_tau``; pass a different value to
         `loihi_model` too.
-    delay_steps : int
-        Extra loop delay for `loop_synapse`.
+    delay_steps : int, optional
+        Extra loop delay for `loop_synapse`; default from `loop_defaults`
+        (8 steps for a 100 ms synapse, 4 for 44 ms; for a given ``tau``,
+        ``round(DELAY_STEPS_PER_TAU * tau)``).
     neuron_type : nengo.neurons.NeuronType, optional
         Default ``nengo.SpikingRectifiedLinear()`` with zero initial voltage,
         as on the chip (NengoLoihi's ``LoihiSpikingRectifiedLinear`` gave
@@ -231,6 +306,15 @@ def memory_kwargs(
         ``nengo.LIFRate``, the rate twins that a network is trained with
         before `nengo_lmu.spiking.to_spiking`; checked when NengoLoihi is
         installed.
+    input_high : float, optional
+        Highest input frequency in Hz the memory is scaled for: the input
+        class. Default ``1 / theta`` (a slow input); give the band of a
+        white input (B5's permuted pixels: 400, below the 500 Hz Nyquist
+        frequency), else its states overshoot the neurons' range. It does
+        not change the loop (see `loop_defaults`).
+    input_rms : float, optional
+        Input RMS the memory is scaled for (`.LinearNetwork`'s default
+        if None; B5's pixels: 0.5 for an RMS of 0.34 around a mean of 0.14).
     **overrides
         Any other `.LMUMemory` argument (``size_in``, ``seed``, ``label``,
         ensemble keywords), overriding the defaults here.
@@ -255,6 +339,12 @@ def memory_kwargs(
         _check_neuron_type(_as_spiking(neuron_type))
     except ImportError:  # no NengoLoihi: the check happens in check_loihi
         pass
+    rule_tau, rule_delay = loop_defaults(theta, dt, input_high, input_rms)
+    if tau is None:
+        tau, delay_steps = rule_tau, rule_delay if delay_steps is None else delay_steps
+    elif delay_steps is None:  # the delay that goes with the given synapse
+        tau = check_positive_finite(tau, "tau")
+        delay_steps = max(1, int(np.round(DELAY_STEPS_PER_TAU * tau)))
     kwargs = dict(
         theta=theta,
         order=order,
@@ -267,6 +357,10 @@ def memory_kwargs(
         ensemble_dimensions=order,
         max_rates=DEFAULT_MAX_RATES,
     )
+    if input_high is not None:
+        kwargs["input_high"] = input_high
+    if input_rms is not None:
+        kwargs["input_rms"] = input_rms
     kwargs.update(overrides)
     return kwargs
 
@@ -278,6 +372,9 @@ def lmu_kwargs(theta, order, neurons_per_dimension=100, **kwargs):
     result as ``LMU(size_in, memory_d, order, theta, ..., **lmu_kwargs(theta,
     order))``. Keyword arguments go to `memory_kwargs` (``tau``,
     ``delay_steps``, ``neuron_type``, ``input_rms``, ``input_high``, ...).
+
+    For an LMU with ``steps_per_sample=k`` give the memory's simulated window
+    here, ``k * theta`` (the loop and the scaling follow the simulated time).
 
     For training in NengoDL give ``neuron_type=nengo.RectifiedLinear()`` (the
     rate twin; `nengo_lmu.spiking.to_spiking` swaps it for spiking neurons
@@ -304,6 +401,269 @@ def lmu_kwargs(theta, order, neurons_per_dimension=100, **kwargs):
         "memory_neurons_per_dimension": memory.pop("neurons_per_dimension"),
         "memory_kwargs": memory,
     }
+
+
+class MemoryCalibration:
+    """What `calibrate_memory` measured.
+
+    Attributes
+    ----------
+    tau : float
+        The best candidate's recurrent synapse.
+    delay_steps : int
+        The best candidate's loop delay.
+    nrmse : float
+        Its error (see `memory_nrmse`).
+    errors : dict
+        The error of every candidate, by ``(tau, delay_steps)``.
+    """
+
+    def __init__(self, errors):
+        self.errors = dict(errors)
+        (self.tau, self.delay_steps), self.nrmse = min(
+            self.errors.items(), key=lambda item: item[1]
+        )
+
+    def kwargs(self):
+        """``tau`` and ``delay_steps``, for `memory_kwargs` / `lmu_kwargs`."""
+        return {"tau": self.tau, "delay_steps": self.delay_steps}
+
+    def __str__(self):
+        lines = ["    tau  delay_steps   NRMSE"]
+        for (tau, k), err in sorted(self.errors.items()):
+            best = "  (best)" if (tau, k) == (self.tau, self.delay_steps) else ""
+            lines.append(f"{tau:7.4f}  {k:11d}  {err:6.3f}{best}")
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return (
+            f"<MemoryCalibration: tau={self.tau:g}, delay_steps={self.delay_steps}, "
+            f"nrmse={self.nrmse:.3f}>"
+        )
+
+
+def _input_node(input_process, dt):
+    """A Node giving ``input_process``: a nengo Process, or an array of
+    samples (one per step, repeated)."""
+    if isinstance(input_process, nengo.Process):
+        return nengo.Node(input_process, size_out=1, label="input")
+    try:
+        values = np.asarray(input_process, dtype=float).reshape(-1, 1)
+    except (TypeError, ValueError):
+        values = None
+    if values is None or values.size == 0 or not np.all(np.isfinite(values)):
+        raise ValidationError(
+            "must be a nengo Process with one output dimension or a 1-D array of "
+            "finite input samples (one per step)",
+            attr="input_process",
+        )
+    return nengo.Node(nengo.processes.PresentInput(values, dt), label="input")
+
+
+def memory_nrmse(
+    theta,
+    order,
+    input_process,
+    duration=None,
+    tau=None,
+    delay_steps=None,
+    neurons_per_dimension=100,
+    dt=0.001,
+    seed=0,
+    probe_synapse=0.005,
+    **kwargs,
+):
+    """The on-chip memory's error on the NengoLoihi emulator.
+
+    Builds one `.LMUMemory` from `memory_kwargs` (with ``tau``,
+    ``delay_steps`` and ``kwargs``) fed by ``input_process``, runs it on the
+    emulator (``target="sim"``) for ``duration`` seconds, and compares its
+    state with the exact Legendre memory (zero-order hold at ``dt``) of the
+    same input samples: both filtered by ``Lowpass(probe_synapse)``, the
+    first ``theta`` seconds left out,
+    ``NRMSE = sqrt(sum (m - m_exact)**2 / sum m_exact**2)`` over all
+    coefficients. Needs NengoLoihi.
+
+    Parameters
+    ----------
+    theta, order
+        The memory.
+    input_process : nengo.Process or array_like
+        The input: a Process with one output (e.g.
+        ``nengo.processes.WhiteSignal(10, high=1, rms=0.3)``), or samples, one
+        per step.
+    duration : float, optional
+        Seconds to run; default ``10 * theta``, or the samples' length.
+    tau, delay_steps : optional
+        As for `memory_kwargs` (default `loop_defaults`).
+    neurons_per_dimension, dt
+        As for `memory_kwargs`.
+    seed : int
+        Network seed.
+    probe_synapse : float
+        Filter on both states before comparing (5 ms, as B5's measurements).
+    **kwargs
+        Further `memory_kwargs` arguments (``input_high``, ``input_rms``,
+        ``neuron_type``, ``max_rates``, ...).
+
+    Returns
+    -------
+    nrmse : float
+    """
+    import nengo_loihi  # pylint: disable=import-outside-toplevel
+    import scipy.signal  # pylint: disable=import-outside-toplevel
+
+    from nengo_lmu.networks.memory import (  # pylint: disable=import-outside-toplevel
+        LMUMemory,
+    )
+
+    theta = check_positive_finite(theta, "theta")
+    dt = check_positive_finite(dt, "dt")
+    probe_synapse = check_nonnegative(probe_synapse, "probe_synapse")
+    with nengo.Network(seed=seed) as net:
+        stim = _input_node(input_process, dt)
+        if duration is None:
+            samples = getattr(stim.output, "inputs", None)
+            duration = 10 * theta if samples is None else len(samples) * dt
+        duration = check_positive_finite(duration, "duration")
+        memory = LMUMemory(
+            **memory_kwargs(
+                theta,
+                order,
+                neurons_per_dimension=neurons_per_dimension,
+                tau=tau,
+                dt=dt,
+                delay_steps=delay_steps,
+                **kwargs,
+            )
+        )
+        nengo.Connection(stim, memory.input, synapse=None)
+        p_input = nengo.Probe(stim, synapse=None)
+        p_state = nengo.Probe(memory.output, synapse=None)
+    steps = int(np.round(duration / dt))
+    skip = int(np.round(theta / dt))
+    if steps <= skip:
+        raise ValidationError(
+            f"must be longer than theta ({theta:g} s), got {duration:g}",
+            attr="duration",
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NengoLoihi's notes on its settings
+        with nengo_loihi.Simulator(net, dt=dt, target="sim", progress_bar=False) as sim:
+            sim.run_steps(steps)
+    u = sim.data[p_input][:, 0]
+    A, B = legendre_matrices(order)
+    Abar, Bbar, *_ = scipy.signal.cont2discrete(
+        (A / theta, B / theta, np.eye(order), np.zeros((order, 1))), dt
+    )
+    exact = np.zeros((steps, order))
+    m = np.zeros(order)
+    for i, value in enumerate(u):
+        m = Abar @ m + Bbar[:, 0] * value
+        exact[i] = m
+    state = sim.data[p_state]
+    if probe_synapse > 0:
+        lowpass = nengo.Lowpass(probe_synapse)
+        exact = lowpass.filt(exact, dt=dt, y0=0)
+        state = lowpass.filt(state, dt=dt, y0=0)
+    err = state[skip:] - exact[skip:]
+    return float(np.sqrt(np.sum(err**2) / np.sum(exact[skip:] ** 2)))
+
+
+def default_candidates(theta, dt=0.001):
+    """The ``(tau, delay_steps)`` pairs `calibrate_memory` tries by default:
+    `loop_defaults`' choice, half and twice its synapse (each with the delay
+    that goes with it), and its synapse with half and twice its delay."""
+    tau, k = loop_defaults(theta, dt)
+    pairs = [(tau, k)]
+    for scale in (0.5, 2.0):
+        other = max(2 * dt, float(np.round(scale * tau / dt) * dt))
+        pairs.append(
+            (
+                float(np.round(other, 12)),
+                max(1, int(np.round(DELAY_STEPS_PER_TAU * other))),
+            )
+        )
+    pairs += [(tau, max(0, k // 2)), (tau, 2 * k)]
+    return list(dict.fromkeys(pairs))
+
+
+def calibrate_memory(
+    theta, order, input_process, candidates=None, duration=None, dt=0.001, **kwargs
+):
+    """Measure the on-chip memory for a few loop settings; keep the best.
+
+    Runs `memory_nrmse` on the NengoLoihi emulator for each candidate
+    ``(tau, delay_steps)`` (the recurrent synapse and the loop delay of
+    `loop_synapse`) with the given input, and returns them all with the
+    best. Use it where the input or the neurons differ from those
+    `loop_defaults` was measured with; pass the result's `~.MemoryCalibration.kwargs`
+    to `memory_kwargs` or `lmu_kwargs`. Each candidate is one emulator run
+    of ``duration`` seconds.
+
+    Parameters
+    ----------
+    theta : float
+        Window in seconds.
+    order : int
+        Legendre coefficients.
+    input_process : nengo.Process or array_like
+        The input the memory will see (see `memory_nrmse`).
+    candidates : list of (float, int), optional
+        ``(tau, delay_steps)`` pairs; default `default_candidates` (five).
+    duration : float, optional
+        Seconds per run (default ``10 * theta``, or the samples' length).
+    dt : float
+        Simulator time step.
+    **kwargs
+        `memory_nrmse` options (``neurons_per_dimension``, ``seed``,
+        ``probe_synapse``) and `memory_kwargs` options (``input_high``,
+        ``input_rms``, ``neuron_type``, ...), the same for every candidate.
+
+    Returns
+    -------
+    calibration : MemoryCalibration
+
+    Examples
+    --------
+    >>> white = nengo.processes.WhiteSignal(2, high=400, rms=0.34, seed=0)
+    >>> best = calibrate_memory(0.2, 6, white, input_high=400, input_rms=0.5)
+    >>> memory = LMUMemory(**memory_kwargs(0.2, 6, input_high=400,
+    ...                                    input_rms=0.5, **best.kwargs()))
+    """
+    if candidates is None:
+        candidates = default_candidates(theta, dt)
+    try:
+        pairs = [(tau, delay) for tau, delay in candidates]
+    except (TypeError, ValueError):
+        pairs = []
+    if not pairs:
+        raise ValidationError(
+            "must be a non-empty list of (tau, delay_steps) pairs",
+            attr="candidates",
+        )
+    checked = [
+        (
+            check_positive_finite(tau, "tau"),
+            check_count(delay, "delay_steps", low=0),
+        )
+        for tau, delay in pairs
+    ]
+    return MemoryCalibration(
+        {
+            (tau, delay): memory_nrmse(
+                theta,
+                order,
+                input_process,
+                duration=duration,
+                tau=tau,
+                delay_steps=delay,
+                dt=dt,
+                **kwargs,
+            )
+            for tau, delay in checked
+        }
+    )
 
 
 def loihi_model(dt=0.001, decode_tau=DECODE_TAU):

@@ -13,6 +13,7 @@ import nengo_dl  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from nengo_lmu.interop import (  # noqa: E402
+    keras_lmu_parameters,
     network_from_keras,
 )
 
@@ -399,3 +400,96 @@ def test_raw_convolution_truncated_is_refused(truncate_ir, exact):
     else:
         with pytest.raises(ValidationError, match="truncate_ir=None"):
             run_layer(layer, x)
+
+
+# --- time resolution: steps_per_sample -------------------------------------------
+
+
+def dilatable_model(hidden, seed=0, steps=12):
+    """A small KerasLMU model whose cell can be dilated exactly."""
+    tf.keras.utils.set_random_seed(seed)
+    cell = keras.layers.Dense(4, activation="tanh") if hidden else None
+    return keras.Sequential(
+        [
+            keras.Input((steps, INPUT_D)),
+            keras_lmu.LMU(
+                2,
+                5,
+                6.0,
+                cell,
+                input_to_hidden=hidden,
+                use_bias=True,
+                bias_initializer="glorot_uniform",
+                return_sequences=True,
+            ),
+            keras.layers.Dense(CLASSES),
+        ]
+    )
+
+
+@pytest.mark.parametrize("k", [1, 3, 10])
+@pytest.mark.parametrize("hidden", [True, False])
+def test_steps_per_sample_equals_keras_at_each_samples_last_step(k, hidden):
+    model = dilatable_model(hidden)
+    x = np.random.RandomState(4).uniform(-1, 1, size=(2, 12, INPUT_D))
+    expected = model(x.astype(np.float32)).numpy()
+    with nengo.Network() as net:
+        stim = nengo.Node(np.zeros(INPUT_D))
+        imported = network_from_keras(model, dt=DT, steps_per_sample=k)
+        nengo.Connection(stim, imported.input, synapse=None)
+        probe = nengo.Probe(imported.output, synapse=None)
+    lmu = imported.lmus[0]
+    # theta is the model's (6 steps of dt); the memory's window is k times it
+    assert lmu.theta == pytest.approx(6 * DT) and lmu.steps_per_sample == k
+    assert lmu.memory.theta == pytest.approx(6 * DT * k)
+    out = run_nengo_batches(net, stim, [probe], np.repeat(x, k, axis=1))[probe]
+    np.testing.assert_allclose(out[:, k - 1 :: k], expected, atol=1e-4, rtol=0)
+    if k > 1:  # the check can fail: the other steps of a sample differ
+        assert np.max(np.abs(out[:, ::k] - expected)) > 1e-2
+        # and so does the undilated network run on the held input
+        with nengo.Network() as net1:
+            plain = network_from_keras(model, dt=DT)
+            stim1 = nengo.Node(np.zeros(INPUT_D))
+            nengo.Connection(stim1, plain.input, synapse=None)
+            probe1 = nengo.Probe(plain.output, synapse=None)
+        out1 = run_nengo_batches(net1, stim1, [probe1], np.repeat(x, k, axis=1))
+        assert np.max(np.abs(out1[probe1][:, k - 1 :: k] - expected)) > 1e-2
+
+
+def test_keras_lmu_parameters_steps_per_sample():
+    model = dilatable_model(True)
+    params = keras_lmu_parameters(model.layers[0], dt=0.002, steps_per_sample=4)
+    assert params["steps_per_sample"] == 4
+    assert params["theta"] == pytest.approx(6 * 0.002)
+    assert params["dt"] == 0.002
+
+
+def refused_models():
+    """(model, the option named) for each option that blocks a dilation."""
+    tf.keras.utils.set_random_seed(0)
+
+    def model(*layers):
+        return keras.Sequential([keras.Input((5, INPUT_D)), *layers])
+
+    def lmu(cell, **kwargs):
+        return keras_lmu.LMU(1, 3, 4.0, cell, return_sequences=True, **kwargs)
+
+    def dense(units):
+        return keras.layers.Dense(units, activation="relu")
+
+    return [
+        (model(lmu(keras.layers.SimpleRNNCell(3))), "hidden_recurrent"),
+        (model(lmu(dense(3), hidden_to_memory=True)), "hidden_to_memory"),
+        (model(lmu(None, memory_to_memory=True)), "memory_to_memory"),
+        (model(lmu(dense(3), discretizer="euler")), "discretizer='euler'"),
+        (model(lmu(dense(3)), lmu(None)), "one LMU layer"),
+    ]
+
+
+def test_steps_per_sample_refusals():
+    for model, option in refused_models():
+        network_from_keras(model, dt=DT)  # one step per sample is fine
+        with pytest.raises(ValidationError) as err:
+            network_from_keras(model, dt=DT, steps_per_sample=2)
+        assert err.value.attr == "steps_per_sample", option
+        assert option in str(err.value), (option, str(err.value))

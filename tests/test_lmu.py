@@ -426,3 +426,90 @@ def test_network_seed_seeds_the_lmu_weights():
     with nengo.Network(seed=1):
         b = LMU(1, 1, 4, 0.1, hidden_units=3, seed=5)
     assert same(a.weights, b.weights)
+
+
+# --- time resolution: steps_per_sample ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, option",
+    [
+        ({"hidden_to_memory": True, "hidden_recurrent": False}, "hidden_to_memory"),
+        ({"memory_to_memory": True, "hidden_recurrent": False}, "memory_to_memory"),
+        ({"hidden_recurrent": True}, "hidden_recurrent"),
+        ({"hidden_recurrent": False, "discretizer": "euler"}, "discretizer='euler'"),
+        (
+            {
+                "hidden_recurrent": False,
+                "discretizer": "euler",
+                "trainable_theta": True,
+            },
+            "discretizer='euler'",
+        ),
+        (
+            {
+                "hidden_recurrent": False,
+                "theta": None,
+                "memory_matrices": (np.eye(4) * 0.9, np.ones(4)),
+            },
+            "memory_matrices",
+        ),
+    ],
+)
+def test_steps_per_sample_refused_where_not_exact(kwargs, option):
+    args = dict(size_in=1, memory_d=1, order=4, theta=0.1, hidden_units=3)
+    args.update(kwargs)
+    with nengo.Network():
+        LMU(**args)  # one step per sample is fine
+        with pytest.raises(ValidationError) as err:
+            LMU(steps_per_sample=3, **args)
+    assert err.value.attr == "steps_per_sample"
+    assert option in str(err.value)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_steps_per_sample_must_be_a_count(bad):
+    with nengo.Network():
+        with pytest.raises(ValidationError, match="steps_per_sample"):
+            LMU(1, 1, 4, 0.1, steps_per_sample=bad)
+
+
+def test_steps_per_sample_trainable_theta_memory_and_theta():
+    """The zero-order hold with a trainable theta dilates exactly: after each
+    sample's k steps the memory is scipy's zero-order hold at one sample per
+    dt, and lmu_weights reports the model's theta."""
+    from scipy.signal import cont2discrete  # pylint: disable=import-outside-toplevel
+
+    from nengo_lmu.dl import lmu_weights  # pylint: disable=import-outside-toplevel
+    from nengo_lmu.systems import (  # pylint: disable=import-outside-toplevel
+        legendre_matrices,
+    )
+
+    k, order, theta, samples = 3, 4, 0.01, 15
+    u = np.random.RandomState(2).uniform(-1, 1, size=samples)
+    with nengo.Network() as net:
+        stim = nengo.Node(np.zeros(1))
+        lmu = LMU(
+            1,
+            1,
+            order,
+            theta,
+            kernel_initializer=np.ones((1, 1)),
+            trainable_theta=True,
+            steps_per_sample=k,
+        )
+        nengo.Connection(stim, lmu.input, synapse=None)
+        probe = nengo.Probe(lmu.output, synapse=None)
+    assert lmu.theta == theta and lmu.memory.theta == pytest.approx(k * theta)
+    with nengo_dl.Simulator(net, dt=DT, progress_bar=False) as sim:
+        out = sim.predict({stim: np.repeat(u, k)[None, :, None]})[probe][0]
+        assert lmu_weights(sim, lmu)["theta"] == pytest.approx(theta, rel=1e-6)
+    A, B = legendre_matrices(order)
+    Abar, Bbar, *_ = cont2discrete((A / theta, B / theta, np.eye(order), 0), DT)
+    m, expected = np.zeros(order), []
+    for value in u:
+        m = Abar @ m + Bbar[:, 0] * value
+        expected.append(m)
+    np.testing.assert_allclose(out[k - 1 :: k], expected, atol=1e-5)
+    # the steps in between are not the model's samples
+    assert np.max(np.abs(out[::k] - np.array(expected))) > 1e-2

@@ -209,7 +209,8 @@ def test_lmu_kwargs_give_the_loihi_memory():
     assert kwargs["memory_neurons_per_dimension"] == 30
     memory = kwargs["memory_kwargs"]
     assert not {"theta", "order", "dt", "neurons_per_dimension"} & set(memory)
-    expected = loihi.loop_synapse(0.05, 0.001)
+    # a given synapse gets the loop delay that goes with it (80 steps per s)
+    expected = loihi.loop_synapse(0.05, 0.001, delay_steps=4)
     assert np.allclose(memory["mapping_synapse"].den, expected.den)
     assert memory["synapse"] == nengo.Lowpass(0.05)
     with nengo.Network(seed=0):
@@ -327,3 +328,125 @@ def test_check_loihi_never_lets_an_internal_assertion_out(monkeypatch):
         nengo.Ensemble(10, 1, neuron_type=nengo.SpikingRectifiedLinear())
     with pytest.raises(BuildError, match="cannot build.*AssertionError: an internal"):
         loihi.check_loihi(net)
+
+
+# --- defaults that fit the input, and the calibration helper -------------------
+
+
+@pytest.mark.parametrize(
+    "theta, inputs, tau, delay_steps",
+    [
+        # a slow input (1 Hz) in a 1 s window: the delay task's best
+        (1.0, dict(input_high=1.0, input_rms=0.3), 0.1, 8),
+        (1.0, {}, 0.1, 8),
+        # B5: every 4th permuted pixel, white to 500 Hz, in a 0.196 s window
+        (0.196, dict(input_high=400.0, input_rms=0.5), 0.044, 4),
+        # a slow input (1 / theta Hz) in the same window: the same loop
+        (0.196, dict(input_high=5.0, input_rms=0.3), 0.044, 4),
+    ],
+)
+def test_defaults_fit_the_window(theta, inputs, tau, delay_steps):
+    assert loihi.loop_defaults(theta, **inputs) == (tau, delay_steps)
+    kwargs = loihi.memory_kwargs(theta, 6, **inputs)
+    assert kwargs["synapse"] == nengo.Lowpass(tau)
+    expected = loihi.loop_synapse(tau, 0.001, delay_steps=delay_steps)
+    assert np.allclose(kwargs["mapping_synapse"].den, expected.den)
+    assert np.allclose(kwargs["mapping_synapse"].num, expected.num)
+    for name, value in inputs.items():
+        assert kwargs[name] == value
+    memory = loihi.lmu_kwargs(theta, 6, **inputs)["memory_kwargs"]
+    assert memory["synapse"] == nengo.Lowpass(tau)
+    assert np.allclose(memory["mapping_synapse"].den, expected.den)
+    with nengo.Network(seed=0):
+        LMUMemory(**loihi.memory_kwargs(theta, 6, neurons_per_dimension=5, **inputs))
+
+
+def test_given_loop_settings_win():
+    kwargs = loihi.memory_kwargs(0.196, 6, tau=0.1, delay_steps=8)
+    assert kwargs["synapse"] == nengo.Lowpass(0.1)
+    assert np.allclose(kwargs["mapping_synapse"].den, loihi.loop_synapse(0.1).den)
+    assert loihi.memory_kwargs(0.196, 6, tau=0.02)["mapping_synapse"].den.size == (
+        loihi.loop_synapse(0.02, delay_steps=2).den.size
+    )
+    kwargs = loihi.memory_kwargs(1.0, 6, delay_steps=3)
+    assert np.allclose(
+        kwargs["mapping_synapse"].den, loihi.loop_synapse(0.1, delay_steps=3).den
+    )
+    with pytest.raises(ValidationError, match="input_high"):
+        loihi.memory_kwargs(1.0, 6, input_high=-1)
+
+
+def tiny_nrmse(tau, delay_steps, u, theta=0.05, order=2, dt=0.001):
+    """The memory's state NRMSE on the emulator, measured here: LMUMemory
+    from memory_kwargs, the exact memory from scipy's zero-order hold."""
+    import nengo_loihi
+    from scipy.signal import cont2discrete
+
+    from nengo_lmu.systems import legendre_matrices
+
+    with nengo.Network(seed=1) as net:
+        stim = nengo.Node(nengo.processes.PresentInput(u[:, None], dt))
+        memory = LMUMemory(
+            **loihi.memory_kwargs(
+                theta, order, neurons_per_dimension=20, tau=tau, delay_steps=delay_steps
+            )
+        )
+        nengo.Connection(stim, memory.input, synapse=None)
+        probe = nengo.Probe(memory.output, synapse=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with nengo_loihi.Simulator(net, dt=dt, target="sim", progress_bar=False) as sim:
+            sim.run_steps(len(u))
+    A, B = legendre_matrices(order)
+    Abar, Bbar, *_ = cont2discrete(
+        (A / theta, B / theta, np.eye(order), np.zeros((order, 1))), dt
+    )
+    m, exact = np.zeros(order), []
+    for value in u:
+        m = Abar @ m + Bbar[:, 0] * value
+        exact.append(m)
+    lowpass = nengo.Lowpass(0.005)
+    exact = lowpass.filt(np.array(exact), dt=dt, y0=0)[50:]
+    state = lowpass.filt(sim.data[probe], dt=dt, y0=0)[50:]
+    return np.sqrt(np.sum((state - exact) ** 2) / np.sum(exact**2))
+
+
+def test_calibrate_memory_returns_the_lowest_error():
+    u = nengo.processes.WhiteSignal(0.2, high=20, rms=0.3, seed=3).run_steps(200)[:, 0]
+    candidates = [(0.002, 1), (0.005, 0), (0.005, 6), (0.02, 2)]
+    result = loihi.calibrate_memory(
+        0.05, 2, u, candidates=candidates, neurons_per_dimension=20, seed=1
+    )
+    mine = {pair: tiny_nrmse(*pair, u) for pair in candidates}
+    assert set(result.errors) == set(candidates)
+    for pair in candidates:
+        assert result.errors[pair] == pytest.approx(mine[pair], rel=1e-9)
+    best = min(mine, key=mine.get)
+    assert (result.tau, result.delay_steps) == best
+    assert result.nrmse == pytest.approx(mine[best], rel=1e-9)
+    assert result.kwargs() == {"tau": best[0], "delay_steps": best[1]}
+    # the candidates differ, so picking the lowest is a real choice
+    assert max(mine.values()) > 1.2 * min(mine.values())
+    assert "(best)" in str(result)
+
+
+@pytest.mark.parametrize(
+    "kwargs, attr",
+    [
+        (dict(candidates=[]), "candidates"),
+        (dict(candidates=[(0.0, 1)]), "tau"),
+        (dict(candidates=[(0.01, -1)]), "delay_steps"),
+        (dict(duration=0.01), "duration"),
+    ],
+)
+def test_calibrate_memory_rejects_bad_values(kwargs, attr):
+    with pytest.raises(ValidationError, match=attr):
+        loihi.calibrate_memory(
+            0.05, 2, np.zeros(100), neurons_per_dimension=5, **kwargs
+        )
+
+
+def test_default_candidates_surround_the_rule():
+    pairs = loihi.default_candidates(1.0)
+    assert pairs[0] == (0.1, 8)
+    assert set(pairs) == {(0.1, 8), (0.05, 4), (0.2, 16), (0.1, 4), (0.1, 16)}

@@ -61,7 +61,9 @@ def lmu_weights(sim, lmu):
 
     Keys of weights the LMU does not have (no memory-to-memory weights, no
     hidden cell, ...) are absent. ``theta`` is the trained value when it is
-    trainable (KerasLMU's ``1 / theta_inv`` steps, here in seconds).
+    trainable (KerasLMU's ``1 / theta_inv`` steps, here in seconds), and
+    the model's theta (as `~nengo_lmu.LMU`'s ``theta``) whatever the LMU's
+    ``steps_per_sample``.
 
     Parameters
     ----------
@@ -106,7 +108,11 @@ def lmu_weights(sim, lmu):
 
 
 def lmu_theta(sim, lmu):
-    """``lmu``'s theta in seconds: the trained value when it is trainable."""
+    """``lmu``'s theta in seconds: the trained value when it is trainable.
+
+    The model's theta, at one sample per ``dt``, whatever the LMU's
+    ``steps_per_sample`` (its memory's window is that many times longer).
+    """
     if lmu.theta_connection is not None:
         gain = float(
             np.squeeze(sim.data.get_params((lmu.theta_connection, "weights"))[0])
@@ -115,5 +121,7 @@ def lmu_theta(sim, lmu):
     if lmu.theta_layer is not None:
         import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-        return lmu.dt / float(tf.keras.backend.get_value(lmu.theta_layer.theta_inv))
+        # the memory's theta is steps_per_sample times the model's
+        theta_inv = float(tf.keras.backend.get_value(lmu.theta_layer.theta_inv))
+        return lmu.dt / theta_inv / getattr(lmu, "steps_per_sample", 1)
     return lmu.theta

@@ -14,7 +14,7 @@ imports KerasLMU.
 import numpy as np
 from nengo.exceptions import ValidationError
 
-from nengo_lmu._validation import check_positive_finite
+from nengo_lmu._validation import check_count, check_positive_finite
 from nengo_lmu.interop._chain import (
     NO_OP_LAYERS,
     OUTPUT_ACTIVATIONS,
@@ -53,7 +53,7 @@ def _lmu_cell(layer):
     )
 
 
-def keras_lmu_parameters(layer, dt=0.001):
+def keras_lmu_parameters(layer, dt=0.001, steps_per_sample=1):
     """`~nengo_lmu.LMU` arguments (weights included) equal to a KerasLMU layer.
 
     Parameters
@@ -63,6 +63,11 @@ def keras_lmu_parameters(layer, dt=0.001):
     dt : float
         Seconds per sequence step in Nengo; ``theta`` becomes
         ``theta_steps * dt``.
+    steps_per_sample : int
+        Simulator steps (of ``dt``) per sequence step (`~nengo_lmu.LMU`'s
+        ``steps_per_sample``; ``theta`` stays ``theta_steps * dt``). The LMU
+        refuses options that cannot be dilated exactly (a SimpleRNNCell
+        hidden cell, ``hidden_to_memory``, ``memory_to_memory``, Euler).
 
     Returns
     -------
@@ -88,6 +93,7 @@ def keras_lmu_parameters(layer, dt=0.001):
         order=cell.order,
         theta=theta_steps * dt,
         dt=dt,
+        steps_per_sample=steps_per_sample,
         hidden_to_memory=hidden_to_memory,
         memory_to_memory=memory_to_memory,
         input_to_hidden=bool(cell.input_to_hidden),
@@ -244,7 +250,7 @@ def _keras_layers(model):
     return layers
 
 
-def _keras_specs(model, dt):
+def _keras_specs(model, dt, steps_per_sample=1):
     """Layer specifications of a Keras model or KerasLMU layer."""
     if hasattr(model, "layers"):  # a Model
         layers = _keras_layers(model)
@@ -252,7 +258,7 @@ def _keras_specs(model, dt):
     else:
         layers, size_in = [model], None
     layers = [layer for layer in layers if type(layer).__name__ not in NO_OP_LAYERS]
-    specs = []
+    specs, k = [], steps_per_sample
     for i, layer in enumerate(layers):
         kind = type(layer).__name__
         last = i == len(layers) - 1
@@ -274,7 +280,14 @@ def _keras_specs(model, dt):
                     f"layer {layer.name!r}: go_backwards=True is not supported",
                     attr="go_backwards",
                 )
-            params = keras_lmu_parameters(layer, dt=dt)
+            params = keras_lmu_parameters(layer, dt=dt, steps_per_sample=k)
+            if k > 1 and any(spec["kind"] == "lmu" for spec in specs):
+                raise ValidationError(
+                    f"steps_per_sample={k} needs one LMU layer: layer "
+                    f"{layer.name!r} would read an earlier LMU's output, which "
+                    "changes within each sample",
+                    attr="steps_per_sample",
+                )
             specs.append({"kind": "lmu", "name": layer.name, "params": params})
         else:
             raise ValidationError(
@@ -289,7 +302,9 @@ def _keras_specs(model, dt):
     return int(size_in), specs
 
 
-def network_from_keras(model, dt=0.001, label=None, seed=None, add_to_container=None):
+def network_from_keras(
+    model, dt=0.001, label=None, seed=None, add_to_container=None, steps_per_sample=1
+):
     (
         """Build a Nengo network equal to a Keras model of KerasLMU and Dense layers.
 
@@ -315,9 +330,17 @@ def network_from_keras(model, dt=0.001, label=None, seed=None, add_to_container=
         A built model (or a single built KerasLMU layer).
     dt : float
         Seconds per sequence step: run the network with this ``dt`` and one
-        input sample per step.
+        input sample per step (or ``steps_per_sample`` steps).
     label, seed, add_to_container
         As for `nengo.Network`.
+    steps_per_sample : int
+        Simulator steps of ``dt`` per input sample (`~nengo_lmu.LMU`'s
+        option): hold each sample for that many steps (``np.repeat(x, k,
+        axis=1)``); the output at the last step of each sample is the
+        model's. Only for models with one LMU layer that can be dilated
+        exactly (Dense or no hidden cell, no ``hidden_to_memory`` or
+        ``memory_to_memory``, zero-order hold); otherwise a ValidationError
+        names ``steps_per_sample`` and what blocks it.
 """
         + RETURNS_DOC
         + """
@@ -336,7 +359,8 @@ def network_from_keras(model, dt=0.001, label=None, seed=None, add_to_container=
     """
     )
     dt = check_positive_finite(dt, "dt")
-    size_in, specs = _keras_specs(model, dt)
+    steps_per_sample = check_count(steps_per_sample, "steps_per_sample")
+    size_in, specs = _keras_specs(model, dt, steps_per_sample)
     net = build_chain(specs, size_in, label, seed, add_to_container)
     net.sequence_length = _sequence_length(model)
     return net

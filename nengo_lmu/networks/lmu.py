@@ -146,6 +146,17 @@ class LMU(nengo.Network):
     ``h = f(J)`` for the neuron type's rate function ``f``; NengoDL trains its
     connection weights and biases, and the reference simulator runs it.
 
+    With ``steps_per_sample=k`` the network runs the same model at a finer
+    time resolution: each input sample is held for ``k`` simulator steps of
+    ``dt`` (e.g. ``np.repeat(x, k, axis=1)``), and the memory is the
+    zero-order hold of the Legendre system over a window of ``k * theta``
+    simulated seconds, discretised at ``dt``. The zero-order hold composes
+    exactly (``Abar_dt**k = Abar_{k dt}``), so after the ``k`` steps of each
+    held sample the memory, and with it the output, equals the model's at
+    that sample; the steps in between are the memory of the held input at
+    intermediate times. Spiking neurons (`nengo_lmu.spiking.to_spiking`) and
+    neural memories then get ``k`` steps per sample to settle.
+
     Parameters
     ----------
     size_in : int
@@ -155,8 +166,12 @@ class LMU(nengo.Network):
     order : int
         Legendre coefficients per memory.
     theta : float or None
-        Memory window in seconds. None only with ``memory_matrices`` (whose
-        matrices already hold the time scale; ``theta`` is then a label).
+        Memory window in seconds of the model, at one sample per ``dt``
+        (KerasLMU's ``theta`` in steps times ``dt``), whatever
+        ``steps_per_sample`` is: with ``k`` steps per sample the window lasts
+        ``k * theta`` simulated seconds (`memory` has that ``theta``). None
+        only with ``memory_matrices`` (whose matrices already hold the time
+        scale; ``theta`` is then a label).
     hidden_units : int
         Units of the hidden state; 0 for no hidden part (the output is then
         ``m``, or ``[m ; x]`` with ``input_to_hidden``, as KerasLMU with
@@ -189,6 +204,19 @@ class LMU(nengo.Network):
         the exact memory.
     dt : float
         Simulator time step in seconds.
+    steps_per_sample : int
+        Simulator steps per input sample (default 1), see above. Only where
+        the cell can be dilated exactly, i.e. where nothing carries a
+        previous *sample's* value into the memory or the hidden state: not
+        with ``hidden_to_memory`` or ``memory_to_memory`` (``u`` would read
+        ``h`` or ``m`` one *step* back), a recurrent hidden state
+        (``hidden_recurrent`` with ``hidden_units >= 1``: ``U h`` would recur
+        every step), ``discretizer="euler"`` (Euler steps do not compose:
+        ``(I + A dt / (k theta))**k`` is not ``I + A dt / theta``) or
+        ``memory_matrices`` (no exact ``k``-th root in general); a
+        ValidationError names the option that blocks it. A trainable theta
+        (zero-order hold) is exact; `nengo_lmu.dl.lmu_weights` reports it in
+        the model's seconds, as ``theta``.
     memory_neurons_per_dimension : int or None
         None (default) for the exact memory (a Node); an integer for a neural
         memory with that many neurons per state dimension (`LMUMemory`'s
@@ -275,6 +303,8 @@ hidden_bias_initializer : optional
         signal they drop: ``"input"`` (``x_t``), ``"hidden"`` (``h_{t-1}``,
         with ``hidden_to_memory``), ``"memory"`` (``m_{t-1}``, with
         ``recurrent_dropout``); empty without dropout.
+    steps_per_sample : int
+        Simulator steps per input sample.
     theta_layer : tf.keras.layers.Layer or None
         The memory step holding the trainable ``theta_inv = dt / theta``
         (zero-order hold with ``trainable_theta``).
@@ -300,6 +330,7 @@ hidden_bias_initializer : optional
         discretizer="zoh",
         trainable_theta=False,
         dt=0.001,
+        steps_per_sample=1,
         memory_neurons_per_dimension=None,
         memory_kwargs=None,
         output_synapse=None,
@@ -382,6 +413,7 @@ hidden_bias_initializer : optional
                 attr="hidden_to_memory",
                 obj=self,
             )
+        self.steps_per_sample = self._check_steps_per_sample(steps_per_sample)
 
         self.dropout = check_dropout_rate(dropout, "dropout", self)
         self.recurrent_dropout = check_dropout_rate(
@@ -464,7 +496,7 @@ hidden_bias_initializer : optional
         n_mem = self.memory_d * self.order
         self.input = nengo.Node(size_in=self.size_in, label="x")
         self.memory = lmu_memory(
-            self.theta,
+            None if self.theta is None else self.theta * self.steps_per_sample,
             self.order,
             memory_d=self.memory_d,
             dt=self.dt,
@@ -560,6 +592,50 @@ hidden_bias_initializer : optional
             )
         self.output = nengo.Node(size_in=self.hidden_units, label="output")
         nengo.Connection(h, self.output, synapse=self.output_synapse)
+
+    def _check_steps_per_sample(self, steps_per_sample):
+        """``steps_per_sample`` as an int, or a ValidationError naming the
+        option that keeps the cell from being dilated exactly."""
+        k = check_count(steps_per_sample, "steps_per_sample", self)
+        if k == 1:
+            return k
+        for option, blocks, why in (
+            (
+                "hidden_to_memory",
+                self.hidden_to_memory,
+                "the memory's input would read h one step back, not one sample",
+            ),
+            (
+                "memory_to_memory",
+                self.memory_to_memory,
+                "the memory's input would read m one step back, not one sample",
+            ),
+            (
+                "hidden_recurrent",
+                self.hidden_units > 0 and self.hidden_recurrent,
+                "the hidden state would recur on every step, not every sample; "
+                "use hidden_recurrent=False (a Dense hidden cell)",
+            ),
+            (
+                "discretizer='euler'",
+                self.discretizer == "euler",
+                "k Euler steps do not compose to one: (I + A dt / (k theta))**k "
+                "is not I + A dt / theta; use discretizer='zoh'",
+            ),
+            (
+                "memory_matrices",
+                self.memory_matrices is not None,
+                "a given discrete update has no exact k-th root in general",
+            ),
+        ):
+            if blocks:
+                raise ValidationError(
+                    f"steps_per_sample={k} cannot run this cell exactly with "
+                    f"{option}: {why}; only steps_per_sample=1 is allowed with it",
+                    attr="steps_per_sample",
+                    obj=self,
+                )
+        return k
 
     def _dropped(self, signal, name, rate):
         """``signal``, or a dropout Node fed by it when ``rate > 0``."""
