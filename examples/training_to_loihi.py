@@ -31,16 +31,7 @@ import nengo  # noqa: E402
 
 from nengo_lmu import loihi  # noqa: E402
 from nengo_lmu.spiking import to_spiking  # noqa: E402
-from nengo_lmu.tasks import psmnist  # noqa: E402
-from nengo_lmu.tasks.experiment import (  # noqa: E402
-    chip_lmu,
-    classification_accuracy,
-    copy_trained,
-    fit,
-    predict,
-    run_sequences,
-    sequence_network,
-)
+from nengo_lmu.tasks import experiment, psmnist  # noqa: E402
 
 DT = 0.001
 ORDER, UNITS, MEMORY_NEURONS = 6, 32, 50
@@ -53,7 +44,7 @@ def build(steps, target):
     """The LMU with its memory mapped for ``target`` ("nengo" or "loihi"),
     rate twins for training, and a readout of 10 logits (benchmark B5 builds
     its networks with the same two functions)."""
-    lmu = chip_lmu(
+    lmu = experiment.chip_lmu(
         steps * DT,
         ORDER,
         UNITS,
@@ -67,7 +58,7 @@ def build(steps, target):
         input_high=400,
         max_rates=nengo.dists.Uniform(400, 500),
     )
-    return sequence_network(
+    return experiment.sequence_network(
         lmu,
         size_out=10,
         readout=nengo.dists.Uniform(-0.3, 0.3),
@@ -79,15 +70,19 @@ def build(steps, target):
 
 def nengo_dl_accuracy(net, data):
     x, y = data
-    return classification_accuracy(predict(net, x, batch_size=len(x)), y)
+    return experiment.classification_accuracy(
+        experiment.predict(net, x, batch_size=len(x)), y
+    )
 
 
 def emulator_accuracy(net, data):
     """Each sequence in its own copy of the network (the emulator cannot reset
     its state), all copies in one emulator run."""
     x, y = data
-    logits = run_sequences(net, x, backend="loihi", last=True, batch_size=len(x))
-    return classification_accuracy(logits, y)
+    logits = experiment.run_sequences(
+        net, x, backend="loihi", last=True, batch_size=len(x)
+    )
+    return experiment.classification_accuracy(logits, y)
 
 
 def main(argv=None):
@@ -105,7 +100,7 @@ def main(argv=None):
     rate = build(steps, "nengo")
     # trained in NengoDL; the memory stays fixed, the trained weights go back
     # into the network
-    fit(rate, train_data, epochs=epochs, learning_rate=1e-2, batch_size=50)
+    experiment.fit(rate, train_data, epochs=epochs, learning_rate=1e-2, batch_size=50)
     acc_rate = nengo_dl_accuracy(rate, test)
     # rate_scale 100: hidden units fire at most a few hundred Hz, below the
     # chip's one spike per step
@@ -113,7 +108,9 @@ def main(argv=None):
     acc_spiking = nengo_dl_accuracy(spiking, test)
 
     chip = to_spiking(
-        copy_trained(rate, build(steps, "loihi")), synapse=SYNAPSE, rate_scale=100
+        experiment.copy_trained(rate, build(steps, "loihi")),
+        synapse=SYNAPSE,
+        rate_scale=100,
     )
     report = loihi.check_loihi(chip)
     print(report)
