@@ -173,6 +173,23 @@ def test_fit_crossentropy_with_test_set_and_predict():
     assert classification_accuracy(logits, y[:7]) == 1.0
 
 
+def test_fit_keeps_fixed_weights_and_the_memory():
+    lmu = LMU(1, 1, 4, 0.01, hidden_units=5, seed=0, add_to_container=False)
+    net = sequence_network(lmu, size_out=1, seed=0)
+    kernel = lmu.weight_connections["kernel"][0]
+    hidden = lmu.weight_connections["hidden_kernel"][0]
+    memory = lmu.memory.all_connections
+    before = [np.array(c.transform.init) for c in [kernel, hidden] + memory]
+    x = np.random.RandomState(3).uniform(-1, 1, size=(8, 10, 1)).astype(np.float32)
+    fit(net, (x, x), loss="mse", epochs=2, learning_rate=0.1, fixed=["kernel"])
+    # NengoDL writes the weights back in float32 (and 1 x 1 as scalars)
+    after = [np.ravel(c.transform.init) for c in [kernel, hidden] + memory]
+    assert np.allclose(after[0], np.ravel(before[0]), rtol=1e-6, atol=0)  # fixed
+    assert not np.allclose(after[1], np.ravel(before[1]), atol=1e-3)  # trained
+    for a, b in zip(after[2:], before[2:]):
+        assert np.allclose(a, np.ravel(b), rtol=1e-6, atol=1e-7)  # never trained
+
+
 def test_predict_whole_sequences():
     w = np.array([[1.0, -2.0], [0.5, 3.0], [0.0, 1.0]])
     net = sequence_network(passthrough(2), size_out=3, readout=w, bias=False)

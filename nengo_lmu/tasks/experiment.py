@@ -449,7 +449,9 @@ def fit(
     y = np.asarray(y)
     epochs = check_count(epochs, "epochs")
     learning_rate = check_positive_finite(learning_rate, "learning_rate")
-    configure_training(net, keep_history=y.ndim == 3 and y.shape[1] > 1, **settings)
+    configure_training(
+        net, keep_history=y.ndim == 3 and y.shape[1] > 1, fixed=fixed, **settings
+    )
     loss, metrics = _loss_and_metrics(tf, loss, metrics)
     if progress_bar is None:
         progress_bar = verbose > 0
