@@ -147,7 +147,8 @@ def last_value_classifier():
 def test_classifier_logits_are_the_last_step_of_every_sequence():
     net = psmnist.classifier_network(last_value_classifier())
     x = np.random.RandomState(0).uniform(-1, 1, size=(7, 5, 1)).astype(np.float32)
-    # 7 sequences in batches of 3: the last batch is padded, and all 7 come back
+    # 7 sequences with batches of up to 3: the batch rule (the largest divisor
+    # of 7 not above 3) runs them one by one, and all 7 come back
     logits = psmnist.classifier_logits(net, x, batch_size=3)
     assert logits.shape == (7, 10)
     assert np.allclose(logits, x[:, -1, 0][:, None] * np.arange(1, 11), atol=1e-6)

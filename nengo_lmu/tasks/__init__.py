@@ -9,6 +9,10 @@ training and evaluation.
     NengoDL, evaluate at rates and spiking).
 `nengo_lmu.tasks.mackey_glass`
     Mackey-Glass prediction.
+`nengo_lmu.tasks.experiment`
+    The experiment kit the tasks, examples and benchmarks share: build a
+    sequence network, fit it in NengoDL, predict, run sequences on a backend,
+    copy trained weights into a chip-mapped twin.
 
 The data functions return arrays shaped ``(batch, steps, dimensions)``, the
 layout that ``nengo_dl.Simulator.fit`` and ``evaluate`` take for a Node or
@@ -18,7 +22,7 @@ are imported with this package; mlxtend, NengoDL, TensorFlow, NengoLoihi and
 matplotlib when a function needs them.
 """
 
-from nengo_lmu.tasks import delay, mackey_glass, psmnist
+from nengo_lmu.tasks import delay, experiment, mackey_glass, psmnist
 from nengo_lmu.tasks.delay import (
     BACKENDS,
     DELAYS,

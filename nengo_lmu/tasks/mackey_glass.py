@@ -28,6 +28,7 @@ from nengo_lmu._validation import (
     check_seed,
 )
 from nengo_lmu.networks import LMU
+from nengo_lmu.tasks.experiment import fit, predict, sequence_network
 
 
 def mackey_glass_series(
@@ -277,28 +278,28 @@ def mackey_glass_network(order=12, theta=0.05, hidden_units=40, dt=0.001, seed=0
     1
     """
     hidden_units = check_count(hidden_units, "hidden_units")
-    with nengo.Network(seed=seed) as net:
-        net.stim = nengo.Node(np.zeros(1), label="series")
-        net.lmu = LMU(
-            1,
-            1,
-            order,
-            theta,
-            hidden_units=hidden_units,
-            input_to_hidden=True,
-            dt=dt,
-            seed=seed,
-        )
-        nengo.Connection(net.stim, net.lmu.input, synapse=None)
-        prediction = nengo.Node(size_in=1, label="prediction")
-        nengo.Connection(
-            net.lmu.output,
-            prediction,
-            transform=np.zeros((1, hidden_units)),
-            synapse=None,
-        )
-        nengo.Connection(net.stim, prediction, synapse=None)  # learn the change
-        net.probe = nengo.Probe(prediction, synapse=None)
+    lmu = LMU(
+        1,
+        1,
+        order,
+        theta,
+        hidden_units=hidden_units,
+        input_to_hidden=True,
+        dt=dt,
+        seed=seed,
+        add_to_container=False,
+    )
+    net = sequence_network(
+        lmu,
+        size_out=1,
+        readout="zeros",
+        bias=False,
+        seed=seed,
+        input_label="series",
+        output_label="prediction",
+    )
+    with net:
+        nengo.Connection(net.stim, net.output, synapse=None)  # learn the change
     return net
 
 
@@ -306,36 +307,24 @@ def train_mackey_glass(
     net, train, epochs=30, learning_rate=3e-3, batch_size=16, unroll=10, verbose=0
 ):
     """Train ``net`` (`mackey_glass_network`) in NengoDL on the mean squared
-    error at every step, and write the trained parameters into the network.
+    error at every step, and write the trained parameters into the network
+    (`nengo_lmu.tasks.experiment.fit`).
 
     Returns
     -------
     history : dict
         Keras's per-epoch ``loss``.
     """
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-
-    from nengo_lmu.dl import configure_training, import_nengo_dl  # noqa: E402
-
-    nengo_dl = import_nengo_dl()
-    epochs = check_count(epochs, "epochs")
-    x, y = train
-    configure_training(net, keep_history=True)
-    batch_size = max(
-        d for d in range(1, min(batch_size, len(x)) + 1) if len(x) % d == 0
-    )
-    unroll = max(d for d in range(1, unroll + 1) if x.shape[1] % d == 0)
-    with nengo_dl.Simulator(
+    return fit(
         net,
-        minibatch_size=batch_size,
-        unroll_simulation=unroll,
-        progress_bar=verbose > 0,
-        seed=0,
-    ) as sim:
-        sim.compile(optimizer=tf.optimizers.Adam(learning_rate), loss=tf.losses.mse)
-        fit = sim.fit({net.stim: x}, {net.probe: y}, epochs=epochs, verbose=verbose)
-        sim.freeze_params(net)
-    return {k.replace("probe_", ""): v for k, v in fit.history.items()}
+        train,
+        loss="mse",
+        epochs=epochs,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        unroll=unroll,
+        verbose=verbose,
+    )
 
 
 def evaluate_mackey_glass(net, test, batch_size=16, progress_bar=False):
@@ -347,17 +336,8 @@ def evaluate_mackey_glass(net, test, batch_size=16, progress_bar=False):
     -------
     nrmse, persistence : float
     """
-    from nengo_lmu.dl import import_nengo_dl  # pylint: disable=C0415
-
-    nengo_dl = import_nengo_dl()
     x, y = test
-    batch_size = max(
-        d for d in range(1, min(batch_size, len(x)) + 1) if len(x) % d == 0
-    )
-    with nengo_dl.Simulator(
-        net, minibatch_size=batch_size, progress_bar=progress_bar
-    ) as sim:
-        out = sim.predict({net.stim: x}, n_steps=x.shape[1])[net.probe]
+    out = predict(net, x, last=False, batch_size=batch_size, progress_bar=progress_bar)
     scale = np.std(y)
     nrmse = np.sqrt(np.mean((out - y) ** 2)) / scale
     persistence = np.sqrt(np.mean((x - y) ** 2)) / scale

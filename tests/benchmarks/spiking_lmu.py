@@ -22,37 +22,31 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import nengo  # noqa: E402
 import numpy as np  # noqa: E402
 
-from nengo_lmu.dl import import_nengo_dl  # noqa: E402
 from nengo_lmu.spiking import to_spiking  # noqa: E402
 from nengo_lmu.tasks.psmnist import psmnist  # noqa: E402
+from nengo_lmu.tasks.experiment import (  # noqa: E402
+    chip_lmu,
+    classification_accuracy,
+    copy_trained,
+    fit,
+    predict,
+    run_sequences,
+    sequence_network,
+)
 
 DT = 0.001
 
 
-def predict_last(net, x, batch_size=100, probe=None):
-    """Last-step output of ``net.probe`` (or ``probe``) in NengoDL."""
-    nengo_dl = import_nengo_dl()
-    probe = net.probe if probe is None else probe
-    batch_size = min(batch_size, len(x))
-    n = (len(x) // batch_size) * batch_size
-    with nengo_dl.Simulator(net, minibatch_size=batch_size, progress_bar=False) as sim:
-        out = sim.predict({net.stim: x[:n]}, n_steps=x.shape[1])[probe]
-    return out[:, -1]
-
-
 def accuracy(net, x, y, batch_size=100):
-    logits = predict_last(net, x, batch_size)
-    return float(np.mean(np.argmax(logits, axis=-1) == y[: len(logits), 0, 0]))
+    return classification_accuracy(predict(net, x, batch_size=batch_size), y)
 
 
 def max_rate(net, neurons, x, n=10):
     """Highest mean firing rate (Hz) of any of ``neurons`` over ``n`` test
     sequences, in NengoDL."""
-    nengo_dl = import_nengo_dl()
     with net:
         probe = nengo.Probe(neurons, synapse=None)
-    with nengo_dl.Simulator(net, minibatch_size=n, progress_bar=False) as sim:
-        spikes = sim.predict({net.stim: x[:n]}, n_steps=x.shape[1])[probe]
+    spikes = predict(net, x[:n], last=False, probe=probe, batch_size=n)
     amplitude = neurons.ensemble.neuron_type.amplitude
     counts = np.round(spikes * DT / amplitude)  # spikes per step
     return float(np.max(counts.mean(axis=1)) / DT), float(np.max(counts))
@@ -214,133 +208,68 @@ def b5_network(
     units,
     memory_neurons=None,
     target="nengo",
-    ensemble_dimensions=4,
     seed=0,
     synapse=0.005,
-    input_high=None,
     max_rate=None,
-    delay_steps=None,
-    tau=0.1,
-    input_rms=0.31,
     pixel_synapse=None,
+    **memory,
 ):
     """psMNIST LMU: memory (exact, or neural), a rectified-linear hidden layer
-    reading the memory and the pixel, a dense readout.
+    reading the memory and the pixel, a dense readout
+    (`nengo_lmu.tasks.experiment.chip_lmu` and ``sequence_network``, as in
+    ``examples/training_to_loihi.py``).
 
     The neural memory is `nengo_lmu.loihi.lmu_kwargs` with its rate twin
-    (``RectifiedLinear``) for training. ``target="nengo"`` maps its recurrence
-    onto Nengo's ``Lowpass`` (for NengoDL and nengo.Simulator),
-    ``target="loihi"`` onto the chip's loop (`nengo_lmu.loihi.loop_synapse`);
-    both represent the same Legendre memory, so trained weights carry over
-    (`copy_trained`). The memory's input gain stays fixed at 1.
+    (``RectifiedLinear``) for training, given ``memory`` (``tau``,
+    ``input_rms``, ``input_high``, ``ensemble_dimensions``, ``delay_steps``).
+    ``target="nengo"`` maps its recurrence onto Nengo's ``Lowpass`` (for
+    NengoDL and nengo.Simulator), ``target="loihi"`` onto the chip's loop
+    (`nengo_lmu.loihi.loop_synapse`); both represent the same Legendre
+    memory, so trained weights carry over (`copy_trained`). The memory's
+    input gain stays fixed at 1.
     """
-    from nengo_lmu import LMU, loihi  # pylint: disable=import-outside-toplevel
-
-    theta = steps * DT
-    kwargs = {}
-    rates = {}
     if max_rate is not None:
-        rates["max_rates"] = nengo.dists.Uniform(0.9 * max_rate, 1.1 * max_rate)
-    if memory_neurons is not None:
-        extra = {"mapping_synapse": nengo.Lowpass(tau)}
-        if target == "loihi":
-            extra = {} if delay_steps is None else {"delay_steps": delay_steps}
-        kwargs = loihi.lmu_kwargs(
-            theta,
-            order,
-            neurons_per_dimension=memory_neurons,
-            neuron_type=nengo.RectifiedLinear(),
-            tau=tau,
-            input_rms=input_rms,
-            input_high=input_high,
-            ensemble_dimensions=ensemble_dimensions,
-            **rates,
-            **extra,
-        )
-    with nengo.Network(seed=seed) as net:
-        net.stim = nengo.Node(np.zeros(1), label="pixels")
-        net.lmu = LMU(
-            1,
-            1,
-            order,
-            theta,
-            hidden_units=units,
-            hidden_neuron_type=nengo.RectifiedLinear(),
-            hidden_recurrent=False,
-            input_to_hidden=True,
-            output_synapse=synapse,
-            kernel_initializer=np.ones((1, 1)),
-            seed=seed,
-            **kwargs,
-        )
-        net.input_conn = nengo.Connection(net.stim, net.lmu.input, synapse=None)
-        if pixel_synapse and target != "loihi":
-            # the chip's host-to-chip input passes a decode_tau Lowpass: give
-            # the hidden units the same lag in Nengo (and in training)
-            for conn in net.lmu.all_connections:
-                post = getattr(conn.post_obj, "ensemble", None)
-                if conn.pre_obj is net.lmu.input and post is net.lmu.hidden:
-                    conn.synapse = nengo.Lowpass(pixel_synapse)
-        logits = nengo.Node(size_in=10, label="logits")
-        limit = np.sqrt(6 / (units + 10))
-        nengo.Connection(
-            net.lmu.output,
-            logits,
-            synapse=None,
-            transform=np.random.RandomState(seed).uniform(
-                -limit, limit, size=(10, units)
-            ),
-        )
-        one = nengo.Node(np.ones(1), label="one")
-        nengo.Connection(one, logits, transform=np.zeros((10, 1)), synapse=None)
-        net.probe = nengo.Probe(logits, synapse=None)
-    return net
-
-
-def copy_trained(src, dst):
-    """Copy the trained weights (everything but the memory) from ``src`` to
-    ``dst``, a network built the same way with another memory mapping."""
-    fixed = set(src.lmu.memory.all_connections)
-    pairs = [
-        (a, b)
-        for a, b in zip(src.all_connections, dst.all_connections)
-        if a not in fixed
-    ]
-    for a, b in pairs:
-        assert str(a.pre_obj) == str(b.pre_obj) and str(a.post_obj) == str(b.post_obj)
-        b.transform = a.transform
-    dst.lmu.hidden.bias = src.lmu.hidden.bias
-    return dst
+        memory["max_rates"] = nengo.dists.Uniform(0.9 * max_rate, 1.1 * max_rate)
+    lmu = chip_lmu(
+        steps * DT,
+        order,
+        units,
+        memory_neurons_per_dimension=memory_neurons,
+        target=target,
+        output_synapse=synapse,
+        seed=seed,
+        **memory,
+    )
+    if pixel_synapse and target != "loihi":
+        # the chip's host-to-chip input passes a decode_tau Lowpass: give
+        # the hidden units the same lag in Nengo (and in training)
+        for conn in lmu.all_connections:
+            post = getattr(conn.post_obj, "ensemble", None)
+            if conn.pre_obj is lmu.input and post is lmu.hidden:
+                conn.synapse = nengo.Lowpass(pixel_synapse)
+    return sequence_network(
+        lmu, size_out=10, seed=seed, input_label="pixels", output_label="logits"
+    )
 
 
 def train(net, train_data, epochs, lr, batch=100, unroll=1):
-    """Train in NengoDL (memory and its input gain fixed) and freeze.
+    """Train in NengoDL (memory and its input gain, ``kernel``, fixed: the
+    neural memory is designed for the pixels as they are) and freeze.
 
     ``unroll`` steps per iteration of NengoDL's loop: more run faster per
     step, but TensorFlow takes longer to build the (gradient) graph.
     """
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-
-    from nengo_lmu.dl import configure_training  # noqa: E402
-
-    nengo_dl = import_nengo_dl()
-    configure_training(net)
-    lmu = net.lmu
-    # u = W_u x: the neural memory is designed for the pixels as they are
-    for conn in lmu.all_connections:
-        if conn.post_obj is lmu.memory.input:
-            net.config[conn].trainable = False
-    x, y = train_data
-    unroll = max(d for d in range(1, unroll + 1) if x.shape[1] % d == 0)
-    with nengo_dl.Simulator(
-        net, minibatch_size=batch, unroll_simulation=unroll, progress_bar=False, seed=0
-    ) as sim:
-        sim.compile(
-            optimizer=tf.optimizers.Adam(lr),
-            loss={net.probe: tf.losses.SparseCategoricalCrossentropy(from_logits=True)},
-        )
-        sim.fit({net.stim: x}, {net.probe: y}, epochs=epochs, verbose=2)
-        sim.freeze_params(net)
+    fit(
+        net,
+        train_data,
+        epochs=epochs,
+        learning_rate=lr,
+        batch_size=batch,
+        unroll=unroll,
+        fixed=["kernel"],
+        verbose=2,
+        progress_bar=False,
+    )
 
 
 def loihi_run(net, x, batch=20, n_rates=10):
@@ -348,44 +277,28 @@ def loihi_run(net, x, batch=20, n_rates=10):
     highest mean firing rate of any on-chip neuron over the first ``n_rates``
     sequences.
 
-    The emulator cannot reset its state (``Simulator.reset`` is not
-    implemented in NengoLoihi 1.1), so each sequence runs in its own copy of
-    the network, ``batch`` copies side by side in one emulator run: every
-    sequence starts from zero state, as in NengoDL.
+    The emulator cannot reset its state, so each sequence runs in its own copy
+    of the network, ``batch`` copies side by side in one emulator run
+    (`nengo_lmu.tasks.experiment.run_sequences`): every sequence starts from
+    zero state, as in NengoDL. The first ``n_rates`` run with a probe on every
+    ensemble's spikes.
     """
-    import warnings  # pylint: disable=import-outside-toplevel
-
-    import nengo_loihi  # pylint: disable=import-outside-toplevel
-
     from nengo_lmu.loihi import check_loihi  # pylint: disable=import-outside-toplevel
 
     report = check_loihi(net)
-    steps = x.shape[1]
-    logits, rates = [], []
-    for start in range(0, len(x), batch):
-        parent = nengo.Network(seed=0)
-        copies = []
-        for i, seq in enumerate(x[start : start + batch]):
-            c = copy.deepcopy(net)
-            c.stim.output = nengo.processes.PresentInput(seq, presentation_time=DT)
-            if start + i < n_rates:
-                with c:
-                    c.spike_probes = [
-                        nengo.Probe(e.neurons, synapse=None) for e in c.all_ensembles
-                    ]
-            parent.networks.append(c)
-            copies.append(c)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with nengo_loihi.Simulator(
-                parent, dt=DT, target="sim", progress_bar=False
-            ) as sim:
-                sim.run_steps(steps)
-        for c in copies:
-            logits.append(sim.data[c.probe][-1])
-            for p in getattr(c, "spike_probes", []):
-                rates.append((sim.data[p] > 0).mean(axis=0).max() / DT)
-    return np.array(logits), max(rates), report
+    probed = copy.deepcopy(net)
+    with probed:
+        spikes = [nengo.Probe(e.neurons, synapse=None) for e in probed.all_ensembles]
+    first = run_sequences(
+        probed, x[:n_rates], "loihi", probes=[probed.probe] + spikes, batch_size=batch
+    )
+    logits = [first[0][:, -1]]
+    if len(x) > n_rates:
+        logits.append(
+            run_sequences(net, x[n_rates:], "loihi", last=True, batch_size=batch)
+        )
+    rates = [np.max((s > 0).mean(axis=1)) / DT for s in first[1:]]
+    return np.concatenate(logits), max(rates), report
 
 
 def spiking_benchmark(args):

@@ -47,9 +47,13 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from nengo_lmu import LMU  # noqa: E402
-from nengo_lmu.dl import configure_training  # noqa: E402
 from nengo_lmu.interop.parallel import ParallelLMU  # noqa: E402
 from nengo_lmu.tasks.psmnist import psmnist  # noqa: E402
+from nengo_lmu.tasks.experiment import (  # noqa: E402
+    fit,
+    glorot_uniform,
+    sequence_network,
+)
 
 CLASSES, BATCH, DT = 10, 100, 0.001
 #: order, theta in steps, hidden units, sequence steps (full runs)
@@ -102,21 +106,20 @@ def add_figures(result, key, library, keras):
 def time_nengo_dl(x, y, model, planner, unroll, fuse, recurrent=True):
     """NengoDL training: (batch times, seconds from build to first batch end)."""
     start = time.perf_counter()
-    with nengo.Network(seed=0) as net:
-        stim = nengo.Node(np.zeros(1))
-        lmu = LMU(
-            1,
-            1,
-            model["order"],
-            model["theta"] * DT,
-            hidden_units=model["units"],
-            hidden_recurrent=recurrent,
-            input_to_hidden=True,
-            dt=DT,
-            seed=0,
-        )
-        nengo.Connection(stim, lmu.input, synapse=None)
-        probe = logits_probe(lmu.output, model["units"], bias=True)
+    lmu = LMU(
+        1,
+        1,
+        model["order"],
+        model["theta"] * DT,
+        hidden_units=model["units"],
+        hidden_recurrent=recurrent,
+        input_to_hidden=True,
+        dt=DT,
+        seed=0,
+        add_to_container=False,
+    )
+    # a Glorot-uniform readout into 10 logits, with a trainable bias
+    net = sequence_network(lmu, size_out=CLASSES, seed=0)
     planners = {
         "noop": nengo_dl.graph_optimizer.noop_planner,
         "tree": nengo_dl.graph_optimizer.tree_planner,
@@ -124,37 +127,25 @@ def time_nengo_dl(x, y, model, planner, unroll, fuse, recurrent=True):
     settings = {"planner": planners[planner]}
     if not fuse:
         settings["simplifications"] = nengo_dl.graph_optimizer.default_simplifications
-    configure_training(net, **settings)
-    timer = fit_nengo_dl(net, stim, probe, x, y, unroll)
+    timer = fit_nengo_dl(net, x, y, unroll, **settings)
     return timer, timer.first_end - start
 
 
-def logits_probe(source, units, bias):
-    """A Glorot-uniform readout of ``units`` into 10 logits (with a trainable
-    bias if ``bias``) and a probe on them, in the current network."""
-    logits = nengo.Node(size_in=CLASSES)
-    limit = np.sqrt(6 / (units + CLASSES))
-    nengo.Connection(
-        source, logits, synapse=None, transform=nengo.dists.Uniform(-limit, limit)
-    )
-    if bias:
-        one = nengo.Node(np.ones(1))
-        nengo.Connection(one, logits, transform=np.zeros((CLASSES, 1)), synapse=None)
-    return nengo.Probe(logits, synapse=None)
-
-
-def fit_nengo_dl(net, stim, probe, x, y, unroll):
-    """One epoch of NengoDL training (Adam, cross-entropy on the logits);
-    returns the BatchTimer."""
+def fit_nengo_dl(net, x, y, unroll, **settings):
+    """One epoch of NengoDL training (Adam, cross-entropy on the logits;
+    `nengo_lmu.tasks.experiment.fit`); returns the BatchTimer."""
     timer = BatchTimer()
-    with nengo_dl.Simulator(
-        net, minibatch_size=BATCH, unroll_simulation=unroll, progress_bar=False, seed=0
-    ) as sim:
-        sim.compile(
-            optimizer=tf.optimizers.Adam(1e-3),
-            loss={probe: tf.losses.SparseCategoricalCrossentropy(from_logits=True)},
-        )
-        sim.fit({stim: x}, {probe: y}, epochs=1, callbacks=[timer], verbose=0)
+    fit(
+        net,
+        (x, y),
+        epochs=1,
+        learning_rate=1e-3,
+        batch_size=BATCH,
+        unroll=unroll,
+        callbacks=[timer],
+        freeze=False,
+        **settings,
+    )
     return timer
 
 
@@ -191,9 +182,15 @@ def time_one_op(x, y, model):
         )
         nengo.Connection(stim, step[:1], synapse=None)
         nengo.Connection(step, step[1:], synapse=0)  # the state, one step back
-        probe = logits_probe(step[model["order"] :], model["units"], bias=False)
-    configure_training(net)
-    return fit_nengo_dl(net, stim, probe, x, y, unroll=2)
+        logits = nengo.Node(size_in=CLASSES)
+        nengo.Connection(
+            step[model["order"] :],
+            logits,
+            synapse=None,
+            transform=glorot_uniform(CLASSES, model["units"]),
+        )
+        net.stim, net.probe = stim, nengo.Probe(logits, synapse=None)
+    return fit_nengo_dl(net, x, y, unroll=2)
 
 
 def fit_keras(model, x, y):
