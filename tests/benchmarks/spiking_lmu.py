@@ -23,7 +23,6 @@ import nengo  # noqa: E402
 import numpy as np  # noqa: E402
 
 from nengo_lmu.spiking import to_spiking  # noqa: E402
-from nengo_lmu.tasks.psmnist import psmnist  # noqa: E402
 from nengo_lmu.tasks.experiment import (  # noqa: E402
     chip_lmu,
     classification_accuracy,
@@ -33,6 +32,7 @@ from nengo_lmu.tasks.experiment import (  # noqa: E402
     run_sequences,
     sequence_network,
 )
+from nengo_lmu.tasks.psmnist import psmnist  # noqa: E402
 
 DT = 0.001
 

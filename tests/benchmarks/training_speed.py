@@ -48,12 +48,12 @@ import tensorflow as tf  # noqa: E402
 
 from nengo_lmu import LMU  # noqa: E402
 from nengo_lmu.interop.parallel import ParallelLMU  # noqa: E402
-from nengo_lmu.tasks.psmnist import psmnist  # noqa: E402
 from nengo_lmu.tasks.experiment import (  # noqa: E402
     fit,
     glorot_uniform,
     sequence_network,
 )
+from nengo_lmu.tasks.psmnist import psmnist  # noqa: E402
 
 CLASSES, BATCH, DT = 10, 100, 0.001
 #: order, theta in steps, hidden units, sequence steps (full runs)
