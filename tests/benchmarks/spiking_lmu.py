@@ -87,41 +87,19 @@ def train_keras_tanh(train, test, order, units, epochs, lr=1e-3, batch=100):
 
 def imported_network(model, steps_per_pixel=1):
     """The Keras model as a Nengo network taking one pixel per
-    ``steps_per_pixel`` simulator steps of 1 ms.
-
-    With one step per pixel this is `nengo_lmu.interop.network_from_keras`.
-    With ``k`` steps, theta becomes ``k`` times as many steps and the memory
-    is discretised at 1 ms: the zero-order hold composes exactly, so after
-    the ``k`` steps of each (held) pixel the memory equals Keras's.
-    """
-    from nengo_lmu import LMU  # pylint: disable=import-outside-toplevel
+    ``steps_per_pixel`` simulator steps of 1 ms: the library's import with
+    ``steps_per_sample`` (after the steps of each held pixel the memory
+    equals Keras's)."""
     from nengo_lmu.interop import (  # pylint: disable=import-outside-toplevel
-        keras_lmu_parameters,
         network_from_keras,
     )
 
     with nengo.Network(seed=0) as net:
         net.stim = nengo.Node(np.zeros(1), label="pixels")
-        if steps_per_pixel == 1:
-            imported = network_from_keras(model, dt=DT)
-            net.lmu = imported.lmus[0]
-            out = imported.output
-        else:
-            lmu_layer, dense = model.layers[0], model.layers[1]
-            params = keras_lmu_parameters(lmu_layer, dt=DT * steps_per_pixel)
-            params["dt"] = DT
-            net.lmu = LMU(**params)
-            imported = nengo.Node(size_in=1)
-            nengo.Connection(imported, net.lmu.input, synapse=None)
-            kernel, bias = (w.numpy() for w in dense.weights)
-            out = nengo.Node(size_in=10, label="logits")
-            nengo.Connection(net.lmu.output, out, transform=kernel.T, synapse=None)
-            one = nengo.Node(np.ones(1))
-            nengo.Connection(one, out, transform=bias[:, None], synapse=None)
-        nengo.Connection(
-            net.stim, imported.input if steps_per_pixel == 1 else imported, synapse=None
-        )
-        net.probe = nengo.Probe(out, synapse=None)
+        imported = network_from_keras(model, dt=DT, steps_per_sample=steps_per_pixel)
+        net.lmu = imported.lmus[0]
+        nengo.Connection(net.stim, imported.input, synapse=None)
+        net.probe = nengo.Probe(imported.output, synapse=None)
     return net
 
 
