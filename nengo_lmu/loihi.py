@@ -418,6 +418,38 @@ def _loops_through_host(objs, conns, on_chip):
     return loops
 
 
+def _check_host_objects(network):
+    """Refuse what only NengoDL runs (a trainable-theta memory, TensorNodes):
+    NengoLoihi's build accepts them and its simulator fails at the first step."""
+    for net in [network] + network.all_networks:
+        if getattr(net, "nengo_dl_only", False):
+            raise ValidationError(
+                f"{net} runs in NengoDL only ({type(net).__name__}: a trainable "
+                "theta on the zero-order-hold memory, in a TensorNode); build the "
+                "LMU again with the learned theta "
+                "(nengo_lmu.dl.lmu_weights(sim, lmu)['theta']) and "
+                "trainable_theta=False",
+                attr="network",
+            )
+    for node in network.all_nodes:
+        if type(node).__module__.split(".")[0] == "nengo_dl":
+            raise ValidationError(
+                f"{node} is a {type(node).__name__}, which runs in NengoDL only",
+                attr="network",
+            )
+
+
+def _where(error):
+    """``file:line`` of the innermost frame of ``error``'s traceback."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "unknown place"
+    code = tb.tb_frame.f_code
+    return f"{code.co_filename.split('site-packages/')[-1]}:{tb.tb_lineno}"
+
+
 def check_loihi(network, dt=0.001, model=None):
     """Check that ``network`` can go on Loihi, before simulating it.
 
@@ -432,10 +464,12 @@ def check_loihi(network, dt=0.001, model=None):
       (a Node that NengoLoihi cannot remove as a passthrough, or an off-chip
       ensemble): such a loop would be split between host and chip.
 
-    It then builds the network for the chip (split over cores, discretised
-    and validated, as ``nengo_loihi.Simulator`` does, without simulating) and
-    re-raises any build failure (weights it cannot quantise, cores over
-    their limits) with the reason. NengoLoihi's build adds its config
+    Objects that run in NengoDL only (a trainable-theta memory, TensorNodes)
+    are refused. It then builds the network for the chip (split over cores,
+    discretised and validated, and the emulator set up, as
+    ``nengo_loihi.Simulator`` does, without simulating) and re-raises any
+    build failure (weights it cannot quantise, cores over their limits, an
+    internal assertion of NengoLoihi) as a BuildError with the reason. NengoLoihi's build adds its config
     parameters (``on_chip`` etc.) to ``network.config``, as the Simulator does.
 
     Parameters
@@ -467,6 +501,7 @@ def check_loihi(network, dt=0.001, model=None):
     """
     # pylint: disable=import-outside-toplevel
     from nengo_loihi.builder import Model
+    from nengo_loihi.emulator import EmulatorInterface
     from nengo_loihi.splitter import Split
 
     if not isinstance(network, nengo.Network):
@@ -474,6 +509,7 @@ def check_loihi(network, dt=0.001, model=None):
             f"must be a nengo.Network, got {type(network).__name__}", attr="network"
         )
     dt = check_positive_finite(dt, "dt")
+    _check_host_objects(network)
     split = Split(network, remove_passthrough=True)
 
     def on_chip(obj):
@@ -538,6 +574,17 @@ def check_loihi(network, dt=0.001, model=None):
         warnings.simplefilter("always")
         try:
             model.build(network)
+            # what nengo_loihi.Simulator builds next: the chip's emulator
+            # (its own checks and assertions run here, not at the first step)
+            EmulatorInterface(model, seed=0).close()
+        except AssertionError as error:
+            # an internal NengoLoihi assertion: never a bare AssertionError
+            raise BuildError(
+                f"NengoLoihi cannot build {network} for Loihi: an internal check "
+                f"of NengoLoihi failed ({_where(error)}: {error or 'assert'}); "
+                "the network (often a block's weights or the cores' limits) is "
+                "outside what NengoLoihi handles"
+            ) from error
         except (BuildError, NotImplementedError, ValidationError) as error:
             hint = ""
             if "weight exponent" in str(error):

@@ -21,6 +21,7 @@ from nengo_lmu.networks.linear import (
     DEFAULT_INTERCEPTS,
     DEFAULT_SOLVER,
     LinearNetwork,
+    removed_on_failure,
 )
 from nengo_lmu.systems import LegendreDelay, LinearSystem, legendre_matrices
 
@@ -124,7 +125,11 @@ class LMUMemory(LinearNetwork):
     """
 
     REALIZATIONS = ("balanced", "legendre")
+    #: Whether the memory runs in NengoDL only (`to_spiking` and
+    #: `check_loihi` refuse such a memory by this flag).
+    nengo_dl_only = False
 
+    @removed_on_failure
     def __init__(self, theta, order, size_in=1, **kwargs):
         for name in _SET_BY_MEMORY:
             if name in kwargs:
