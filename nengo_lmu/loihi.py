@@ -469,8 +469,9 @@ def check_loihi(network, dt=0.001, model=None):
     discretised and validated, and the emulator set up, as
     ``nengo_loihi.Simulator`` does, without simulating) and re-raises any
     build failure (weights it cannot quantise, cores over their limits, an
-    internal assertion of NengoLoihi) as a BuildError with the reason. NengoLoihi's build adds its config
-    parameters (``on_chip`` etc.) to ``network.config``, as the Simulator does.
+    internal assertion of NengoLoihi) as a BuildError with the reason.
+    NengoLoihi's build adds its config parameters (``on_chip`` etc.) to
+    ``network.config``, as the Simulator does.
 
     Parameters
     ----------

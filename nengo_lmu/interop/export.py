@@ -315,8 +315,9 @@ def to_keras(
         ``layers`` (LMUs, Ensembles driven through ``.neurons``, passthrough
         Nodes), as `~nengo_lmu.interop.network_from_keras` builds.
     n_steps : int, optional
-        Sequence length (an integer >= 1) of the model's input (None: any length; KerasLMU's
-        `LMUFeedforward` then approximates its impulse response's length).
+        Sequence length of the model's input, an integer >= 1 (None: any
+        length; KerasLMU's `LMUFeedforward` then approximates its impulse
+        response's length).
     weights : dict, optional
         ``{lmu: weights}`` with LMU weight dicts (keys as `LMU.weights`, and
         optionally ``theta`` in seconds), for example trained ones; default:
