@@ -3,6 +3,7 @@ names the parameter and what is allowed, before any work is done."""
 
 import numbers
 import os
+import stat
 import tempfile
 
 import nengo
@@ -326,7 +327,20 @@ def check_output_file(path, attr, suffixes, obj=None):
         raise ValidationError(
             f"{path!r} exists and is not a regular file", attr=attr, obj=obj
         )
+    if os.path.exists(path) and is_read_only(path):
+        raise ValidationError(
+            f"{path!r} is read-only; it is not replaced (make it writable, or "
+            "give another name)",
+            attr=attr,
+            obj=obj,
+        )
     return path
+
+
+def is_read_only(path):
+    """Whether the file ``path`` has no write permission bit (or this process
+    may not write it): checked by the bits too, since root may write anything."""
+    return not os.stat(path).st_mode & 0o222 or not os.access(path, os.W_OK)
 
 
 def check_output_dir(path, attr, obj=None):
@@ -341,6 +355,14 @@ def check_input_path(path, attr, obj=None):
     path = _fspath(path, attr, obj)
     if not os.path.exists(path):
         raise ValidationError(f"{path}: no such file", attr=attr, obj=obj)
+    mode = os.stat(path).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ValidationError(
+            f"{path} is not a regular file or folder (a named pipe, device or "
+            "socket, which could block forever); give a model file",
+            attr=attr,
+            obj=obj,
+        )
     return path
 
 

@@ -24,6 +24,7 @@ import nengo
 import numpy as np
 from nengo.exceptions import BuildError, ValidationError
 
+from nengo_lmu._extras import require
 from nengo_lmu._validation import (
     check_count,
     check_neuron_type,
@@ -317,6 +318,7 @@ def loihi_model(dt=0.001, decode_tau=DECODE_TAU):
     -------
     model : nengo_loihi.builder.Model
     """
+    require("nengo_loihi", what="loihi_model")
     from nengo_loihi.builder import Model  # pylint: disable=import-outside-toplevel
 
     model = Model(dt=check_positive_finite(dt, "dt"))
@@ -500,6 +502,7 @@ def check_loihi(network, dt=0.001, model=None):
     ...     memory = LMUMemory(**memory_kwargs(theta=1.0, order=6))
     >>> print(check_loihi(net))  # doctest: +SKIP
     """
+    require("nengo_loihi", what="check_loihi")
     # pylint: disable=import-outside-toplevel
     from nengo_loihi.builder import Model
     from nengo_loihi.emulator import EmulatorInterface

@@ -20,6 +20,7 @@ import functools
 import nengo
 import numpy as np
 
+from nengo_lmu._extras import require
 from nengo_lmu.networks.memory import LMUMemory
 from nengo_lmu.systems import LegendreDelay
 
@@ -154,7 +155,9 @@ class TrainableThetaMemory(LMUMemory):
         add_to_container=None,
     ):
         # fail here, before building anything, without NengoDL
-        import nengo_dl  # noqa: F401 pylint: disable=C0415,W0611
+        require(
+            "nengo_dl", "tensorflow", what="a trainable theta with discretizer='zoh'"
+        )
 
         self.layer = None
         super().__init__(

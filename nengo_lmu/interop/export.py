@@ -14,6 +14,7 @@ import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
 
+from nengo_lmu._extras import require
 from nengo_lmu._validation import check_count, check_dtype
 from nengo_lmu.interop.activations import neuron_activation
 from nengo_lmu.interop.parallel import is_feedforward
@@ -346,6 +347,7 @@ def to_keras(
     >>> model = to_keras(lmu, n_steps=256)
     >>> model.compile("adam", "mse")
     """
+    require("tensorflow", "keras_lmu", what="to_keras")
     import keras_lmu  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
