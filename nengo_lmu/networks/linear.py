@@ -236,6 +236,11 @@ class LinearNetwork(nengo.Network):
         ``T`` with the system's state ``x = T z`` for the ensembles' ``z``.
     gain_connection : nengo.Connection or None
         The Euler update's gain ``g`` (exact Euler realisation only).
+    nonfinite : nengo.Node or None
+        Neural realisation only: per copy, 0 while every input so far was
+        finite, NaN from the first that was not; added (times 0) to the state,
+        so that a NaN or infinite input propagates as in the exact
+        realisation, in every backend, instead of silencing the neurons.
     input_delay : int
         Steps by which the neural realisation delays the input (0 unless a
         higher-order ``synapse`` calls for input advances): the decoded state
@@ -384,6 +389,7 @@ class LinearNetwork(nengo.Network):
         self.mapped_system = None
         self.state_transform = None
         self.gain_connection = None
+        self.nonfinite = None
         self.input_delay = 0
         self._groups = []
         if self.neurons_per_dimension is not None:
@@ -566,10 +572,11 @@ class LinearNetwork(nengo.Network):
         # for higher-order synapses only)
         Bhat = self.mapped_system.B.reshape(n, -1, m)
         q = Bhat.shape[1]
+        guarded = self._build_nonfinite_latch(n, m)
         if not self._mapping_synapse_given:
             # exact, for the input delayed by q - 1 steps: u[k + j - (q - 1)]
             # from a chain of one-step delays (outside the recurrent loop)
-            inputs = [self.input]
+            inputs = [guarded]
             for j in range(1, q):
                 inputs.append(nengo.Node(size_in=self.size_in, label=f"input[k-{j}]"))
                 nengo.Connection(inputs[-2], inputs[-1], synapse=0)
@@ -578,7 +585,7 @@ class LinearNetwork(nengo.Network):
             # the mapping synapse stands for a filter the simulator applies to
             # the recurrence, not necessarily to the input: advances summed
             # onto the current input
-            inputs = [(self.input, Bhat.sum(axis=1))]
+            inputs = [(guarded, Bhat.sum(axis=1))]
         self.input_delay = 0 if len(inputs) == 1 else q - 1
         k = self.ensemble_dimensions
         blocks = [slice(b, b + k) for b in range(0, n, k)]
@@ -612,6 +619,53 @@ class LinearNetwork(nengo.Network):
                 u = self._copy(node, c, m)
                 for post, bi in zip(group, blocks):
                     nengo.Connection(u, post, transform=B[bi], synapse=self.synapse)
+
+    def _build_nonfinite_latch(self, n, m):
+        """Make a NaN or infinite input propagate in the neural realisation
+        as in the exact one (see the Notes), in every backend.
+
+        Neurons hide a NaN: a LIF neuron with a NaN voltage never spikes
+        again, so the decoded state would silently become 0 (Nengo) or
+        finite nonsense (NengoDL), and an infinity crashes Nengo's synapse
+        update (``inf - inf``). So, per copy, a Node ``nonfinite`` holds
+        ``0 * u[k] + 0 * nonfinite[k-1]``: 0 while every input so far was
+        finite, NaN forever from the first one that was not (``0 * nan`` and
+        ``0 * inf`` are NaN). It adds ``0 * nonfinite`` to the state, which
+        so becomes and stays NaN, and to the input the ensembles get (a NaN
+        instead of an infinity). The products are matrix products (no
+        floating-point exception in Nengo). Returns that guarded input.
+        """
+        self.nonfinite = nengo.Node(size_in=self.copies, label="nonfinite")
+        guarded = nengo.Node(size_in=self.size_in, label="input_guarded")
+        for c in range(self.copies):
+            flag = self._copy(self.nonfinite, c, 1)
+            # per copy: a matrix product over all copies would spread a NaN
+            nengo.Connection(
+                self._copy(self.input, c, m),
+                self._copy(guarded, c, m),
+                transform=np.eye(m),
+                synapse=None,
+            )
+            nengo.Connection(
+                self._copy(self.input, c, m),
+                flag,
+                transform=np.zeros((1, m)),
+                synapse=None,
+            )
+            nengo.Connection(flag, flag, transform=np.zeros((1, 1)), synapse=0)
+            nengo.Connection(
+                flag,
+                self._copy(guarded, c, m),
+                transform=np.zeros((m, 1)),
+                synapse=None,
+            )
+            nengo.Connection(
+                flag,
+                self._copy(self.state, c, n),
+                transform=np.zeros((n, 1)),
+                synapse=None,
+            )
+        return guarded
 
     def _build_output(self):
         C, D = self.discrete_system.C, self.discrete_system.D
@@ -757,6 +811,13 @@ class LinearNetwork(nengo.Network):
             eval_points=eval_points,
             synapse=None,
             **conn_kwargs,
+        )
+        # a non-finite input makes the readout NaN too, as the state
+        nengo.Connection(
+            self._copy(self.nonfinite, c, 1),
+            out,
+            transform=np.zeros((out.size_in, 1)),
+            synapse=None,
         )
 
 

@@ -108,9 +108,14 @@ class LMUMemory(LinearNetwork):
     by Nengo), it propagates and stays: the exact memory's state becomes NaN
     at that step (an infinity becomes NaN one step later, through
     ``inf - inf`` in ``Abar m``) and every later state and readout is NaN,
-    since a linear recurrence cannot forget it; the neural memory's voltages
-    and synapse states become NaN the same way. Only ``sim.reset()`` (or a
-    new simulator) clears it. Guard the input upstream (for example with
+    since a linear recurrence cannot forget it. The neural memory does the
+    same in every backend (Nengo, NengoDL, the NengoLoihi emulator's host):
+    its neurons would hide it (a LIF neuron with a NaN voltage never fires
+    again, so the decoded state would silently be 0), so its
+    ``nonfinite`` Node latches the first non-finite input and makes the
+    state, and the readouts, NaN from that step on (see
+    `.LinearNetwork.nonfinite`). Only ``sim.reset()`` (or a new simulator)
+    clears it. Guard the input upstream (for example with
     ``np.nan_to_num`` in a Node) where it may contain such values.
 
     Examples
