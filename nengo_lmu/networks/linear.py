@@ -156,7 +156,10 @@ class LinearNetwork(nengo.Network):
         simulator's.
     neurons_per_dimension : int or None
         Neurons per state dimension; None (default) for the exact (Node)
-        realisation.
+        realisation. Refused before anything is built beyond `MAX_NEURONS`
+        neurons in all, or when building would need more than
+        `MAX_BUILD_BYTES` (estimated by `build_bytes`; the module constants
+        may be raised).
     synapse : nengo.LinearFilter
         Synapse of the neural recurrence (default ``nengo.Lowpass(0.1)``).
     dt : float, optional
