@@ -186,9 +186,12 @@ class LMUMemory(LinearNetwork):
                 attr="theta",
                 obj=self,
             )
-        if err.attr in ("system", "input_rms") and (
+        too_long = err.attr in ("system", "input_rms") and (
             "stable" in msg or "overflow" in msg
-        ):
+        )
+        # input_high = 1 / theta below the smallest normal float
+        too_long |= err.attr == "input_high" and default_high and "normal" in msg
+        if too_long:
             return ValidationError(
                 f"{where}: theta is {steps_text}, so long that the discretised "
                 "memory does not decay in floating point, and its states cannot be "
