@@ -8,6 +8,7 @@ import copy
 import io
 import os
 import pickle
+import signal
 import stat
 import sys
 import time
@@ -414,8 +415,18 @@ def test_import_of_a_named_pipe_is_refused_before_opening(tmp_path, capsys):
 
     pipe = tmp_path / "model.h5"
     os.mkfifo(pipe)
-    # before: hung forever reading the pipe
-    assert main(["import", str(pipe)]) == 2
+
+    def hung(signum, frame):
+        raise AssertionError("hung on the named pipe")
+
+    # before: hung forever reading the pipe (here: failed after 60 s)
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        assert main(["import", str(pipe)]) == 2
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
     assert "not a regular file" in capsys.readouterr().err
 
 
