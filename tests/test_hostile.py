@@ -529,24 +529,35 @@ def test_to_keras_arguments_property(small_lmu, kwargs):
         assert np.all(np.isfinite(np.asarray(model(x), dtype=float)))
 
 
-LAYER_ARGS = st.fixed_dictionaries(
-    {
-        "memory_d": st.one_of(st.sampled_from(SPECIAL), st.integers(-1, 3)),
-        "order": st.one_of(st.sampled_from(SPECIAL), st.integers(-1, 5)),
-    },
-    optional={
-        "theta": st.one_of(st.sampled_from(SPECIAL), st.floats(0.001, 0.02)),
-        "dt": st.sampled_from(SPECIAL),
-        "discretizer": st.sampled_from(["zoh", "euler", "ZOH", None, 1]),
-        "hidden_units": st.one_of(st.sampled_from(SPECIAL), st.integers(0, 3)),
-        "hidden_activation": st.sampled_from(["tanh", "relu", "softmax", None, 3]),
-        "hidden_recurrent": st.sampled_from([True, False, "False", 1, None]),
-        "return_sequences": st.sampled_from([True, False, "True", 0]),
-        "dropout": st.sampled_from(SPECIAL),
-        "dtype": st.sampled_from(
-            ["float16", "float32", "float64", "mixed_float16", "bfloat16", "int32"]
-        ),
-    },
+#: A valid layer; each example replaces one argument by a hostile (or another
+#: valid) value, so that every refusal is about that argument.
+LAYER_VALID = dict(
+    memory_d=1,
+    order=3,
+    theta=0.004,
+    hidden_units=2,
+    hidden_recurrent=True,
+    return_sequences=False,
+)
+LAYER_VALUES = {
+    "memory_d": st.one_of(st.integers(-1, 3), st.sampled_from(SPECIAL)),
+    "order": st.one_of(st.integers(-1, 5), st.sampled_from(SPECIAL)),
+    "theta": st.one_of(st.floats(0.001, 0.02), st.sampled_from(SPECIAL)),
+    "dt": st.one_of(st.floats(1e-4, 0.002), st.sampled_from(SPECIAL)),
+    "discretizer": st.sampled_from(["zoh", "euler", "ZOH", None, 1]),
+    "hidden_units": st.one_of(st.integers(0, 3), st.sampled_from(SPECIAL)),
+    "hidden_activation": st.sampled_from(["tanh", "relu", "softmax", None, 3]),
+    "hidden_recurrent": st.sampled_from([True, False, "False", 1, None]),
+    "input_to_hidden": st.sampled_from([True, False, "True", 0]),
+    "use_bias": st.sampled_from([True, False, "False", None]),
+    "return_sequences": st.sampled_from([True, False, "True", 0]),
+    "dropout": st.one_of(st.floats(0, 0.9), st.sampled_from(SPECIAL)),
+    "dtype": st.sampled_from(
+        ["float16", "float32", "float64", "mixed_float16", "bfloat16", "int32", 5]
+    ),
+}
+LAYER_ARGS = st.sampled_from(sorted(LAYER_VALUES)).flatmap(
+    lambda name: LAYER_VALUES[name].map(lambda value: {**LAYER_VALID, name: value})
 )
 
 
@@ -563,7 +574,7 @@ def _build_parallel_layer(kwargs, masked):
     return np.asarray(layer(x), dtype=float)
 
 
-@settings(max_examples=40, **HYPOTHESIS)
+@settings(max_examples=60, **HYPOTHESIS)
 @given(kwargs=LAYER_ARGS, masked=st.sampled_from([False, False, True]))
 def test_parallel_layer_arguments_property(kwargs, masked):
     huge = is_huge(kwargs["memory_d"], kwargs.get("hidden_units"))
