@@ -63,9 +63,15 @@ def _check_propagates(outputs, copies=2):
     assert np.all(np.isfinite(delayed[:, 1:]))
 
 
-@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize(
-    "neuron_type", [nengo.LIF(), nengo.LIFRate(), nengo.SpikingRectifiedLinear()]
+    "value, neuron_type",
+    [
+        (np.nan, nengo.LIF()),
+        (np.inf, nengo.LIF()),
+        (np.nan, nengo.LIFRate()),
+        (-np.inf, nengo.SpikingRectifiedLinear()),
+        (np.inf, nengo.RectifiedLinear()),
+    ],
 )
 def test_nonfinite_input_propagates_in_neural_memory_nengo(value, neuron_type):
     # before: a LIF memory went silently to exactly 0; an infinity crashed
