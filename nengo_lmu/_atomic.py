@@ -1,14 +1,14 @@
 """Output files that are either written whole or not at all."""
 
 import contextlib
-import errno
 import os
 import stat
 import tempfile
 
 
 def _umask():
-    mask = os.umask(0)
+    """The process's umask (read by setting it, then restoring it)."""
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
 
@@ -21,30 +21,28 @@ def replaced_atomically(path, suffix=""):
     On an error or an interrupt (Ctrl-C) the temporary file is removed and
     ``path`` is left as it was: nothing half-written stays behind.
 
-    The new file gets the mode of the file it replaces, or for a new file the
-    mode the umask allows (as ``open(path, "w")`` would give), not
-    ``mkstemp``'s 0600. A symbolic link is written through (its target is
-    replaced, the link stays). A read-only file is not replaced
-    (PermissionError).
+    * The new file gets the mode a plain ``open(path, "w")`` would give it:
+      ``0o666`` less the umask for a new file, the old file's mode when it
+      replaces one.
+    * A read-only ``path`` is refused (PermissionError) before the block runs.
+    * A symbolic link is written through: the file it points to is replaced
+      and the link stays.
     """
-    # through a symbolic link: its target is replaced and the link stays
-    path = os.path.realpath(os.fspath(path))
+    path = os.path.realpath(os.fspath(path))  # through symbolic links
     folder, name = os.path.split(path)
-    if os.path.isfile(path):
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-        if not mode & 0o222:
-            raise PermissionError(
-                errno.EACCES,
-                "is read-only; not replaced (make it writable first)",
-                path,
-            )
-    else:
-        mode = 0o666 & ~_umask()
+    mode = 0o666 & ~_umask()
+    if os.path.lexists(path):
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise IsADirectoryError(f"{path} exists and is not a regular file")
+        if not info.st_mode & 0o222 or not os.access(path, os.W_OK):
+            raise PermissionError(f"{path} is read-only; it is not replaced")
+        mode = stat.S_IMODE(info.st_mode)
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".part{suffix}", dir=folder)
     os.close(fd)
     try:
+        os.chmod(tmp, mode)
         yield tmp
-        os.chmod(tmp, mode)  # mkstemp's 0600 -> the old file's mode, or the umask's
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -3,6 +3,7 @@ names the parameter and what is allowed, before any work is done."""
 
 import numbers
 import os
+import stat
 import tempfile
 
 import nengo
@@ -328,13 +329,20 @@ def check_output_file(path, attr, suffixes, obj=None):
         raise ValidationError(
             f"{path!r} exists and is not a regular file", attr=attr, obj=obj
         )
-    if os.path.isfile(path) and not os.stat(path).st_mode & 0o222:
+    if os.path.exists(path) and is_read_only(path):
         raise ValidationError(
-            f"{path!r} is read-only; make it writable or choose another name",
+            f"{path!r} is read-only; it is not replaced (make it writable, or "
+            "give another name)",
             attr=attr,
             obj=obj,
         )
     return path
+
+
+def is_read_only(path):
+    """Whether the file ``path`` has no write permission bit (or this process
+    may not write it): checked by the bits too, since root may write anything."""
+    return not os.stat(path).st_mode & 0o222 or not os.access(path, os.W_OK)
 
 
 def check_output_dir(path, attr, obj=None):
@@ -350,11 +358,11 @@ def check_input_path(path, attr, obj=None):
     path = _fspath(path, attr, obj)
     if not os.path.exists(path):
         raise ValidationError(f"{path}: no such file", attr=attr, obj=obj)
-    if not (os.path.isfile(path) or os.path.isdir(path)):
-        # a named pipe or a device would block or never end when read
+    mode = os.stat(path).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         raise ValidationError(
-            f"{path}: not a regular file or folder (a named pipe, socket or "
-            "device?)",
+            f"{path} is not a regular file or folder (a named pipe, device or "
+            "socket, which could block forever); give a model file",
             attr=attr,
             obj=obj,
         )
@@ -382,38 +390,3 @@ def check_state_function(function, n, attr="function", obj=None):
             obj=obj,
         )
     return value.size
-
-
-#: The extra (in setup.py) that installs each optional module
-EXTRAS = {
-    "matplotlib": "plot",
-    "nengo_dl": "dl",
-    "tensorflow": "dl",
-    "nengo_loihi": "loihi",
-    "keras_lmu": "keras",
-    "h5py": "keras",
-    "mlxtend": "data",
-}
-
-
-def require_extras(modules, what):
-    """Raise ImportError naming the extra and its install command if any of
-    ``modules`` is not installed (found without importing it), so that an
-    entry point stops before its work, not after."""
-    import importlib.util  # pylint: disable=import-outside-toplevel
-
-    missing = []
-    for name in modules:
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            missing.append(name)
-    if missing:
-        extras = sorted({EXTRAS.get(name, name) for name in missing})
-        spec = ",".join(extras)
-        raise ImportError(
-            f"{what} needs {', '.join(missing)} (the {spec!r} extra): "
-            f'pip install -c constraints.txt -e ".[{spec}]"'
-        )

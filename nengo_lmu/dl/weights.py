@@ -1,5 +1,6 @@
 """Reading an LMU's trained weights out of a NengoDL simulator."""
 
+import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
 
@@ -34,6 +35,26 @@ KERAS_WEIGHT_NAMES = {
     "hidden_bias": "hidden_cell.bias",
     "theta": "LMUCell.theta * dt (1 / theta_inv when trainable)",
 }
+
+
+def check_dl_simulator(sim, attr="sim"):
+    """Refuse anything but a NengoDL simulator (a ``nengo.Simulator`` has no
+    trained parameters to read), naming ``sim``."""
+    if not hasattr(sim, "keras_model") or not hasattr(
+        getattr(sim, "data", None), "get_params"
+    ):
+        hint = (
+            ": a nengo.Simulator holds no trained parameters; use the "
+            "nengo_dl.Simulator that trained the network"
+            if isinstance(sim, nengo.Simulator)
+            else ""
+        )
+        raise ValidationError(
+            f"must be a nengo_dl.Simulator, got {type(sim).__module__}."
+            f"{type(sim).__name__}{hint}",
+            attr=attr,
+        )
+    return sim
 
 
 def lmu_weights(sim, lmu):

@@ -14,10 +14,14 @@ import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
 
-from nengo_lmu._validation import check_positive_finite
+from nengo_lmu._extras import require
+from nengo_lmu._validation import check_count, check_dtype
 from nengo_lmu.interop.activations import neuron_activation
 from nengo_lmu.interop.parallel import is_feedforward
 from nengo_lmu.networks.lmu import LMU
+
+#: The Keras dtypes `to_keras` makes models in.
+EXPORT_DTYPES = ("float32", "float64")
 
 
 def exports_feedforward(lmu):
@@ -312,8 +316,9 @@ def to_keras(
         ``layers`` (LMUs, Ensembles driven through ``.neurons``, passthrough
         Nodes), as `~nengo_lmu.interop.network_from_keras` builds.
     n_steps : int, optional
-        Sequence length of the model's input (None: any length; KerasLMU's
-        `LMUFeedforward` then approximates its impulse response's length).
+        Sequence length of the model's input, an integer >= 1 (None: any
+        length; KerasLMU's `LMUFeedforward` then approximates its impulse
+        response's length).
     weights : dict, optional
         ``{lmu: weights}`` with LMU weight dicts (keys as `LMU.weights`, and
         optionally ``theta`` in seconds), for example trained ones; default:
@@ -327,7 +332,8 @@ def to_keras(
     feedforward : bool
         Use `LMUFeedforward` where the LMU allows it.
     dtype : str, optional
-        Keras dtype of the layers (e.g. ``"float64"``); Keras's default else.
+        Keras dtype of the layers, ``"float32"`` or ``"float64"``; Keras's
+        default else.
 
     Returns
     -------
@@ -341,11 +347,19 @@ def to_keras(
     >>> model = to_keras(lmu, n_steps=256)
     >>> model.compile("adam", "mse")
     """
+    require("tensorflow", "keras_lmu", what="to_keras")
     import keras_lmu  # pylint: disable=import-outside-toplevel
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    if n_steps is not None:
-        n_steps = int(check_positive_finite(n_steps, "n_steps"))
+    n_steps = check_count(n_steps, "n_steps", allow_none=True)
+    if dtype is not None:
+        dtype = check_dtype(dtype).name
+        if dtype not in EXPORT_DTYPES:
+            raise ValidationError(
+                f"must be None or one of {EXPORT_DTYPES} (KerasLMU's memory and "
+                f"its matrix exponential need them), got {dtype!r}",
+                attr="dtype",
+            )
     size_in, specs = export_specs(network, weights=weights, sim=sim)
     kw = {} if dtype is None else {"dtype": dtype}
     inp = tf.keras.Input((n_steps, size_in), **kw)

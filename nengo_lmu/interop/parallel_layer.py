@@ -27,6 +27,11 @@ from nengo_lmu.networks.linear import DISCRETIZERS
 __all__ = ["ParallelLMULayer"]
 
 
+#: The dtypes of the layer's variables (float16: the memory is computed in
+#: float32 and cast back).
+VARIABLE_DTYPES = ("float16", "float32", "float64")
+
+
 class ParallelLMULayer(tf.keras.layers.Layer):
     """An LMU cell whose memory does not depend on its own past, computed over
     a whole sequence at once (make it with
@@ -70,7 +75,11 @@ class ParallelLMULayer(tf.keras.layers.Layer):
         ``hidden_bias``); Keras initializers for the others. Not part of the
         configuration: a saved model stores the weights themselves.
     **kwargs
-        Further Keras layer arguments (``dtype``, ``name``).
+        Further Keras layer arguments (``dtype``, ``name``). ``dtype`` is
+        ``"float16"``, ``"float32"``, ``"float64"`` or a mixed policy such as
+        ``"mixed_float16"``; the memory is computed in float32 (float64 for a
+        float64 layer) and cast back. A Keras mask is refused (the memory is
+        one convolution over the whole sequence).
 
     Examples
     --------
@@ -99,6 +108,14 @@ class ParallelLMULayer(tf.keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if tf.as_dtype(self.dtype).name not in VARIABLE_DTYPES:
+            raise ValidationError(
+                f"the layer's variables must be one of {VARIABLE_DTYPES} (a "
+                "dtype, or a policy such as 'mixed_float16' whose variables are "
+                f"float32), got {tf.as_dtype(self.dtype).name!r}",
+                attr="dtype",
+                obj=self,
+            )
         self.memory_d = check_count(memory_d, "memory_d", self)
         self.order = check_order(order, "order", self)
         self.dt = check_positive_finite(dt, "dt", self)
@@ -221,14 +238,19 @@ class ParallelLMULayer(tf.keras.layers.Layer):
             self._add("bias", (self.memory_d,), "zeros") if self.use_bias else None
         )
         H = impulse_response(self.Abar, self.Bbar, self.steps)
+        # the memory (a long sum, an FFT) in float32 at least: float16 has
+        # no FFT in TensorFlow and too few bits for the sum
+        self.memory_dtype = "float64" if self.dtype == "float64" else "float32"
         # H reversed in time: the last step's memory is one product
-        self.H_last = tf.constant(H[::-1], dtype=self.dtype)
-        self.H = tf.constant(H, dtype=self.dtype)
+        self.H_last = tf.constant(H[::-1], dtype=self.memory_dtype)
+        self.H = tf.constant(H, dtype=self.memory_dtype)
         # the LMU's dropout: one mask per sequence on the memory's input
         self.dropout_layer = None
         if self.dropout:
             self.dropout_layer = tf.keras.layers.Dropout(
-                self.dropout, noise_shape=(None, 1, self.size_in), dtype=self.dtype
+                self.dropout,
+                noise_shape=(None, 1, self.size_in),
+                dtype=self.dtype_policy,
             )
         self.hidden_recurrent_kernel = None
         if self.hidden_units:
@@ -243,25 +265,57 @@ class ParallelLMULayer(tf.keras.layers.Layer):
             self.hidden_bias = self._add("hidden_bias", (self.hidden_units,), "zeros")
         super().build(input_shape)
 
+    def _mask_error(self):
+        return ValidationError(
+            "the parallel LMU cannot honour a Keras mask (its memory is a "
+            "convolution over the whole sequence, which cannot skip masked "
+            "steps); remove the Masking layer (give sequences of one length), "
+            "or use the recurrent LMU (nengo_lmu.interop.to_keras with "
+            "feedforward=False), whose keras RNN layer honours masks",
+            attr="mask",
+            obj=self,
+        )
+
+    def __call__(self, inputs, *args, **kwargs):
+        # refuse a mask here, before Keras traces `call` (where the error
+        # would come wrapped in TensorFlow's staging errors)
+        mask = kwargs.get("mask")
+        if mask is None:
+            mask = getattr(inputs, "_keras_mask", None)
+        if mask is not None:
+            raise self._mask_error()
+        return super().__call__(inputs, *args, **kwargs)
+
     def memory(self, u, every_step):
         """The memory of ``u`` (batch, steps, memory_d): at every step
-        (batch, steps, memory_d * order), or at the last (batch, ...)."""
+        (batch, steps, memory_d * order), or at the last (batch, ...),
+        computed in `memory_dtype` and returned in ``u``'s dtype."""
+        dtype = u.dtype
+        u = tf.cast(u, self.memory_dtype)
         if not every_step:
             m = tf.einsum("btd,tq->bdq", u, self.H_last)
-            return tf.reshape(m, (-1, self.memory_d * self.order))
+            return tf.cast(tf.reshape(m, (-1, self.memory_d * self.order)), dtype)
         # causal convolution along time by FFT, zero-padded to 2 * steps
         n = 2 * self.steps
-        ctype = tf.complex128 if self.dtype == "float64" else tf.complex64
+        ctype = tf.complex128 if self.memory_dtype == "float64" else tf.complex64
         U = tf.signal.rfft(tf.transpose(u, (0, 2, 1)), fft_length=[n])
         Hf = tf.signal.rfft(tf.transpose(self.H), fft_length=[n])
         M = tf.cast(U[:, :, None, :], ctype) * tf.cast(Hf[None, None], ctype)
         m = tf.signal.irfft(M, fft_length=[n])[..., : self.steps]
         # (batch, d, q, steps) -> (batch, steps, d * q)
         m = tf.transpose(m, (0, 3, 1, 2))
-        return tf.reshape(m, (-1, self.steps, self.memory_d * self.order))
+        m = tf.reshape(m, (-1, self.steps, self.memory_d * self.order))
+        return tf.cast(m, dtype)
 
-    def call(self, inputs, training=None):
-        """The cell's output at every step or at the last."""
+    def call(self, inputs, training=None, mask=None):
+        """The cell's output at every step or at the last.
+
+        A Keras mask (from a ``Masking`` or ``Embedding(mask_zero=True)``
+        layer) is refused: the memory is one convolution over the whole
+        sequence, which cannot skip masked steps as a recurrent layer does.
+        """
+        if mask is not None:
+            raise self._mask_error()
         dropped = inputs
         if self.dropout_layer is not None:
             dropped = self.dropout_layer(inputs, training=training)

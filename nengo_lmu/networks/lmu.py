@@ -26,7 +26,7 @@ from nengo_lmu._validation import (
     coerce_synapse,
 )
 from nengo_lmu.networks.dropout import SequenceDropout
-from nengo_lmu.networks.linear import DISCRETIZERS
+from nengo_lmu.networks.linear import DISCRETIZERS, removed_on_failure
 from nengo_lmu.networks.memory import lmu_memory
 
 INITIALIZERS = ("glorot_uniform", "orthogonal", "zeros")
@@ -314,6 +314,7 @@ hidden_bias_initializer : optional
         `nengo_lmu.dl.lmu_weights` reads them back.
     """
 
+    @removed_on_failure
     def __init__(
         self,
         size_in,

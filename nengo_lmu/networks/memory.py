@@ -21,6 +21,7 @@ from nengo_lmu.networks.linear import (
     DEFAULT_INTERCEPTS,
     DEFAULT_SOLVER,
     LinearNetwork,
+    removed_on_failure,
 )
 from nengo_lmu.systems import LegendreDelay, LinearSystem, legendre_matrices
 
@@ -107,9 +108,14 @@ class LMUMemory(LinearNetwork):
     by Nengo), it propagates and stays: the exact memory's state becomes NaN
     at that step (an infinity becomes NaN one step later, through
     ``inf - inf`` in ``Abar m``) and every later state and readout is NaN,
-    since a linear recurrence cannot forget it; the neural memory's voltages
-    and synapse states become NaN the same way. Only ``sim.reset()`` (or a
-    new simulator) clears it. Guard the input upstream (for example with
+    since a linear recurrence cannot forget it. The neural memory does the
+    same in every backend (Nengo, NengoDL, the NengoLoihi emulator's host):
+    its neurons would hide it (a LIF neuron with a NaN voltage never fires
+    again, so the decoded state would silently be 0), so its
+    ``nonfinite`` Node latches the first non-finite input and makes the
+    state, and the readouts, NaN from that step on (see
+    `.LinearNetwork.nonfinite`). Only ``sim.reset()`` (or a new simulator)
+    clears it. Guard the input upstream (for example with
     ``np.nan_to_num`` in a Node) where it may contain such values.
 
     Examples
@@ -124,7 +130,11 @@ class LMUMemory(LinearNetwork):
     """
 
     REALIZATIONS = ("balanced", "legendre")
+    #: Whether the memory runs in NengoDL only (`to_spiking` and
+    #: `check_loihi` refuse such a memory by this flag).
+    nengo_dl_only = False
 
+    @removed_on_failure
     def __init__(self, theta, order, size_in=1, **kwargs):
         for name in _SET_BY_MEMORY:
             if name in kwargs:
@@ -176,9 +186,12 @@ class LMUMemory(LinearNetwork):
                 attr="theta",
                 obj=self,
             )
-        if err.attr in ("system", "input_rms") and (
+        too_long = err.attr in ("system", "input_rms") and (
             "stable" in msg or "overflow" in msg
-        ):
+        )
+        # input_high = 1 / theta below the smallest normal float
+        too_long |= err.attr == "input_high" and default_high and "normal" in msg
+        if too_long:
             return ValidationError(
                 f"{where}: theta is {steps_text}, so long that the discretised "
                 "memory does not decay in floating point, and its states cannot be "

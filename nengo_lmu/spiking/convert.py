@@ -89,10 +89,29 @@ def to_spiking(network, synapse=0.005, rate_scale=1.0, tanh_max_rate=500.0):
     rate_scale = check_positive_finite(rate_scale, "rate_scale")
     tanh_max_rate = check_positive_finite(tanh_max_rate, "tanh_max_rate")
     # check everything first, so that nothing is half-converted
+    for net in [network] + network.all_networks:
+        if getattr(net, "nengo_dl_only", False):
+            raise ValidationError(
+                f"{net} runs in NengoDL only ({type(net).__name__}: a trainable "
+                "theta on the zero-order-hold memory, in a TensorNode), so it has "
+                "no spiking version; build the LMU again with the learned theta "
+                "(nengo_lmu.dl.lmu_weights(sim, lmu)['theta']) and "
+                "trainable_theta=False, then convert that",
+                attr="network",
+            )
     swapped, tanh = {}, []
     for ens in network.all_ensembles:
         if isinstance(ens.neuron_type, nengo.Tanh):
             check_tanh_ensemble(network, ens)
+            for probe in network.all_probes:
+                if probe.target is ens:
+                    raise ValidationError(
+                        f"{probe} decodes the tanh ensemble {ens}, which becomes "
+                        "a pair of LIF neurons per unit with no decoders; probe "
+                        f"{ens}.neurons (or a Node it feeds, such as an LMU's "
+                        "output) instead",
+                        attr="network",
+                    )
             tanh.append(ens)
         elif not ens.neuron_type.spiking:
             swapped[ens] = spiking_twin(ens.neuron_type)

@@ -3,6 +3,7 @@
 import os
 
 from nengo_lmu._atomic import replaced_atomically
+from nengo_lmu._extras import require
 
 #: File formats the figures can be written in (by suffix)
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
@@ -10,6 +11,7 @@ FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 def pyplot():
     """``matplotlib.pyplot`` with the file-only Agg backend."""
+    require("matplotlib", what="drawing a figure")
     import matplotlib  # pylint: disable=import-outside-toplevel
 
     matplotlib.use("Agg")
