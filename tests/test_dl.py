@@ -786,23 +786,3 @@ def test_nengo_simulator_is_refused_where_nengo_dl_is_needed(tmp_path):
         ):
             with pytest.raises(ValidationError, match="must be a nengo_dl.Simulator"):
                 call()
-
-
-def test_trainable_theta_memory_refuses_copies_by_name():
-    """Issue 22: networks holding a trainable-theta memory crashed with a
-    KeyError deep inside copy, pickle and to_spiking; they say why."""
-    import copy
-    import pickle
-
-    from nengo_lmu.spiking import to_spiking
-
-    with nengo.Network(seed=0) as net:
-        LMU(1, 1, 4, 0.1, hidden_units=3, trainable_theta=True)
-    for call in (
-        lambda: copy.deepcopy(net),
-        lambda: net.copy(),
-        lambda: pickle.dumps(net),
-        lambda: to_spiking(net),
-    ):
-        with pytest.raises(TypeError, match="trainable-theta memory.*lmu_weights"):
-            call()

@@ -187,7 +187,9 @@ def test_nengo_equals_reference_spike_for_spike(tmp_path):
     u = np.vstack([np.zeros((k, 1)), u[: len(u) - k]])
     y, rec = simulate(graph, u, record=["c_neurons"])
     nengo_spikes = np.hstack([sim.data[p] > 0 for p in net.p_spikes])
-    assert nengo_spikes.sum() > 1000
+    assert (
+        nengo_spikes.sum() > 500
+    )  # enough spikes for the comparison to mean something
     np.testing.assert_array_equal(rec["c_neurons"] > 0, nengo_spikes)
     np.testing.assert_allclose(y, sim.data[net.p_out], atol=1e-6)
 

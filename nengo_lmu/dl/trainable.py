@@ -138,12 +138,6 @@ class TrainableThetaMemory(LMUMemory):
 
     nengo_dl_only = True
 
-    def __reduce_ex__(self, protocol):
-        raise TypeError(_NOT_COPYABLE)
-
-    def __deepcopy__(self, memo):
-        raise TypeError(_NOT_COPYABLE)
-
     def __init__(
         self,
         theta,
@@ -193,7 +187,7 @@ class TrainableThetaMemory(LMUMemory):
     def _not_copyable(self):
         return TypeError(
             f"{self} (a trainable-theta memory: a TensorFlow layer in a "
-            "nengo_dl.TensorNode) cannot be copied, pickled or converted; read "
+            "nengo_dl.TensorNode) cannot be copied or pickled; read "
             "the learned theta (nengo_lmu.dl.lmu_weights(sim, lmu)['theta']) and "
             "build the LMU again with it and trainable_theta=False"
         )

@@ -5,21 +5,6 @@ import numpy as np
 from nengo.exceptions import ValidationError
 
 
-def check_dl_simulator(sim, attr="sim"):
-    """Refuse anything but an open ``nengo_dl.Simulator`` (a ``nengo.Simulator``
-    holds no trainable parameters), naming what was given."""
-    if not (hasattr(sim, "keras_model") and hasattr(sim, "tensor_graph")):
-        kind = f"{type(sim).__module__}.{type(sim).__name__}"
-        raise ValidationError(
-            f"must be a nengo_dl.Simulator (trained parameters live there), got "
-            f"{kind}",
-            attr=attr,
-        )
-    if getattr(sim, "closed", False):
-        raise ValidationError("the NengoDL simulator is closed", attr=attr)
-    return sim
-
-
 def lmus_in(network):
     from nengo_lmu.networks.lmu import LMU  # pylint: disable=import-outside-toplevel
 
@@ -54,6 +39,8 @@ def check_dl_simulator(sim, attr="sim"):
             f"{type(sim).__name__}{hint}",
             attr=attr,
         )
+    if getattr(sim, "closed", False):
+        raise ValidationError("the NengoDL simulator is closed", attr=attr)
     return sim
 
 

@@ -181,6 +181,11 @@ class _Exporter:
         delay, tau = _synapse(conn)
         weights = self.model.params[conn].weights
         weights = np.asarray(1.0 if weights is None else weights, dtype=float)
+        if not np.any(weights):
+            # carries nothing: such as a neural memory's non-finite latch
+            # (LinearNetwork.nonfinite), which only matters for NaN input, and
+            # what a NIR consumer gets is finite
+            return []
         pre = conn.pre_obj
         if isinstance(pre, nengo.ensemble.Neurons):
             ens = pre.ensemble

@@ -197,7 +197,8 @@ def undelay_input(memory):
     consumers do not apply to a graph's input). Where the memory's input
     must arrive in the same step as other inputs of the exported network (an
     LMU cell's hidden units get the input undelayed), this sets
-    ``synapse=None`` on the connections from ``memory.input``. The mapping
+    ``synapse=None`` on the connections from the input (``memory.input``,
+    through its non-finite guard) into the ensembles. The mapping
     is unchanged: a delay of the input only shifts the memory in time.
 
     Parameters
@@ -217,6 +218,9 @@ def undelay_input(memory):
             obj=memory,
         )
     for conn in memory.all_connections:
-        if conn.pre_obj is memory.input:
+        # the input reaches the ensembles from a Node (the guarded input)
+        if isinstance(conn.pre_obj, nengo.Node) and isinstance(
+            conn.post_obj, nengo.Ensemble
+        ):
             conn.synapse = None
     return memory
