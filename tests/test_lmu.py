@@ -12,11 +12,11 @@ from nengo.exceptions import ValidationError
 from robustness import (
     HYPOTHESIS,
     attempt,
-    check_tried,
     hostile_kwargs,
     is_huge,
     orders,
     pickle_roundtrip_outputs,
+    tally,
 )
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -313,7 +313,7 @@ LMU_EXTRAS = [
         },
     )
 )
-def test_hostile_lmu(kw):
+def hostile_lmu(kw):
     attempt(
         "LMU",
         LMU,
@@ -327,9 +327,14 @@ def test_hostile_lmu(kw):
     )
 
 
-def test_hostile_inputs_tried():
-    """Runs after the property tests in file order: report the counts."""
-    check_tried(["LMU"])
+def test_hostile_lmu():
+    """Any mix of valid and hostile arguments: an LMU or a ValidationError.
+
+    Each function is tried at least 60 times here, and LMU
+    both refuses and accepts some of the arguments."""
+    with tally("LMU", minimum=60) as seen:
+        hostile_lmu()
+    assert seen["LMU", "refused"] and seen["LMU", "worked"], seen
 
 
 # ---------------------------------------------------------------------------

@@ -7,8 +7,13 @@ The zero-order hold of ``theta dm/dt = A m + B u`` at a step of ``dt`` is::
 which is no linear function of a weight, so it cannot be a Connection
 transform. As KerasLMU 0.8 does, the memory update here recomputes ``Abar``
 and ``Bbar`` from the trainable ``theta_inv = dt / theta`` (KerasLMU's
-``theta_inv``, in steps) by a differentiable matrix exponential on every
-step, in a ``nengo_dl.TensorNode``. It therefore runs in NengoDL only; to run
+``theta_inv``, in steps) by a differentiable matrix exponential, in a
+``nengo_dl.TensorNode``. KerasLMU computes the exponential at every step;
+``theta`` does not change during a run, so here NengoDL's once-per-run build
+stage (``build_pre``, outside the simulation loop) computes it once per
+forward pass and every step reuses it: the same matrices and gradients, with
+no matrix exponential (a nested loop and conditionals) in the loop body.
+It therefore runs in NengoDL only; to run
 the learned time scale in ``nengo.Simulator`` or on a neural memory, build
 the LMU again with the learned ``theta`` (`nengo_lmu.dl.lmu_weights`).
 
@@ -64,7 +69,10 @@ def _layer_class():
             return full[: self.order, : self.order], full[: self.order, self.order :]
 
         def call(self, inputs):
-            Abar, Bbar = self.discrete_matrices()
+            return self.step(inputs, *self.discrete_matrices())
+
+        def step(self, inputs, Abar, Bbar):
+            """The step with ``(Abar, Bbar)`` computed already."""
             Abar = tf.cast(Abar, inputs.dtype)
             Bbar = tf.cast(Bbar, inputs.dtype)
             d, q = self.memory_d, self.order
@@ -77,6 +85,47 @@ def _layer_class():
             return tf.TensorShape((input_shape[0], self.memory_d * self.order))
 
     return ZOHThetaMemory
+
+
+@functools.lru_cache(maxsize=None)
+def _step_node_class():
+    """A ``nengo_dl.TensorNode`` whose NengoDL builder computes the layer's
+    ``(Abar, Bbar)`` once per run (in ``build_pre``) instead of every step."""
+    # pylint: disable=import-outside-toplevel
+    import nengo_dl
+    from nengo_dl.tensor_node import (
+        SimTensorNode,
+        SimTensorNodeBuilder,
+        build_tensor_node,
+    )
+
+    class ZOHStepNode(nengo_dl.TensorNode):
+        """The memory's step; ``tensor_func`` is a ZOHThetaMemory layer."""
+
+    class SimZOHStep(SimTensorNode):
+        """SimTensorNode of a ZOHStepNode (its own type, for its builder)."""
+
+    @nengo_dl.builder.NengoBuilder.register(ZOHStepNode)
+    def build_zoh_step(model, node):
+        build_tensor_node(model, node)
+        op = model.operators.pop()
+        assert isinstance(op, SimTensorNode) and op.func is node.tensor_func
+        model.operators.append(
+            SimZOHStep(op.func, op.time, op.input, op.output, op.shape_in)
+        )
+
+    @nengo_dl.builder.Builder.register(SimZOHStep)
+    class ZOHStepBuilder(SimTensorNodeBuilder):
+        def build_pre(self, signals, config):
+            super().build_pre(signals, config)
+            # outside the simulation loop: once per forward pass
+            self.matrices = self.func.discrete_matrices()
+
+        def build_step(self, signals):
+            inputs = signals.gather(self.src_data)
+            signals.scatter(self.dst_data, self.func.step(inputs, *self.matrices))
+
+    return ZOHStepNode
 
 
 class TrainableThetaMemory(nengo.Network):
@@ -114,15 +163,13 @@ class TrainableThetaMemory(nengo.Network):
         add_to_container=None,
     ):
         super().__init__(label=label, seed=seed, add_to_container=add_to_container)
-        import nengo_dl  # pylint: disable=import-outside-toplevel
-
         self.theta, self.order, self.size_in, self.dt = theta, order, size_in, dt
         n = size_in * order
         self.layer = _layer_class()(order, size_in, dt / theta)
         with self:
             self.input = nengo.Node(size_in=size_in, label="u")
             self.output = nengo.Node(size_in=n, label="m")
-            step = nengo_dl.TensorNode(
+            step = _step_node_class()(
                 self.layer,
                 shape_in=(size_in + n,),
                 shape_out=(n,),
