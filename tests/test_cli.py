@@ -331,6 +331,7 @@ def test_outputs_are_written_whole_or_not_at_all(tmp_path):
 
 import contextlib  # noqa: E402
 import io  # noqa: E402
+
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from robustness import record, tally  # noqa: E402

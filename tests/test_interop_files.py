@@ -2,9 +2,9 @@
 
 import os
 
-import nengo
 import numpy as np
 import pytest
+from helpers import run_network
 from nengo.exceptions import ValidationError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -21,18 +21,6 @@ from test_interop_paper import (  # noqa: E402
 from nengo_lmu.interop import load_model_file  # noqa: E402
 
 DT = 0.001
-
-
-def run(net, x):
-    """``net`` (input/output) on one sequence in the reference simulator."""
-    with nengo.Network() as model:
-        stim = nengo.Node(nengo.processes.PresentInput(x, DT))
-        model.add(net)
-        nengo.Connection(stim, net.input, synapse=None)
-        probe = nengo.Probe(net.output, synapse=None)
-    with nengo.Simulator(model, dt=DT, progress_bar=False) as sim:
-        sim.run_steps(len(x))
-    return sim.data[probe]
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +55,7 @@ def test_keras_files_in_every_format(keras_model, tmp_path, name):
     assert net.lmus[0].theta == pytest.approx(10 * DT)
     x = np.random.RandomState(0).uniform(-1, 1, size=(12, 2)).astype(np.float32)
     expected = keras_model(x[None]).numpy()[0]
-    assert np.allclose(run(net, x), expected, atol=1e-5)
+    assert np.allclose(run_network(net, x), expected, atol=1e-5)
 
 
 def test_paper_file_is_read_without_keras(tmp_path):
@@ -77,7 +65,9 @@ def test_paper_file_is_read_without_keras(tmp_path):
     net, model = load_model_file(str(path), dt=DT)
     assert model is None
     x = rng.uniform(-1, 1, size=(1, PAPER_STEPS, PAPER_D))
-    assert np.allclose(run(net, x[0]), paper_reference(x, cell, dense)[0], atol=1e-4)
+    assert np.allclose(
+        run_network(net, x[0]), paper_reference(x, cell, dense)[0], atol=1e-4
+    )
 
 
 def test_missing_and_foreign_files_are_refused(tmp_path):
@@ -96,6 +86,7 @@ def test_missing_and_foreign_files_are_refused(tmp_path):
 import json  # noqa: E402
 import shutil  # noqa: E402
 import zipfile  # noqa: E402
+
 import h5py  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402

@@ -5,6 +5,7 @@ import os
 import nengo
 import numpy as np
 import pytest
+from helpers import run_sequences
 from nengo.exceptions import ValidationError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -19,19 +20,6 @@ from nengo_lmu.interop import (  # noqa: E402
 DT = 0.001
 STEPS, BATCH, INPUT_D, CLASSES = 20, 3, 2, 3
 keras = tf.keras
-
-
-def run_nengo_batches(net, stim, probes, x):
-    """Each sequence of ``x`` in the reference simulator: {probe: (B, T, d)}."""
-    out = {p: [] for p in probes}
-    for seq in x:
-        stim.output = nengo.processes.PresentInput(seq, DT)
-        with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
-            sim.run_steps(len(seq))
-        for p in probes:
-            out[p].append(sim.data[p])
-    stim.output = np.zeros(x.shape[-1])
-    return {p: np.array(v) for p, v in out.items()}
 
 
 def run_nengo_dl(net, stim, probes, x):
@@ -163,7 +151,7 @@ def test_round_trip_attributes(round_trips):
 
 def test_round_trip_nengo_simulator(round_trips):
     x, _, net, stim, probes, _ = round_trips
-    check_round_trips(round_trips, run_nengo_batches(net, stim, probes, x))
+    check_round_trips(round_trips, run_sequences(net, stim, probes, x))
 
 
 def test_round_trip_nengo_dl(round_trips):

@@ -7,8 +7,9 @@ import h5py
 import nengo
 import numpy as np
 import pytest
+from helpers import run_sequences
 from nengo.exceptions import ValidationError
-from test_interop_keras import BATCH, DT, run_nengo_batches, run_nengo_dl
+from test_interop_keras import BATCH, DT, run_nengo_dl
 
 from nengo_lmu import LMU
 from nengo_lmu.interop import network_from_paper_file
@@ -246,7 +247,7 @@ def test_paper_file_nengo_simulator(paper_file):
     net, stim, probe, paper = build_paper_net(path)
     assert paper.output_activation == "softmax"
     assert paper.lmus[0].theta == pytest.approx(PAPER_THETA * DT)
-    out = run_nengo_batches(net, stim, [probe], x)[probe]
+    out = run_sequences(net, stim, [probe], x)[probe]
     assert np.max(np.abs(out - expected)) < 1e-6
 
 
@@ -279,7 +280,7 @@ def test_paper_file_variants(paper_file, tmp_path, variant):
         ] = (variant == "str_attrs")
     path = write_paper_file(tmp_path / "m.h5", cell, dense, **kwargs)
     net, stim, probe, _ = build_paper_net(path)
-    out = run_nengo_batches(net, stim, [probe], x[:1])[probe]
+    out = run_sequences(net, stim, [probe], x[:1])[probe]
     assert np.max(np.abs(out - expected[:1])) < 1e-6
 
 

@@ -6,6 +6,7 @@ import os
 import nengo
 import numpy as np
 import pytest
+from helpers import run_sequences
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nengo.exceptions import ValidationError
@@ -84,16 +85,11 @@ def keras_and_nengo():
 
 def test_keras_equality_nengo_simulator(keras_and_nengo):
     x, outputs, net, probes, stims = keras_and_nengo
-    for b in range(BATCH):
-        for stim in stims:
-            stim.output = nengo.processes.PresentInput(x[b], DT)
-        with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
-            sim.run_steps(STEPS)
-        for combo, out, probe in zip(COMBOS, outputs, probes):
-            err = np.max(np.abs(sim.data[probe] - out[b]))
-            assert err < 1e-5, (combo, err)
-    for stim in stims:
-        stim.output = np.zeros(INPUT_D)
+    assert x.shape[1] == STEPS
+    nengo_out = run_sequences(net, stims, probes, x)
+    for combo, out, probe in zip(COMBOS, outputs, probes):
+        err = np.max(np.abs(nengo_out[probe] - out))
+        assert err < 1e-5, (combo, err)
 
 
 def test_keras_equality_nengo_dl(keras_and_nengo):
