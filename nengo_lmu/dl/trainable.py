@@ -5,17 +5,18 @@ The zero-order hold of ``theta dm/dt = A m + B u`` at a step of ``dt`` is::
     [[Abar, Bbar], [0, I]] = expm([[A, B], [0, 0]] * dt / theta)
 
 which is no linear function of a weight, so it cannot be a Connection
-transform. As KerasLMU 0.8 does, the memory update here recomputes ``Abar``
+transform. As KerasLMU 0.8 does, the memory update here computes ``Abar``
 and ``Bbar`` from the trainable ``theta_inv = dt / theta`` (KerasLMU's
 ``theta_inv``, in steps) by a differentiable matrix exponential, in a
 ``nengo_dl.TensorNode``. KerasLMU computes the exponential at every step;
-``theta`` does not change during a run, so here NengoDL's once-per-run build
-stage (``build_pre``, outside the simulation loop) computes it once per
-forward pass and every step reuses it: the same matrices and gradients, with
+``theta`` does not change during a forward pass, so here NengoDL's build
+stage that runs once per pass, outside the simulation loop (``build_pre``),
+computes it and every step reuses it: the same matrices and gradients, and
 no matrix exponential (a nested loop and conditionals) in the loop body.
-It therefore runs in NengoDL only; to run
-the learned time scale in ``nengo.Simulator`` or on a neural memory, build
-the LMU again with the learned ``theta`` (`nengo_lmu.dl.lmu_weights`).
+
+This memory therefore runs in NengoDL only; to run the learned time scale in
+``nengo.Simulator`` or on a neural memory, build the LMU again with the
+learned ``theta`` (`nengo_lmu.dl.lmu_weights`).
 
 TensorFlow and NengoDL are imported only when such a memory is built.
 """
