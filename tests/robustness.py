@@ -4,13 +4,18 @@
 * Hostile input: strategies of hostile values and `attempt`, which calls a
   public function and allows only a clean refusal (a ValidationError; a
   MemoryError only for sizes that really do not fit), counting the calls
-  and outcomes per function in `TRIED` and `OUTCOMES`.
+  and outcomes per function in `TRIED` and `OUTCOMES` (`record`).
+* `tally`: the cases a property test tried, counted while it runs and
+  checked against a minimum, so the test fails if it tried too few
+  (whatever else ran in the session); tests/conftest.py prints the
+  session's counts at the end.
 * `pickle_roundtrip_outputs`: a network and its pickled copy, simulated.
 
-The long runs are marked ``slow``, which Nengo's pytest plugin skips unless
+The long runs are marked ``slow``, which tests/conftest.py skips unless
 ``--slow`` is given.
 """
 
+import contextlib
 import pickle
 import warnings
 from collections import Counter
@@ -112,8 +117,39 @@ def allowed(error, huge_allocation=False):
     return huge_allocation and isinstance(error, (MemoryError, ValueError))
 
 
-def attempt(name, fn, *args, huge_allocation=False, **kwargs):
+def record(name, outcome):
+    """Count one case of ``name`` ending in ``outcome`` ("refused", ...)."""
     TRIED[name] += 1
+    OUTCOMES[name, outcome] += 1
+
+
+@contextlib.contextmanager
+def tally(*names, minimum):
+    """Count the cases `record`ed during the block, and then check that each
+    of ``names`` got at least ``minimum`` of them.
+
+    Yields a Counter ``{(name, outcome): n}``, filled when the block ends,
+    for checks on the outcomes (e.g. that both refusals and reads occurred).
+    """
+    before = OUTCOMES.copy()
+    seen = Counter()
+    yield seen
+    seen.update(OUTCOMES - before)
+    tried = {
+        name: sum(n for (key, _), n in seen.items() if key == name) for name in names
+    }
+    report(
+        "cases tried: "
+        + ", ".join(
+            f"{name} {n} ({seen[name, 'refused']} refused)"
+            for name, n in sorted(tried.items())
+        )
+    )
+    too_few = {name: n for name, n in tried.items() if n < minimum}
+    assert not too_few, f"fewer than {minimum} cases tried: {too_few}"
+
+
+def attempt(name, fn, *args, huge_allocation=False, **kwargs):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -123,9 +159,9 @@ def attempt(name, fn, *args, huge_allocation=False, **kwargs):
             raise AssertionError(
                 f"{name}{args}{kwargs} raised {type(error).__name__}: {error}"
             ) from error
-        OUTCOMES[name, "refused"] += 1
+        record(name, "refused")
         return None
-    OUTCOMES[name, "worked"] += 1
+    record(name, "worked")
     return result
 
 
@@ -167,21 +203,6 @@ positive = st.floats(1e-3, 1e3)
 small_orders = st.integers(1, 12)
 methods = st.sampled_from(["zoh", "euler", "bilinear"])
 bad_methods = st.sampled_from(["foo", None, 1, "ZOH"])
-
-
-def check_tried(names):
-    """Report how many calls each of ``names`` got in this session, and that
-    each was tried (when the property tests calling them ran)."""
-    tried = {name: TRIED[name] for name in names}
-    report(
-        f"hostile inputs tried: {sum(tried.values())} calls; "
-        + ", ".join(
-            f"{name} {n} ({OUTCOMES[name, 'refused']} refused)"
-            for name, n in sorted(tried.items())
-        )
-    )
-    if sum(tried.values()):  # when the property tests ran in this session
-        assert all(n > 0 for n in tried.values()), tried
 
 
 # ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import sys
 
 import nengo
 import numpy as np
+from helpers import run_network
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -179,19 +180,10 @@ def check_trained_model(out_dir):
         isinstance(e.neuron_type, nengo.SpikingRectifiedLinear)
         for e in spiking.all_ensembles
     )
-    outs = {}
-    for name, net in (("rate", rate), ("spiking", spiking)):
-        values = []
-        for seq in x:
-            with nengo.Network() as model_net:
-                stim = nengo.Node(nengo.processes.PresentInput(seq, DT))
-                model_net.add(net)
-                nengo.Connection(stim, net.input, synapse=None)
-                probe = nengo.Probe(net.output, synapse=None)
-            with nengo.Simulator(model_net, dt=DT, progress_bar=False) as sim:
-                sim.run_steps(STEPS)
-            values.append(sim.data[probe][-2:])
-        outs[name] = np.array(values)
+    outs = {
+        name: run_network(net, x)[:, -2:]
+        for name, net in (("rate", rate), ("spiking", spiking))
+    }
     rate_last, rate_before, spiking_last = (
         outs["rate"][:, -1],
         outs["rate"][:, -2],

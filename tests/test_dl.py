@@ -606,12 +606,9 @@ def test_load_params_loads_and_refuses_foreign_files(dl, saved_params, tmp_path)
 
 # --- damaged parameter files: property test --------------------------------------
 
-from collections import Counter  # noqa: E402
-
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-
-PARAMS_TRIED = Counter()
+from robustness import record, tally  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -633,9 +630,7 @@ def params_sim(dl):
     where=st.floats(0, 1, exclude_max=True),
     mask=st.integers(1, 255),
 )
-def test_damaged_params_are_refused_and_nothing_loaded(
-    params_sim, saved_params, tmp_path, op, where, mask
-):
+def damaged_params(params_sim, saved_params, tmp_path, op, where, mask):
     from nengo_lmu.dl import load_params
 
     data = bytearray(open(saved_params + ".npz", "rb").read())
@@ -653,15 +648,25 @@ def test_damaged_params_are_refused_and_nothing_loaded(
         assert str(path) in str(err)
         after = [np.array(w) for w in params_sim.keras_model.get_weights()]
         assert all(np.array_equal(a, b) for a, b in zip(before, after))
-        PARAMS_TRIED[op, "refused"] += 1
+        record(f"params {op}", "refused")
         return
-    PARAMS_TRIED[op, "loaded"] += 1
+    record(f"params {op}", "loaded")
     assert op == "flip"  # a file cut short is never loaded
     assert all(np.all(np.isfinite(w)) for w in params_sim.keras_model.get_weights())
 
 
-def test_params_property_cases_tried():
-    print("[robustness] saved-parameter cases:", dict(PARAMS_TRIED))
+def test_damaged_params_are_refused_and_nothing_loaded(
+    params_sim, saved_params, tmp_path
+):
+    """A parameter file cut short or with a flipped byte: refused (naming
+    the file, leaving the weights as they were) or, for a flip, loaded as
+    finite weights; a cut file is never loaded. At least 25 cases of each
+    (measured: 43 cuts and 37 flips of the 80, 9 flips loaded)."""
+    with tally("params cut", "params flip", minimum=25) as seen:
+        damaged_params(
+            params_sim=params_sim, saved_params=saved_params, tmp_path=tmp_path
+        )
+    assert seen["params flip", "refused"] and seen["params flip", "loaded"], seen
 
 
 def test_to_spiking_takes_numpy_scalars():

@@ -5,6 +5,7 @@ import os
 import nengo
 import numpy as np
 import pytest
+from helpers import run_network
 from nengo.exceptions import ValidationError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -16,21 +17,6 @@ from nengo_lmu.interop import network_from_keras, to_keras  # noqa: E402
 
 DT = 0.001
 STEPS = 24
-
-
-def run_nengo(net, x):
-    """``net.output`` for each sequence of ``x`` in the reference simulator."""
-    outs = []
-    for seq in x:
-        with nengo.Network() as model:
-            stim = nengo.Node(nengo.processes.PresentInput(seq, DT))
-            model.add(net)
-            nengo.Connection(stim, net.input, synapse=None)
-            probe = nengo.Probe(net.output, synapse=None)
-        with nengo.Simulator(model, dt=DT, progress_bar=False) as sim:
-            sim.run_steps(len(seq))
-        outs.append(sim.data[probe])
-    return np.array(outs)
 
 
 def chain():
@@ -96,13 +82,13 @@ def test_chain_round_trip():
     float64."""
     net = chain()
     x = np.random.RandomState(3).uniform(-1, 1, size=(2, STEPS, 2))
-    expected = run_nengo(net, x)
+    expected = run_network(net, x)
     model = to_keras(net, n_steps=STEPS, return_sequences=True, dtype="float64")
     kinds = [type(layer).__name__ for layer in model.layers[1:]]
     assert kinds == ["RNN", "Dense", "LMUFeedforward", "Dense"]
     assert np.std(expected) > 0.1
     assert np.max(np.abs(model(tf.constant(x)).numpy() - expected)) < 1e-6
-    back = run_nengo(network_from_keras(model, dt=DT), x)
+    back = run_network(network_from_keras(model, dt=DT), x)
     assert np.max(np.abs(back - expected)) < 1e-6
     # the last step alone
     last = to_keras(net, n_steps=STEPS, dtype="float64")
@@ -135,7 +121,7 @@ def test_single_lmu_options(options):
     x = np.random.RandomState(5).uniform(-1, 1, size=(2, STEPS, 1))
     model = to_keras(lmu, return_sequences=True, dtype="float64")
     out = model(tf.constant(x)).numpy()
-    expected = run_nengo(lmu, x)
+    expected = run_network(lmu, x)
     assert np.std(expected) > 0.01
     assert np.max(np.abs(out - expected)) < 1e-8
     # the memory does not depend on its own past (whatever the hidden cell)
@@ -143,7 +129,7 @@ def test_single_lmu_options(options):
     layer = model.layers[1]
     assert type(layer).__name__ == ("LMUFeedforward" if feedforward else "RNN")
     if feedforward:
-        back = run_nengo(network_from_keras(model, dt=DT), x)
+        back = run_network(network_from_keras(model, dt=DT), x)
         assert np.max(np.abs(back - expected)) < 1e-8
     del net
 
@@ -173,7 +159,7 @@ def test_dropout_is_exported(options, kind):
     if kind == "RNN":
         assert keras_cell.recurrent_dropout == 0.5
     x = np.random.RandomState(5).uniform(-1, 1, size=(2, STEPS, 1))
-    assert np.allclose(model(tf.constant(x)).numpy(), run_nengo(lmu, x), atol=1e-8)
+    assert np.allclose(model(tf.constant(x)).numpy(), run_network(lmu, x), atol=1e-8)
     back = network_from_keras(model, dt=DT)
     assert back.all_networks[0].dropout == 0.25
     del net

@@ -5,6 +5,7 @@ import os
 import nengo
 import numpy as np
 import pytest
+from helpers import run_sequences
 from nengo.exceptions import ValidationError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -20,19 +21,6 @@ from nengo_lmu.interop import (  # noqa: E402
 DT = 0.001
 STEPS, BATCH, INPUT_D, CLASSES = 20, 3, 2, 3
 keras = tf.keras
-
-
-def run_nengo_batches(net, stim, probes, x):
-    """Each sequence of ``x`` in the reference simulator: {probe: (B, T, d)}."""
-    out = {p: [] for p in probes}
-    for seq in x:
-        stim.output = nengo.processes.PresentInput(seq, DT)
-        with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
-            sim.run_steps(len(seq))
-        for p in probes:
-            out[p].append(sim.data[p])
-    stim.output = np.zeros(x.shape[-1])
-    return {p: np.array(v) for p, v in out.items()}
 
 
 def run_nengo_dl(net, stim, probes, x):
@@ -164,7 +152,7 @@ def test_round_trip_attributes(round_trips):
 
 def test_round_trip_nengo_simulator(round_trips):
     x, _, net, stim, probes, _ = round_trips
-    check_round_trips(round_trips, run_nengo_batches(net, stim, probes, x))
+    check_round_trips(round_trips, run_sequences(net, stim, probes, x))
 
 
 def test_round_trip_nengo_dl(round_trips):
@@ -442,7 +430,7 @@ def test_steps_per_sample_equals_keras_at_each_samples_last_step(k, hidden):
     # theta is the model's (6 steps of dt); the memory's window is k times it
     assert lmu.theta == pytest.approx(6 * DT) and lmu.steps_per_sample == k
     assert lmu.memory.theta == pytest.approx(6 * DT * k)
-    out = run_nengo_batches(net, stim, [probe], np.repeat(x, k, axis=1))[probe]
+    out = run_sequences(net, stim, [probe], np.repeat(x, k, axis=1))[probe]
     np.testing.assert_allclose(out[:, k - 1 :: k], expected, atol=1e-4, rtol=0)
     if k > 1:  # the check can fail: the other steps of a sample differ
         assert np.max(np.abs(out[:, ::k] - expected)) > 1e-2
@@ -452,7 +440,7 @@ def test_steps_per_sample_equals_keras_at_each_samples_last_step(k, hidden):
             stim1 = nengo.Node(np.zeros(INPUT_D))
             nengo.Connection(stim1, plain.input, synapse=None)
             probe1 = nengo.Probe(plain.output, synapse=None)
-        out1 = run_nengo_batches(net1, stim1, [probe1], np.repeat(x, k, axis=1))
+        out1 = run_sequences(net1, stim1, [probe1], np.repeat(x, k, axis=1))
         assert np.max(np.abs(out1[probe1][:, k - 1 :: k] - expected)) > 1e-2
 
 

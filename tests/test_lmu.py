@@ -6,17 +6,18 @@ import os
 import nengo
 import numpy as np
 import pytest
+from helpers import run_sequences
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nengo.exceptions import ValidationError
 from robustness import (
     HYPOTHESIS,
     attempt,
-    check_tried,
     hostile_kwargs,
     is_huge,
     orders,
     pickle_roundtrip_outputs,
+    tally,
 )
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -84,16 +85,11 @@ def keras_and_nengo():
 
 def test_keras_equality_nengo_simulator(keras_and_nengo):
     x, outputs, net, probes, stims = keras_and_nengo
-    for b in range(BATCH):
-        for stim in stims:
-            stim.output = nengo.processes.PresentInput(x[b], DT)
-        with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
-            sim.run_steps(STEPS)
-        for combo, out, probe in zip(COMBOS, outputs, probes):
-            err = np.max(np.abs(sim.data[probe] - out[b]))
-            assert err < 1e-5, (combo, err)
-    for stim in stims:
-        stim.output = np.zeros(INPUT_D)
+    assert x.shape[1] == STEPS
+    nengo_out = run_sequences(net, stims, probes, x)
+    for combo, out, probe in zip(COMBOS, outputs, probes):
+        err = np.max(np.abs(nengo_out[probe] - out))
+        assert err < 1e-5, (combo, err)
 
 
 def test_keras_equality_nengo_dl(keras_and_nengo):
@@ -313,7 +309,7 @@ LMU_EXTRAS = [
         },
     )
 )
-def test_hostile_lmu(kw):
+def hostile_lmu(kw):
     attempt(
         "LMU",
         LMU,
@@ -327,9 +323,14 @@ def test_hostile_lmu(kw):
     )
 
 
-def test_hostile_inputs_tried():
-    """Runs after the property tests in file order: report the counts."""
-    check_tried(["LMU"])
+def test_hostile_lmu():
+    """Any mix of valid and hostile arguments: an LMU or a ValidationError.
+
+    Each function is tried at least 60 times here, and LMU
+    both refuses and accepts some of the arguments."""
+    with tally("LMU", minimum=60) as seen:
+        hostile_lmu()
+    assert seen["LMU", "refused"] and seen["LMU", "worked"], seen
 
 
 # ---------------------------------------------------------------------------

@@ -10,10 +10,10 @@ from robustness import (
     HYPOTHESIS,
     attempt,
     check_system,
-    check_tried,
     hostile_kwargs,
     orders,
     synapses,
+    tally,
 )
 
 from nengo_lmu.mapping import (
@@ -444,7 +444,7 @@ def test_balanced_truncation_removes_hidden_states_exactly(rng):
         {"order": orders, "synapse": synapses},
     )
 )
-def test_hostile_mapping(kw):
+def hostile_mapping(kw):
     system = attempt("LegendreDelay", LegendreDelay, kw["theta"], kw["order"])
     if system is None:
         system = LegendreDelay(1.0, 4)
@@ -465,6 +465,13 @@ def test_hostile_mapping(kw):
             check_system(result[0])
 
 
-def test_hostile_inputs_tried():
-    """Runs after the property tests in file order: report the counts."""
-    check_tried(["ss2sim", "scaled_realization"])
+def test_hostile_mapping():
+    """Hostile systems, synapses and scales: finite systems or a ValidationError.
+
+    Each function is tried at least 40 times here, and LegendreDelay
+    both refuses and accepts some of the arguments."""
+    with tally(
+        "LegendreDelay", "ss2sim", "discretize", "scaled_realization", minimum=40
+    ) as seen:
+        hostile_mapping()
+    assert seen["LegendreDelay", "refused"] and seen["LegendreDelay", "worked"], seen

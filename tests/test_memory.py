@@ -16,7 +16,6 @@ from robustness import (
     DT,
     HYPOTHESIS,
     attempt,
-    check_tried,
     hostile_kwargs,
     is_huge,
     matrices,
@@ -25,6 +24,7 @@ from robustness import (
     report,
     scalars,
     synapses,
+    tally,
 )
 
 from nengo_lmu.basis import delay_readout
@@ -535,7 +535,7 @@ MEMORY_EXTRAS = [
         },
     )
 )
-def test_hostile_lmu_memory(kw):
+def hostile_lmu_memory(kw):
     memory = attempt(
         "LMUMemory",
         LMUMemory,
@@ -553,9 +553,14 @@ def test_hostile_lmu_memory(kw):
         attempt("add_output", memory.add_output, lambda w: w[kw["order"] % 3])
 
 
-def test_hostile_inputs_tried():
-    """Runs after the property tests in file order: report the counts."""
-    check_tried(["LMUMemory", "add_delay_output", "add_output"])
+def test_hostile_lmu_memory():
+    """Any mix of valid and hostile arguments: a memory or a ValidationError.
+
+    Each function is tried at least 40 times here, and LMUMemory
+    both refuses and accepts some of the arguments."""
+    with tally("LMUMemory", "add_delay_output", "add_output", minimum=40) as seen:
+        hostile_lmu_memory()
+    assert seen["LMUMemory", "refused"] and seen["LMUMemory", "worked"], seen
 
 
 # ---------------------------------------------------------------------------

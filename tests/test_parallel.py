@@ -8,6 +8,7 @@ import os
 import nengo
 import numpy as np
 import pytest
+from helpers import run_network
 from nengo.exceptions import ValidationError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -41,25 +42,20 @@ def stepwise_memory(u, Abar, Bbar):
 
 def run_nengo(lmu_kwargs, x, readout=None):
     """An LMU (and a linear readout) in the reference simulator, per sequence."""
-    outs = []
-    for seq in x:
-        with nengo.Network() as net:
-            stim = nengo.Node(nengo.processes.PresentInput(seq, DT))
-            lmu = LMU(**lmu_kwargs)
-            nengo.Connection(stim, lmu.input, synapse=None)
-            out = lmu.output
-            if readout is not None:
-                kernel, bias = readout
-                out = nengo.Node(size_in=kernel.shape[1])
-                nengo.Connection(lmu.output, out, transform=kernel.T, synapse=None)
-                nengo.Connection(
-                    nengo.Node(np.ones(1)), out, transform=bias[:, None], synapse=None
-                )
-            probe = nengo.Probe(out, synapse=None)
-        with nengo.Simulator(net, dt=DT, progress_bar=False) as sim:
-            sim.run_steps(len(seq))
-        outs.append(sim.data[probe])
-    return np.array(outs)
+    with nengo.Network() as net:
+        lmu = LMU(**lmu_kwargs)
+        net.input, net.output = lmu.input, lmu.output
+        if readout is not None:
+            kernel, bias = readout
+            net.output = nengo.Node(size_in=kernel.shape[1])
+            nengo.Connection(lmu.output, net.output, transform=kernel.T, synapse=None)
+            nengo.Connection(
+                nengo.Node(np.ones(1)),
+                net.output,
+                transform=bias[:, None],
+                synapse=None,
+            )
+    return run_network(net, x)
 
 
 def test_impulse_response_is_matrix_powers():

@@ -15,7 +15,6 @@ from robustness import (
     attempt,
     bad_methods,
     check_system,
-    check_tried,
     hostile_kwargs,
     matrices,
     methods,
@@ -24,6 +23,7 @@ from robustness import (
     report,
     scalars,
     small_orders,
+    tally,
 )
 
 from nengo_lmu.systems import (
@@ -478,7 +478,7 @@ def test_long_window_recurrence_million_steps(steps):
         {"order": orders, "method": bad_methods},
     )
 )
-def test_hostile_legendre_and_pade(kw):
+def hostile_legendre_and_pade(kw):
     for cls in (LegendreDelay, PadeDelay):
         system = attempt(cls.__name__, cls, kw["theta"], kw["order"])
         check_system(system)
@@ -486,6 +486,16 @@ def test_hostile_legendre_and_pade(kw):
             check_system(
                 attempt("discretize", system.discretize, kw["dt"], method=kw["method"])
             )
+
+
+def test_hostile_legendre_and_pade():
+    """Hostile orders and methods: finite systems or a ValidationError.
+
+    Each function is tried at least 100 times here, and LegendreDelay both
+    refuses and accepts some of the arguments."""
+    with tally("LegendreDelay", "PadeDelay", "discretize", minimum=100) as seen:
+        hostile_legendre_and_pade()
+    assert seen["LegendreDelay", "refused"] and seen["LegendreDelay", "worked"], seen
 
 
 @st.composite
@@ -515,7 +525,7 @@ def consistent_system(draw):
     matrices(),
     st.booleans(),
 )
-def test_hostile_linear_system(mats, kw, other, good_u):
+def hostile_linear_system(mats, kw, other, good_u):
     mats = dict(mats)
     if kw["which"] is not None:
         mats[kw["which"]] = other
@@ -530,15 +540,12 @@ def test_hostile_linear_system(mats, kw, other, good_u):
     attempt("frequency_response", system.frequency_response, other)
 
 
-def test_hostile_inputs_tried():
-    """Runs after the property tests in file order: report the counts."""
-    check_tried(
-        [
-            "LegendreDelay",
-            "PadeDelay",
-            "discretize",
-            "LinearSystem",
-            "simulate",
-            "frequency_response",
-        ]
-    )
+def test_hostile_linear_system():
+    """Hostile matrices, ``dt`` and inputs: finite systems or a ValidationError.
+
+    Each function is tried at least 60 times here, and LinearSystem both
+    refuses and accepts some of the arguments."""
+    names = ("LinearSystem", "discretize", "simulate", "frequency_response")
+    with tally(*names, minimum=60) as seen:
+        hostile_linear_system()
+    assert seen["LinearSystem", "refused"] and seen["LinearSystem", "worked"], seen

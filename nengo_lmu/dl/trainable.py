@@ -5,12 +5,18 @@ The zero-order hold of ``theta dm/dt = A m + B u`` at a step of ``dt`` is::
     [[Abar, Bbar], [0, I]] = expm([[A, B], [0, 0]] * dt / theta)
 
 which is no linear function of a weight, so it cannot be a Connection
-transform. As KerasLMU 0.8 does, the memory update here recomputes ``Abar``
+transform. As KerasLMU 0.8 does, the memory update here computes ``Abar``
 and ``Bbar`` from the trainable ``theta_inv = dt / theta`` (KerasLMU's
-``theta_inv``, in steps) by a differentiable matrix exponential on every
-step, in a ``nengo_dl.TensorNode``. It therefore runs in NengoDL only; to run
-the learned time scale in ``nengo.Simulator`` or on a neural memory, build
-the LMU again with the learned ``theta`` (`nengo_lmu.dl.lmu_weights`).
+``theta_inv``, in steps) by a differentiable matrix exponential, in a
+``nengo_dl.TensorNode``. KerasLMU computes the exponential at every step;
+``theta`` does not change during a forward pass, so here NengoDL's build
+stage that runs once per pass, outside the simulation loop (``build_pre``),
+computes it and every step reuses it: the same matrices and gradients, and
+no matrix exponential (a nested loop and conditionals) in the loop body.
+
+This memory therefore runs in NengoDL only; to run the learned time scale in
+``nengo.Simulator`` or on a neural memory, build the LMU again with the
+learned ``theta`` (`nengo_lmu.dl.lmu_weights`).
 
 TensorFlow and NengoDL are imported only when such a memory is built.
 """
@@ -73,7 +79,10 @@ def _layer_class():
             return full[: self.order, : self.order], full[: self.order, self.order :]
 
         def call(self, inputs):
-            Abar, Bbar = self.discrete_matrices()
+            return self.step(inputs, *self.discrete_matrices())
+
+        def step(self, inputs, Abar, Bbar):
+            """The step with ``(Abar, Bbar)`` computed already."""
             Abar = tf.cast(Abar, inputs.dtype)
             Bbar = tf.cast(Bbar, inputs.dtype)
             d, q = self.memory_d, self.order
@@ -92,6 +101,47 @@ def _layer_class():
             raise TypeError(_NOT_COPYABLE)
 
     return ZOHThetaMemory
+
+
+@functools.lru_cache(maxsize=None)
+def _step_node_class():
+    """A ``nengo_dl.TensorNode`` whose NengoDL builder computes the layer's
+    ``(Abar, Bbar)`` once per run (in ``build_pre``) instead of every step."""
+    # pylint: disable=import-outside-toplevel
+    import nengo_dl
+    from nengo_dl.tensor_node import (
+        SimTensorNode,
+        SimTensorNodeBuilder,
+        build_tensor_node,
+    )
+
+    class ZOHStepNode(nengo_dl.TensorNode):
+        """The memory's step; ``tensor_func`` is a ZOHThetaMemory layer."""
+
+    class SimZOHStep(SimTensorNode):
+        """SimTensorNode of a ZOHStepNode (its own type, for its builder)."""
+
+    @nengo_dl.builder.NengoBuilder.register(ZOHStepNode)
+    def build_zoh_step(model, node):
+        build_tensor_node(model, node)
+        op = model.operators.pop()
+        assert isinstance(op, SimTensorNode) and op.func is node.tensor_func
+        model.operators.append(
+            SimZOHStep(op.func, op.time, op.input, op.output, op.shape_in)
+        )
+
+    @nengo_dl.builder.Builder.register(SimZOHStep)
+    class ZOHStepBuilder(SimTensorNodeBuilder):
+        def build_pre(self, signals, config):
+            super().build_pre(signals, config)
+            # outside the simulation loop: once per forward pass
+            self.matrices = self.func.discrete_matrices()
+
+        def build_step(self, signals):
+            inputs = signals.gather(self.src_data)
+            signals.scatter(self.dst_data, self.func.step(inputs, *self.matrices))
+
+    return ZOHStepNode
 
 
 class TrainableThetaMemory(LMUMemory):
@@ -167,12 +217,10 @@ class TrainableThetaMemory(LMUMemory):
     def _build_exact(self):
         # LinearNetwork's hook for the exact update: one TensorNode for all
         # memories instead of Abar and Bbar as Connection transforms
-        import nengo_dl  # pylint: disable=import-outside-toplevel
-
         d, q = self.copies, self.order
         n = d * q
         self.layer = _layer_class()(q, d, self.dt / self.theta)
-        step = nengo_dl.TensorNode(
+        step = _step_node_class()(
             self.layer,
             shape_in=(d + n,),
             shape_out=(n,),
