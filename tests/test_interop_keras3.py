@@ -261,14 +261,13 @@ import copy  # noqa: E402
 import json  # noqa: E402
 import shutil  # noqa: E402
 import zipfile  # noqa: E402
-from collections import Counter  # noqa: E402
 
 import h5py  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from robustness import record, tally  # noqa: E402
 from test_interop_paper import JSON_VALUES, json_paths, json_type, replace_at  # noqa
 
-TRIED = Counter()
 SETTINGS = dict(
     deadline=None,
     derandomize=True,
@@ -287,10 +286,10 @@ def outcome(path, kind):
         except ValidationError as err:
             assert str(path) in str(err) and "\n" not in str(err), err
             assert not parent.all_objects and not parent.networks
-            TRIED[kind, "refused"] += 1
+            record(kind, "refused")
             return "refused"
     assert parent.networks == [net] and len(net.lmus) >= 1
-    TRIED[kind, "read"] += 1
+    record(kind, "read")
     return "read"
 
 
@@ -319,19 +318,17 @@ def rewrite_keras(source, target, member, change):
     where=st.floats(0, 1, exclude_max=True),
     mask=st.integers(1, 255),
 )
-def test_damaged_keras3_files_are_refused_or_read(
-    tmp_path, name, member, op, where, mask
-):
+def damaged_keras3_files(tmp_path, name, member, op, where, mask):
     source = FIXTURES / name
     target = tmp_path / f"damaged_{name}"
     if member == "whole file" or name.endswith(".h5"):
         target.write_bytes(damage(source.read_bytes(), op, where, mask))
-        result = outcome(target, f"{name.split('.')[-1]} {op}")
+        result = outcome(target, "keras3 damaged")
         if op == "cut":
             assert result == "refused"
         return
     rewrite_keras(source, target, member, lambda d: damage(d, op, where, mask))
-    result = outcome(target, f"keras {member} {op}")
+    result = outcome(target, "keras3 damaged")
     if op == "cut":  # every byte of both members matters
         assert result == "refused"
 
@@ -358,14 +355,14 @@ CONFIGS = {name: keras3_config(FIXTURES / name) for name in FILES}
 
 @settings(max_examples=90, **SETTINGS)
 @given(name=st.sampled_from(FILES), data=st.data())
-def test_keras3_configs_with_wrong_types_are_refused_or_read(tmp_path, name, data):
+def keras3_configs_with_wrong_types(tmp_path, name, data):
     config = copy.deepcopy(CONFIGS[name])
     where, old = data.draw(st.sampled_from(list(json_paths(config))))
     new = data.draw(JSON_VALUES.filter(lambda v: json_type(v) != json_type(old)))
     target = tmp_path / f"typed_{name}"
     write_config(FIXTURES / name, target, replace_at(config, where, new))
     try:
-        outcome(target, "config type")
+        outcome(target, "keras3 config type")
     except AssertionError:
         raise AssertionError(f"replacing {where} with {new!r}") from None
 
@@ -378,7 +375,7 @@ def test_keras3_configs_with_wrong_types_are_refused_or_read(tmp_path, name, dat
     ),
     data=st.data(),
 )
-def test_keras3_unknown_layers_are_refused_by_name(tmp_path, name, cls, data):
+def keras3_unknown_layers(tmp_path, name, cls, data):
     config = copy.deepcopy(CONFIGS[name])
     objects = [
         (where, value)
@@ -392,14 +389,36 @@ def test_keras3_unknown_layers_are_refused_by_name(tmp_path, name, cls, data):
     value["class_name"] = cls
     target = tmp_path / f"unknown_{name}"
     write_config(FIXTURES / name, target, config)
-    assert outcome(target, "unknown layer") == "refused"
+    assert outcome(target, "keras3 unknown layer") == "refused"
     with pytest.raises(ValidationError, match=f"layer '{value['config']['name']}'"):
         load_model_file(target, dt=DT)
 
 
-def test_keras3_property_cases_tried():
-    print("[robustness] Keras 3 reader cases:", dict(sorted(TRIED.items())))
-    assert sum(TRIED.values()) >= 150
+def test_damaged_keras3_files_are_refused_or_read(tmp_path):
+    """Files cut short (always refused) or with a byte flipped: refused with
+    the file named and nothing left behind, or read. At least 40 of the 50
+    cases (measured: 45 refused, 5 read)."""
+    with tally("keras3 damaged", minimum=40) as seen:
+        damaged_keras3_files(tmp_path=tmp_path)
+    assert seen["keras3 damaged", "refused"] and seen["keras3 damaged", "read"]
+
+
+def test_keras3_configs_with_wrong_types_are_refused_or_read(tmp_path):
+    """Any entry of a configuration replaced by a value of another JSON type.
+    At least 70 of the 90 cases (measured: 41 refused, 49 read: entries the
+    reader never uses)."""
+    with tally("keras3 config type", minimum=70) as seen:
+        keras3_configs_with_wrong_types(tmp_path=tmp_path)
+    assert seen["keras3 config type", "refused"], seen
+    assert seen["keras3 config type", "read"], seen
+
+
+def test_keras3_unknown_layers_are_refused_by_name(tmp_path):
+    """Any layer's class replaced by one the reader does not know: refused,
+    naming the layer, every time (at least 15 of the 20 cases)."""
+    with tally("keras3 unknown layer", minimum=15) as seen:
+        keras3_unknown_layers(tmp_path=tmp_path)
+    assert not seen["keras3 unknown layer", "read"], seen
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
