@@ -113,6 +113,16 @@ def test_predicted_mse_catches_a_wrong_readout():
 
 
 def test_lstm_capacity_runs():
-    res = capacity.lstm_capacity(steps=(16,), n_sequences=4, epochs=1)
-    assert res[16]["mse"].shape == (5,)
-    assert np.all(np.isfinite(res[16]["mse"]))
+    res = capacity.lstm_capacity(steps=(25,), n_sequences=4, epochs=1)
+    assert res[25]["mse"].shape == (5,)
+    assert np.all(np.isfinite(res[25]["mse"]))
+
+
+@pytest.mark.slow
+def test_paper_capacity_quick(tmp_path):
+    from nengo_lmu.tasks.paper import paper_capacity
+
+    result = paper_capacity(quick=True, output=tmp_path / "capacity.png")
+    for T, res in result["lmu0"].items():
+        assert np.all(res["mse"] < 1e-4), (T, res["mse"])
+    assert (tmp_path / "capacity.png").stat().st_size > 0
