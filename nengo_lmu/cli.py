@@ -214,9 +214,11 @@ def cmd_paper(args):
 
     output = args.output
     if args.experiment == "capacity":
-        result = paper.paper_capacity(quick=args.quick, output=output)
+        epochs = {} if args.epochs is None else {"lstm_epochs": args.epochs}
+        result = paper.paper_capacity(quick=args.quick, output=output, **epochs)
     elif args.experiment == "mackey-glass":
-        result = paper.paper_mackey_glass(quick=args.quick, output=output)
+        epochs = {} if args.epochs is None else {"epochs": args.epochs}
+        result = paper.paper_mackey_glass(quick=args.quick, output=output, **epochs)
     elif args.experiment == "psmnist":
         result = paper.paper_psmnist(args.file, quick=args.quick)
         output = None
@@ -411,6 +413,13 @@ def build_parser():
         "--quick",
         action="store_true",
         help="a reduced run of under two minutes",
+    )
+    pap.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=None,
+        help="training epochs of the LSTM (capacity) or of each model "
+        "(mackey-glass); the paper's 500 take hours here",
     )
     pap.add_argument(
         "--output",
