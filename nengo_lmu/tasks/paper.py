@@ -27,6 +27,7 @@ __all__ = [
     "PAPER_PSMNIST_ACCURACY",
     "format_table",
     "paper_capacity",
+    "capacity_report",
     "paper_mackey_glass",
     "paper_psmnist",
     "paper_loihi",
@@ -117,6 +118,16 @@ def paper_capacity(quick=False, output="paper_capacity.png", seed=0, **overrides
         if settings["spiking_steps"]
         else {}
     )
+    return capacity_report(result, output)
+
+
+def capacity_report(result, output=None):
+    """Add the capacity ``table`` to ``result`` (from `paper_capacity`, or its
+    parts run one by one) and write its figure to ``output``."""
+    settings = result["settings"]
+    n = settings["n_sequences"]
+    for key in ("lmu0", "lmu0_paper", "lstm", "spiking"):
+        result.setdefault(key, {})
     rows = []
     for name, key in [
         ("LMU-0 aligned", "lmu0"),
@@ -157,7 +168,7 @@ def paper_capacity(quick=False, output="paper_capacity.png", seed=0, **overrides
 
 MACKEY_GLASS_QUICK = dict(epochs=1, n_series=8, length=200)
 #: The budget run here (the paper: 500 epochs)
-MACKEY_GLASS_FULL = dict(epochs=3, n_series=128, length=5000)
+MACKEY_GLASS_FULL = dict(epochs=30, n_series=128, length=5000)
 
 
 def paper_mackey_glass(
