@@ -11,7 +11,7 @@ from nengo_lmu.tasks import capacity
 
 #: The quick run's T (nengo_lmu.tasks.paper.CAPACITY_QUICK) and sequences
 QUICK_STEPS = (100, 1000, 10_000)
-QUICK_SEQUENCES = 20
+QUICK_SEQUENCES = 8
 
 
 def test_delays_and_data():
@@ -71,7 +71,7 @@ def _bound(A, B, C, T, variance, predicted):
 
     Twice the expected error for stationary white noise (`predicted_mse`, from
     the frequency response, times the input's variance; twice for the spread
-    over 10 test sequences of 10 cycles each), plus the start-up transient: a
+    over 4 test sequences of 10 cycles each), plus the start-up transient: a
     sequence starts from rest, which differs from stationary noise by at most
     a step of the input's size at the start, so its error is at most the
     step response's error (after the first T steps) times the variance.

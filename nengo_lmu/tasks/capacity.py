@@ -224,7 +224,7 @@ def _scored(y, steps):
     return y[:, steps:, :]
 
 
-def predicted_mse(A, B, C, steps, high=HIGH, n_points=2000):
+def predicted_mse(A, B, C, steps, high=HIGH, n_points=500):
     """The LMU-0's expected MSE per delay for unit-variance white noise
     (flat power up to ``high`` Hz at dt = 1 / ``steps``), from the frequency
     response: the mean over the band of ``|C (e^{iw} I - A)^{-1} e^{iw} B -
