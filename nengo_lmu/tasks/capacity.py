@@ -461,10 +461,10 @@ def plot_capacity(path, lmu0, lstm=None, spiking=None):
     r = np.linspace(0, 1, 5)
     for ax, (title, results, key) in zip(axes[0], panels):
         for T, res in sorted(results.items()):
-            ax.semilogy(r, np.maximum(res[key], 1e-12), "o-", label=f"T = {T:,}")
+            ax.semilogy(r, np.maximum(res[key], 1e-16), "o-", label=f"T = {T:,}")
             if "exact_mse" in res:
                 ax.semilogy(
-                    r, np.maximum(res["exact_mse"], 1e-12), "k--", lw=0.8, alpha=0.6
+                    r, np.maximum(res["exact_mse"], 1e-16), "k--", lw=0.8, alpha=0.6
                 )
         ax.set_title(title, fontsize="medium")
         ax.set_xlabel("delay (fraction of T)")
