@@ -7,7 +7,7 @@ each delay over the steps after the first T.
 Data
     `capacity_data` (the sequences, each of 2.5 T steps of
     ``nengo.processes.WhiteSignal(high=10 Hz, y0=0)`` with dt = 1/T, scaled
-    to max |x| = 1) and `capacity_targets` (the delayed inputs).
+    to ``max |x| = 1``) and `capacity_targets` (the delayed inputs).
 LMU-0
     `lmu0_capacity`: the untrained LMU of the paper, an exact memory of
     order 100 whose linear hidden state reads the delays with the shifted
