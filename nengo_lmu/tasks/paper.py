@@ -153,7 +153,7 @@ def capacity_report(result, output=None):
             ["model", "T", "0", "T/4", "T/2", "3T/4", "T"],
             rows,
         )
-        + "\nthe paper (Fig. 2): LMU-0's error stays low at every delay up to "
+        + "\nthe paper's figure: LMU-0's error stays low at every delay up to "
         "T = 100,000; the LSTM's grows with T (its curves are not tabulated)"
     )
     if output:
@@ -471,7 +471,7 @@ def paper_loihi(quick=False, duration=None, dt=0.001, seed=0, output="paper_loih
         + format_table(
             ["memory", "mean over window", "delay theta/2", "delay theta"], rows
         )
-        + "\nthe paper (Fig. 5): the decoded window on Loihi, as a figure "
+        + "\nthe paper's figure: the decoded window on Loihi, as a figure "
         "(no error is given)"
     )
     if output:

@@ -64,7 +64,7 @@ __all__ = [
     "plot_paper_mackey_glass",
 ]
 
-#: The paper's test NRMSE (Table 2 of Voelker, Kajic and Eliasmith, 2019)
+#: The paper's test NRMSE (Voelker, Kajic and Eliasmith, 2019)
 PAPER_NRMSE = {"lstm": 0.07940, "lmu": 0.05438, "hybrid": 0.05049, "baseline": 1.62274}
 #: The models, in the paper's order
 MODELS = ("lstm", "lmu", "hybrid")
