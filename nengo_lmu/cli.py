@@ -206,6 +206,44 @@ def cmd_import(args):
     return 0
 
 
+def check_paper(args):
+    from nengo_lmu.tasks._plotting import FIGURE_SUFFIXES
+
+    if args.experiment == "psmnist":
+        if args.file is None:
+            from nengo.exceptions import ValidationError
+
+            raise ValidationError(
+                "psmnist needs the paper's model file (models/psMNIST-standard.hdf5 "
+                "of its code's paper branch)",
+                attr="file",
+            )
+        args.file = check_input_path(args.file, "file")
+    if args.output:
+        args.output = check_output_file(args.output, "output", FIGURE_SUFFIXES)
+
+
+def cmd_paper(args):
+    from nengo_lmu.tasks import paper
+
+    output = args.output
+    if args.experiment == "capacity":
+        epochs = {} if args.epochs is None else {"lstm_epochs": args.epochs}
+        result = paper.paper_capacity(quick=args.quick, output=output, **epochs)
+    elif args.experiment == "mackey-glass":
+        epochs = {} if args.epochs is None else {"epochs": args.epochs}
+        result = paper.paper_mackey_glass(quick=args.quick, output=output, **epochs)
+    elif args.experiment == "psmnist":
+        result = paper.paper_psmnist(args.file, quick=args.quick)
+        output = None
+    else:
+        result = paper.paper_loihi(quick=args.quick, output=output)
+    print(result["table"])
+    if output:
+        print(f"wrote {output}")
+    return 0
+
+
 def cmd_info(args):
     import nengo_lmu
 
@@ -367,9 +405,52 @@ def build_parser():
     )
     imp.set_defaults(func=cmd_import, check=check_import)
 
+    pap = sub.add_parser(
+        "paper",
+        help="reproduce one of the LMU paper's experiments beside its figures",
+        description="Run one of the LMU paper's four experiments (memory capacity, "
+        "Mackey-Glass, psMNIST with the paper's model file, the Loihi memory), "
+        "print its table beside the paper's figures and write its figure.",
+    )
+    pap.add_argument(
+        "experiment",
+        choices=("capacity", "mackey-glass", "psmnist", "loihi"),
+        help="which experiment",
+    )
+    pap.add_argument(
+        "file",
+        nargs="?",
+        metavar="FILE",
+        help="psmnist only: the paper's psMNIST-standard.hdf5",
+    )
+    pap.add_argument(
+        "--quick",
+        action="store_true",
+        help="a reduced run of under two minutes",
+    )
+    pap.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=None,
+        help="training epochs of the LSTM (capacity) or of each model "
+        "(mackey-glass); the paper's 500 take hours here",
+    )
+    pap.add_argument(
+        "--output",
+        default=None,
+        help="figure to write (default paper_EXPERIMENT.png; '' for none)",
+    )
+    pap.set_defaults(func=cmd_paper, check=_paper_checks)
+
     info = sub.add_parser("info", help="versions of the stack and importable backends")
     info.set_defaults(func=cmd_info, check=None)
     return parser
+
+
+def _paper_checks(args):
+    if args.output is None:
+        args.output = f"paper_{args.experiment.replace('-', '_')}.png"
+    check_paper(args)
 
 
 #: The command-line option of each checked setting, for the error messages

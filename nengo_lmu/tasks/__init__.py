@@ -8,11 +8,19 @@ training and evaluation.
     Permuted sequential MNIST; the ``nengo-lmu psmnist`` experiment (train in
     NengoDL, evaluate at rates and spiking).
 `nengo_lmu.tasks.mackey_glass`
-    Mackey-Glass prediction.
+    Mackey-Glass prediction (NengoLMU's own forward-prediction experiment,
+    not the paper's protocol).
 `nengo_lmu.tasks.experiment`
     The experiment kit the tasks, examples and benchmarks share: build a
     sequence network, fit it in NengoDL, predict, run sequences on a backend,
     copy trained weights into a chip-mapped twin.
+`nengo_lmu.tasks.capacity`
+    The paper's memory-capacity experiment.
+`nengo_lmu.tasks.paper_mackey_glass`
+    The paper's Mackey-Glass protocol (its notebook's generator and models).
+`nengo_lmu.tasks.paper`
+    The paper's four experiments beside its figures (``nengo-lmu paper``).
+    These three are imported on their own, not with this package.
 
 The data functions return arrays shaped ``(batch, steps, dimensions)``, the
 layout that ``nengo_dl.Simulator.fit`` and ``evaluate`` take for a Node or

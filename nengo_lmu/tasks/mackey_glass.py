@@ -1,7 +1,12 @@
 """The Mackey-Glass task: data, network, training and evaluation.
 
-Predict the chaotic Mackey-Glass series (tau = 17) ``horizon`` steps ahead,
-as in the LMU paper.
+Predict the chaotic Mackey-Glass series (tau = 17) ``horizon`` steps ahead.
+
+This is NengoLMU's own experiment, not the LMU paper's: its series come from
+a fourth-order Runge-Kutta integrator, and its LMU predicts the change from
+the current value. The paper's protocol (the notebook's Euler generator, its
+data set and its three four-layer models) is
+`nengo_lmu.tasks.paper_mackey_glass`; see ``docs/guide/paper.rst``.
 
 Data
     `mackey_glass` (training and test series, as NengoDL arrays) and
