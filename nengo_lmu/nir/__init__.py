@@ -10,7 +10,7 @@ such a graph for Loihi 2 (lava-dl's netx HDF5, fixed point). The ``nir`` package
 (``pip install nir``) is imported only when a graph is made or read.
 """
 
-from nengo_lmu.nir.export import from_nir, to_nir
+from nengo_lmu.nir.export import to_nir
 from nengo_lmu.nir.lava import write_netx
 from nengo_lmu.nir.neurons import (
     CubaLIF,
@@ -18,6 +18,7 @@ from nengo_lmu.nir.neurons import (
     memory_options,
     undelay_input,
 )
+from nengo_lmu.nir.reader import from_nir
 from nengo_lmu.nir.simulate import simulate
 
 __all__ = [
