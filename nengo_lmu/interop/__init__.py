@@ -7,6 +7,11 @@
     Keras files read as data: the check of every Keras file's configuration
     before Keras sees it (a ``Lambda`` is refused, never run), and Keras 3
     files (KerasLMU 0.9) imported without Keras (`network_from_keras3_file`).
+`nengo_lmu.interop.keras_files`
+    Keras files' configurations and Keras 3 weights read as data
+    (`read_keras_file`).
+`nengo_lmu.interop.keras_check`
+    The allowlist check of a Keras file's configuration (`check_keras_config`).
 `nengo_lmu.interop.paper`
     The LMU paper's original Keras 2 model files (HDF5, ``RNN(LMUCell)``
     then ``Dense``), read with h5py alone (`network_from_paper_file`).
