@@ -14,7 +14,7 @@ import tensorflow as tf  # noqa: E402
 from nengo_lmu import LMU  # noqa: E402
 from nengo_lmu.basis import delay_readout  # noqa: E402
 from nengo_lmu.dl import configure_training, lmu_weights  # noqa: E402
-from nengo_lmu.networks.lmu import DRAWN_SEED_LIMIT  # noqa: E402
+from nengo_lmu.networks.weights import DRAWN_SEED_LIMIT  # noqa: E402
 from nengo_lmu.spiking import spiking_twin, to_spiking  # noqa: E402
 
 

@@ -6,7 +6,7 @@ from nengo.exceptions import ValidationError
 from nengo_lmu._validation import check_bool
 from nengo_lmu.dl._imports import import_nengo_dl
 from nengo_lmu.dl.weights import KERAS_WEIGHT_NAMES, lmus_in
-from nengo_lmu.networks.lmu import DRAWN_SEED_LIMIT
+from nengo_lmu.networks.weights import DRAWN_SEED_LIMIT
 
 
 def configure_training(
@@ -38,7 +38,7 @@ def configure_training(
       have are ignored; unknown names raise an error.
 
     * Probes without a seed get one that no connection can be assigned
-      (see `~nengo_lmu.networks.lmu.protect_from_probe_seeds`): NengoDL
+      (see `~nengo_lmu.networks.weights.protect_from_probe_seeds`): NengoDL
       makes any connection whose seed equals a probe's untrainable, which
       happens silently when a subnetwork has the same seed as its parent.
       Only probes of Nodes, Neurons and Connections, whose seed is unused.

@@ -8,7 +8,6 @@ LinearNetwork of a `~nengo_lmu.systems.LegendreDelay` plus its readouts.
 """
 
 import difflib
-import functools
 import inspect
 
 import nengo
@@ -19,7 +18,6 @@ from nengo_lmu._validation import (
     check_count,
     check_neuron_type,
     check_positive_finite,
-    check_state_function,
     check_synapse,
 )
 from nengo_lmu.mapping import (
@@ -28,20 +26,16 @@ from nengo_lmu.mapping import (
     ss2sim,
     state_covariance,
 )
+from nengo_lmu.networks.defaults import DEFAULT_INTERCEPTS, DEFAULT_SOLVER
+from nengo_lmu.networks.guards import check_neural, removed_on_failure
+from nengo_lmu.networks.latch import build_nonfinite_latch
+from nengo_lmu.networks.readouts import add_output
 from nengo_lmu.systems import LinearSystem
 
 DISCRETIZERS = ("zoh", "euler")
 OUTPUTS = ("system", "state")
 #: `nengo.Ensemble` arguments that the network sets itself.
 RESERVED_ENSEMBLE_OPTIONS = frozenset({"n_neurons", "dimensions", "label"})
-#: Unless given, the neural realisation's intercepts and solver (measured on
-#: benchmark B1, see the docs).
-DEFAULT_INTERCEPTS = nengo.dists.Uniform(-0.3, 0.3)
-DEFAULT_SOLVER = nengo.solvers.LstsqL2(reg=0.03)
-#: Unless given, the intercepts and neurons per state dimension of the
-#: readout ensembles that decode nonlinear functions (`LinearNetwork.add_output`).
-READOUT_INTERCEPTS = nengo.dists.Uniform(-0.1, 0.6)
-READOUT_NEURONS_PER_DIMENSION = 300
 #: Taylor degree of the inverse of a synapse's zeros in the neural mapping
 #: (`~nengo_lmu.mapping.ss2sim`'s ``zero_order``).
 DEFAULT_ZERO_ORDER = 1
@@ -53,59 +47,6 @@ ENSEMBLE_OPTIONS = frozenset(
     - {"self"}
     - RESERVED_ENSEMBLE_OPTIONS
 )
-#: Nengo's smallest ensemble radius.
-MIN_RADIUS = 1e-10
-#: The largest factor by which the states may be scaled, either way.
-SCALE_LIMIT = 1e100
-#: Size guards of the neural realisation, checked before anything is built:
-#: neurons in all, and the memory its build needs (`build_bytes`).
-MAX_NEURONS = 2_000_000
-MAX_BUILD_BYTES = 4 * 2**30
-
-
-def build_bytes(states, copies, neurons_per_dimension, ensemble_dimensions=1):
-    """An estimate of the memory that building the neural realisation needs,
-    in bytes: the larger of its two peaks.
-
-    * Constructing it: the states' covariance for the input class
-      (`~nengo_lmu.mapping.state_covariance`) holds a complex and a real
-      ``states x states`` matrix per frequency (4,000 frequencies).
-    * A simulator's build: each pair of ensembles in a copy is connected
-      (the balanced realisation's ``Ahat`` is dense), so a copy has
-      ``(states / ensemble_dimensions)**2`` recurrent connections, each
-      costing about 110 kB in Nengo's objects, signals and operators
-      (measured: a neural memory of order 20 and 100 neurons per dimension,
-      440 connections, raised the simulator's peak memory by 48 MB), plus
-      its decoders and evaluation points.
-    """
-    k = ensemble_dimensions
-    n = neurons_per_dimension * k
-    blocks = states // k
-    covariance = 4000 * states**2 * (16 + 8)
-    connections = copies * (blocks**2 + 2 * blocks)
-    eval_points = max(750, 2 * n)
-    per_connection = 8 * (n * k + eval_points * k) + 110_000
-    solve = 8 * eval_points * n
-    ensembles = copies * blocks * 8 * (n * (k + 4) + eval_points * k)
-    return max(covariance, connections * per_connection + solve + ensembles)
-
-
-def removed_on_failure(init):
-    """Wrap a Network's ``__init__``: if it raises, the half-built network is
-    taken out of the network it was added to (as Nengo's own objects leave
-    nothing behind when refused)."""
-
-    @functools.wraps(init)
-    def wrapper(self, *args, **kwargs):
-        try:
-            init(self, *args, **kwargs)
-        except BaseException:
-            for parent in list(nengo.Network.context):
-                if any(net is self for net in parent.networks):
-                    parent.networks.remove(self)
-            raise
-
-    return wrapper
 
 
 class LinearNetwork(nengo.Network):
@@ -156,10 +97,11 @@ class LinearNetwork(nengo.Network):
         simulator's.
     neurons_per_dimension : int or None
         Neurons per state dimension; None (default) for the exact (Node)
-        realisation. Refused before anything is built beyond `MAX_NEURONS`
-        neurons in all, or when building would need more than
-        `MAX_BUILD_BYTES` (estimated by `build_bytes`; the module constants
-        may be raised).
+        realisation. Refused before anything is built beyond
+        `~nengo_lmu.networks.guards.MAX_NEURONS` neurons in all, or when
+        building would need more than `~nengo_lmu.networks.guards.MAX_BUILD_BYTES`
+        (estimated by `~nengo_lmu.networks.guards.build_bytes`; the constants
+        of `nengo_lmu.networks.guards` may be raised).
     synapse : nengo.LinearFilter
         Synapse of the neural recurrence (default ``nengo.Lowpass(0.1)``).
     dt : float, optional
@@ -386,8 +328,8 @@ class LinearNetwork(nengo.Network):
             system if not system.analog else system.discretize(self.dt, discretizer)
         )
         if self.neurons_per_dimension is not None:
-            input_rms, input_high, n_std = self._check_neural(
-                input_rms, input_high, n_std, ensemble_kwargs
+            input_rms, input_high, n_std = check_neural(
+                self, input_rms, input_high, n_std, ensemble_kwargs
             )
         self.mapped_system = None
         self.state_transform = None
@@ -412,86 +354,6 @@ class LinearNetwork(nengo.Network):
             else:
                 self._build_neural(ensemble_kwargs)
             self.output = self.state if output == "state" else self._build_output()
-
-    def _check_neural(self, input_rms, input_high, n_std, ensemble_kwargs):
-        """Every check of the neural realisation that needs no realising:
-        the ensemble options, the input class, stability and size."""
-        input_rms = check_positive_finite(input_rms, "input_rms", self)
-        input_high = check_positive_finite(input_high, "input_high", self)
-        n_std = check_positive_finite(n_std, "n_std", self)
-        if input_high < np.finfo(float).tiny:
-            raise ValidationError(
-                f"must be at least {np.finfo(float).tiny:g} Hz (a normal float), "
-                f"got {input_high!r}",
-                attr="input_high",
-                obj=self,
-            )
-        radius = check_positive_finite(
-            ensemble_kwargs.get("radius", 1.0), "radius", self
-        )
-        if radius < MIN_RADIUS:
-            raise ValidationError(
-                f"must be at least {MIN_RADIUS:g} (nengo.Ensemble's smallest), "
-                f"got {radius!r}",
-                attr="radius",
-                obj=self,
-            )
-        # the states are scaled by about (radius / n_std) / input_rms: beyond
-        # SCALE_LIMIT either way, the scaling over- or underflows
-        given = {"input_rms": input_rms, "n_std": n_std, "radius": radius}
-        with np.errstate(all="ignore"):
-            ratio = np.float64(input_rms) * n_std / radius
-        if not SCALE_LIMIT**-1 <= ratio <= SCALE_LIMIT:
-            name = max(given, key=lambda k: abs(np.log10(given[k])))
-            raise ValidationError(
-                f"is out of range, got {given[name]!r}: the states are scaled by "
-                f"radius / (n_std * input_rms) = {radius / n_std / input_rms:.3g}, "
-                "which must be "
-                f"within [{SCALE_LIMIT**-1:g}, {SCALE_LIMIT:g}] (input_rms="
-                f"{input_rms:g}, n_std={n_std:g}, radius={radius:g})",
-                attr=name,
-                obj=self,
-            )
-        poles = np.abs(np.linalg.eigvals(self.discrete_system.A))
-        if poles.size and not np.all(poles < 1):
-            raise ValidationError(
-                "a neural realisation scales each state for the input class, "
-                "which needs a stable system (every discrete pole |z| < 1); this "
-                f"one has a pole with |z| = {poles.max():.6g} at dt={self.dt:g} "
-                "(an integrator, or a mode that does not decay), whose state "
-                "grows without bound. Realise a stable system (e.g. a leaky "
-                "integrator) in neurons, or this one exactly "
-                "(neurons_per_dimension=None)",
-                attr="system",
-                obj=self,
-            )
-        n_neurons = self.copies * self.system.state_size * self.neurons_per_dimension
-        if n_neurons > MAX_NEURONS:
-            raise ValidationError(
-                f"would give {n_neurons:,} neurons (copies x states x "
-                f"neurons_per_dimension), more than the limit of {MAX_NEURONS:,}",
-                attr="neurons_per_dimension",
-                obj=self,
-            )
-        need = build_bytes(
-            self.system.state_size,
-            self.copies,
-            self.neurons_per_dimension,
-            self.ensemble_dimensions,
-        )
-        if need > MAX_BUILD_BYTES:
-            raise ValidationError(
-                f"building it would need about {need / 2**30:.1f} GiB (the "
-                f"recurrent connections between {self.system.state_size} states "
-                f"in ensembles of {self.ensemble_dimensions} dimension(s), "
-                f"{self.neurons_per_dimension} neurons per dimension, "
-                f"{self.copies} copies), more than the limit of "
-                f"{MAX_BUILD_BYTES / 2**30:g} GiB: use fewer states (a lower order) "
-                "or fewer neurons_per_dimension",
-                attr="neurons_per_dimension",
-                obj=self,
-            )
-        return input_rms, input_high, n_std
 
     def _check_choice(self, value, choices, attr):
         if not isinstance(value, str) or value not in choices:
@@ -575,7 +437,7 @@ class LinearNetwork(nengo.Network):
         # for higher-order synapses only)
         Bhat = self.mapped_system.B.reshape(n, -1, m)
         q = Bhat.shape[1]
-        guarded = self._build_nonfinite_latch(n, m)
+        guarded = build_nonfinite_latch(self, n, m)
         if not self._mapping_synapse_given:
             # exact, for the input delayed by q - 1 steps: u[k + j - (q - 1)]
             # from a chain of one-step delays (outside the recurrent loop)
@@ -622,53 +484,6 @@ class LinearNetwork(nengo.Network):
                 u = self._copy(node, c, m)
                 for post, bi in zip(group, blocks):
                     nengo.Connection(u, post, transform=B[bi], synapse=self.synapse)
-
-    def _build_nonfinite_latch(self, n, m):
-        """Make a NaN or infinite input propagate in the neural realisation
-        as in the exact one (see the Notes), in every backend.
-
-        Neurons hide a NaN: a LIF neuron with a NaN voltage never spikes
-        again, so the decoded state would silently become 0 (Nengo) or
-        finite nonsense (NengoDL), and an infinity crashes Nengo's synapse
-        update (``inf - inf``). So, per copy, a Node ``nonfinite`` holds
-        ``0 * u[k] + 0 * nonfinite[k-1]``: 0 while every input so far was
-        finite, NaN forever from the first one that was not (``0 * nan`` and
-        ``0 * inf`` are NaN). It adds ``0 * nonfinite`` to the state, which
-        so becomes and stays NaN, and to the input the ensembles get (a NaN
-        instead of an infinity). The products are matrix products (no
-        floating-point exception in Nengo). Returns that guarded input.
-        """
-        self.nonfinite = nengo.Node(size_in=self.copies, label="nonfinite")
-        guarded = nengo.Node(size_in=self.size_in, label="input_guarded")
-        for c in range(self.copies):
-            flag = self._copy(self.nonfinite, c, 1)
-            # per copy: a matrix product over all copies would spread a NaN
-            nengo.Connection(
-                self._copy(self.input, c, m),
-                self._copy(guarded, c, m),
-                transform=np.eye(m),
-                synapse=None,
-            )
-            nengo.Connection(
-                self._copy(self.input, c, m),
-                flag,
-                transform=np.zeros((1, m)),
-                synapse=None,
-            )
-            nengo.Connection(flag, flag, transform=np.zeros((1, 1)), synapse=0)
-            nengo.Connection(
-                flag,
-                self._copy(guarded, c, m),
-                transform=np.zeros((m, 1)),
-                synapse=None,
-            )
-            nengo.Connection(
-                flag,
-                self._copy(self.state, c, n),
-                transform=np.zeros((n, 1)),
-                synapse=None,
-            )
-        return guarded
 
     def _build_output(self):
         C, D = self.discrete_system.C, self.discrete_system.D
@@ -737,90 +552,8 @@ class LinearNetwork(nengo.Network):
         node : nengo.Node
             ``copies * size_out`` dimensions, ordered copy first.
         """
-        n = self.system.state_size
-        size_out = check_state_function(function, n, obj=self)
-        neural = self.neurons_per_dimension is not None
-        if not neural and (neurons is not None or ensemble_kwargs):
-            raise ValidationError(
-                "readout ensemble options need a neural realisation; got "
-                f"{sorted(ensemble_kwargs) or ['neurons']}",
-                attr="neurons",
-                obj=self,
-            )
-        if neural:
-            neurons = check_count(
-                READOUT_NEURONS_PER_DIMENSION * n if neurons is None else neurons,
-                "neurons",
-                self,
-            )
-            n_eval_points = check_count(
-                max(1000, 200 * n) if n_eval_points is None else n_eval_points,
-                "n_eval_points",
-                self,
-            )
-            if synapse is not None and not isinstance(synapse, nengo.synapses.Synapse):
-                raise ValidationError(
-                    f"must be None or a nengo Synapse, got {synapse!r}",
-                    attr="synapse",
-                    obj=self,
-                )
-        with self:
-            output = nengo.Node(size_in=self.copies * size_out, label=label)
-            for c in range(self.copies):
-                out = self._copy(output, c, size_out)
-                if not neural:
-                    node = nengo.Node(
-                        lambda t, x: function(x),
-                        size_in=n,
-                        size_out=size_out,
-                        label=f"{label}[{c}]",
-                    )
-                    nengo.Connection(self._copy(self.state, c, n), node, synapse=None)
-                    nengo.Connection(node, out, synapse=None)
-                    continue
-                # in a network of its own: `ensembles` stays the realisation's
-                with nengo.Network(label=f"{label}[{c}]"):
-                    self._add_neural_output(
-                        function,
-                        c,
-                        out,
-                        neurons,
-                        synapse,
-                        n_eval_points,
-                        label,
-                        dict(ensemble_kwargs),
-                    )
-        return output
-
-    def _add_neural_output(
-        self, function, c, out, neurons, synapse, n_eval_points, label, ens_kwargs
-    ):
-        n = self.system.state_size
-        T = self.state_transform
-        conn_kwargs = {"solver": ens_kwargs.pop("solver", DEFAULT_SOLVER)}
-        options = dict(self._ensemble_options)
-        options["intercepts"] = READOUT_INTERCEPTS
-        options.update(ens_kwargs)
-        rng = np.random.RandomState(0 if self.seed is None else self.seed)
-        cov = 0.5 * (self._state_covariance + self._state_covariance.T)
-        eval_points = rng.multivariate_normal(np.zeros(n), cov, size=n_eval_points)
-        ens = nengo.Ensemble(neurons, n, label=f"{label}[{c}]", **options)
-        for pre, block in self._groups[c]:
-            nengo.Connection(pre, ens[block], synapse=synapse, **conn_kwargs)
-        nengo.Connection(
-            ens,
-            out,
-            function=lambda z: function(T @ z),
-            eval_points=eval_points,
-            synapse=None,
-            **conn_kwargs,
-        )
-        # a non-finite input makes the readout NaN too, as the state
-        nengo.Connection(
-            self._copy(self.nonfinite, c, 1),
-            out,
-            transform=np.zeros((out.size_in, 1)),
-            synapse=None,
+        return add_output(
+            self, function, neurons, synapse, n_eval_points, label, ensemble_kwargs
         )
 
 

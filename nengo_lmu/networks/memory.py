@@ -17,12 +17,9 @@ from nengo_lmu._validation import (
     check_positive_finite,
 )
 from nengo_lmu.basis import _shifted_legendre, delay_readout, window_readout
-from nengo_lmu.networks.linear import (
-    DEFAULT_INTERCEPTS,
-    DEFAULT_SOLVER,
-    LinearNetwork,
-    removed_on_failure,
-)
+from nengo_lmu.networks.defaults import DEFAULT_INTERCEPTS, DEFAULT_SOLVER
+from nengo_lmu.networks.guards import removed_on_failure
+from nengo_lmu.networks.linear import LinearNetwork
 from nengo_lmu.systems import LegendreDelay, LinearSystem, legendre_matrices
 
 __all__ = ["LMUMemory", "lmu_memory", "DEFAULT_INTERCEPTS", "DEFAULT_SOLVER"]
