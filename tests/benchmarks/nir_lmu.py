@@ -6,17 +6,23 @@ memory and rate units, then rebuilt for NIR: the memory in `CubaLIF` neurons
 (`nengo_lmu.nir.memory_options`, which NIR consumers run exactly as Nengo
 does) and the hidden units as spiking rectified-linear neurons
 (`to_spiking`; exported with ``approximate=True`` as CubaLIF integrators).
-It is exported with `nengo_lmu.nir.to_nir`, written and read back with
-``nir.write``/``nir.read``, and run from the file by the library's reference
-simulator and by Norse 1.1.0 (in ``.venv-norse``, see README.md).
+The rebuilt cell runs ``--steps-per-pixel`` simulator steps per pixel
+(``steps_per_sample``; default 4, each pixel held), and its readout is refitted
+(softmax regression, no bias) on the hidden units' spikes at the last step as
+the reference simulator runs the exported graph on the training digits
+(``--no-refit`` keeps the trained readout). It is exported with
+`nengo_lmu.nir.to_nir`, written and read back with ``nir.write``/``nir.read``,
+and run from the file by the library's reference simulator and by Norse 1.1.0
+(in ``.venv-norse``, see README.md).
 
-    python tests/benchmarks/nir_lmu.py [--quick]
+    python tests/benchmarks/nir_lmu.py [--quick] [--steps-per-pixel K]
 
-Keys: acc_rate (exact memory, rate units, NengoDL), acc_nengo_spiking (the
-exported network in the Nengo reference simulator), acc_nir (from the file,
-reference simulator), acc_norse (from the file, Norse), drop_nir (points below
+Keys: acc_rate (exact memory, rate units, NengoDL, one step per pixel),
+acc_nengo_spiking (the exported network in the Nengo reference simulator; the
+first 100 test digits with ``--quick``), acc_nir (from the file, reference
+simulator), acc_norse (from the file, Norse), drop_nir (points below
 acc_rate), nrmse_memory_nir (B1's delay memory, 600 CubaLIF neurons, from the
-file, reference simulator).
+file, reference simulator), steps_per_pixel.
 """
 
 import argparse
