@@ -26,7 +26,7 @@ def load_model_file(path, dt=0.001):
 
     - LMU-paper HDF5 files (`network_from_paper_file`) are read with h5py.
     - Any other Keras file has its configuration read as data and checked
-      (`~nengo_lmu.interop.keras3.check_keras_config`): a ``Lambda`` layer,
+      (`~nengo_lmu.interop.keras_check.check_keras_config`): a ``Lambda`` layer,
       a custom class or any layer the importers do not support is refused,
       naming it, before Keras sees the file.
     - Keras 3 files (``.keras`` and ``.h5`` written by Keras 3, e.g. KerasLMU

@@ -417,7 +417,7 @@ def load_keras_model(path):
     cannot load it.
 
     The file's configuration is read as data and checked before Keras sees it
-    (`~nengo_lmu.interop.keras3.check_keras_config`): a ``Lambda`` layer or
+    (`~nengo_lmu.interop.keras_check.check_keras_config`): a ``Lambda`` layer or
     any class the importers do not support is refused, naming it, so no code
     stored in the file runs. Keras then loads it in its safe mode."""
     # the configuration is read as data and checked first: Keras would run a
@@ -438,7 +438,7 @@ def load_keras_model(path):
     try:
         # safe_mode refuses Python lambdas in the Keras v3 (.keras zip) format;
         # TF 2.12 has no safe mode for .h5 and SavedModel files, so callers check
-        # the configuration first (nengo_lmu.interop.keras3.check_keras_config)
+        # the configuration first (nengo_lmu.interop.keras_check.check_keras_config)
         return tf.keras.models.load_model(
             path, custom_objects=objects, compile=False, safe_mode=True
         )
