@@ -43,6 +43,7 @@ from nengo_lmu.interop.keras_check import (
     check_keras_config,
 )
 from nengo_lmu.interop.keras_files import (
+    DAMAGED_FILE_ERRORS,
     MAX_CONFIG_BYTES,  # noqa: F401 (re-exported)
     MAX_WEIGHTS_BYTES,
     KerasFile,  # noqa: F401 (re-exported)
@@ -233,18 +234,7 @@ def keras3_specs(keras_file, dt=0.001):
                 return _specs(keras_file, f, dt)
     except ValidationError:
         raise
-    except (
-        OSError,
-        KeyError,
-        ValueError,
-        TypeError,
-        IndexError,
-        AttributeError,
-        RuntimeError,
-        MemoryError,
-        EOFError,
-        zipfile.BadZipFile,
-    ) as err:
+    except DAMAGED_FILE_ERRORS as err:
         raise _error(
             path, f"is damaged or not a complete Keras model file ({_one_line(err)})"
         ) from None

@@ -39,6 +39,21 @@ MAX_CONFIG_BYTES = 16 * 2**20
 #: Largest weights file read from a ``.keras`` zip (bytes)
 MAX_WEIGHTS_BYTES = 2**31
 
+#: What reading a cut, flipped or foreign file can raise in zipfile, json,
+#: h5py and HDF5: each becomes a ValidationError naming the file.
+DAMAGED_FILE_ERRORS = (
+    OSError,
+    KeyError,
+    ValueError,
+    TypeError,
+    IndexError,
+    AttributeError,
+    RuntimeError,
+    MemoryError,
+    EOFError,
+    zipfile.BadZipFile,
+)
+
 
 def _error(path, msg, attr="path"):
     return ValidationError(f"{path}: {msg}", attr=attr)
@@ -161,18 +176,7 @@ def read_keras_file(path):
         return _read_saved_model(path)
     except ValidationError:
         raise
-    except (
-        OSError,
-        KeyError,
-        ValueError,
-        TypeError,
-        IndexError,
-        AttributeError,
-        RuntimeError,
-        MemoryError,
-        EOFError,
-        zipfile.BadZipFile,
-    ) as err:
+    except DAMAGED_FILE_ERRORS as err:
         raise _error(
             path, f"is damaged or not a complete Keras model file ({_one_line(err)})"
         ) from None
