@@ -140,7 +140,7 @@ def tanh_ablation(model, x, y):
 
 def tanh_benchmark(args):
     if args.quick:
-        train, test = psmnist(n_train=500, n_test=200, subsample=4)
+        train, test = psmnist(n_train=500, n_test=args.tanh_test or 200, subsample=4)
         epochs, order, units = args.epochs or 6, args.order or 64, args.units or 64
         lr = args.lr or 2e-2
     else:
@@ -407,6 +407,12 @@ def main():
         type=float,
         default=1000.0,
         help="B6: saturation rate of the tanh pairs (Hz)",
+    )
+    parser.add_argument(
+        "--tanh-test",
+        type=int,
+        default=None,
+        help="B6 --quick: test digits (default 200; the same model is trained)",
     )
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument(
