@@ -5,6 +5,8 @@ import os
 import stat
 import tempfile
 
+from nengo_lmu._validation import is_read_only
+
 
 def _umask():
     """The process's umask (read by setting it, then restoring it)."""
@@ -35,7 +37,7 @@ def replaced_atomically(path, suffix=""):
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
             raise IsADirectoryError(f"{path} exists and is not a regular file")
-        if not info.st_mode & 0o222 or not os.access(path, os.W_OK):
+        if is_read_only(path):
             raise PermissionError(f"{path} is read-only; it is not replaced")
         mode = stat.S_IMODE(info.st_mode)
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".part{suffix}", dir=folder)

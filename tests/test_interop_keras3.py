@@ -397,7 +397,7 @@ def keras3_unknown_layers(tmp_path, name, cls, data):
 def test_damaged_keras3_files_are_refused_or_read(tmp_path):
     """Files cut short (always refused) or with a byte flipped: refused with
     the file named and nothing left behind, or read. At least 40 of the 50
-    cases (measured: 45 refused, 5 read)."""
+    cases (measured over two runs: 42-45 refused, 5-8 read)."""
     with tally("keras3 damaged", minimum=40) as seen:
         damaged_keras3_files(tmp_path=tmp_path)
     assert seen["keras3 damaged", "refused"] and seen["keras3 damaged", "read"]
