@@ -18,6 +18,9 @@ Run
     `run_sequences` (each sequence from zero state on ``"nengo"``, ``"dl"`` or
     ``"loihi"``, the NengoLoihi emulator) and `copy_trained` (trained weights
     into a twin whose memory is mapped for another simulator).
+Adjust
+    `refit_readout` (the readout fitted again, by softmax regression, to the
+    model's output as a backend runs it: the spiking twins or the chip).
 
 A *sequence network* is a ``nengo.Network`` with ``stim`` (the input Node)
 and ``probe`` (the output Probe); the data are NengoDL's arrays, ``x`` shaped
@@ -31,7 +34,7 @@ is padded or dropped. Choose counts with a divisor near the batch size
 (multiples of 10 or 100); a prime count runs one sequence per batch. The
 unroll length follows the same rule against the number of steps.
 
-Modules: ``building``, ``training`` (NengoDL) and ``running``; everything is
+Modules: ``building``, ``training`` (NengoDL), ``running`` and ``readout``; everything is
 imported here. NengoDL, TensorFlow and NengoLoihi are imported inside the
 functions that use them.
 """
@@ -41,6 +44,7 @@ from nengo_lmu.tasks.experiment.building import (
     glorot_uniform,
     sequence_network,
 )
+from nengo_lmu.tasks.experiment.readout import refit_readout
 from nengo_lmu.tasks.experiment.running import (
     BACKENDS,
     ENSEMBLE_PARAMS,
@@ -66,6 +70,7 @@ __all__ = [
     "fit",
     "glorot_uniform",
     "predict",
+    "refit_readout",
     "run_sequences",
     "sequence_network",
 ]

@@ -65,7 +65,9 @@ def sequence_network(
         With attributes ``stim`` (the input Node, zeros until given data),
         ``model`` (and ``lmu`` when ``model`` is an LMU), ``input_conn`` (from
         ``stim`` into the model), ``output`` (the readout Node, or
-        ``model.output``) and ``probe`` (on ``output``, no synapse).
+        ``model.output``), ``probe`` (on ``output``, no synapse) and, with a
+        readout, ``readout_conn`` (``model.output`` to ``output``) and
+        ``bias_conn`` (the bias's connection, where ``bias``; else None).
 
     Examples
     --------
@@ -99,14 +101,17 @@ def sequence_network(
         if isinstance(model, LMU):
             net.lmu = model
         net.input_conn = nengo.Connection(net.stim, model.input, synapse=None)
+        net.readout_conn = net.bias_conn = None
         if readout is None:
             net.output = model.output
         else:
             net.output = nengo.Node(size_in=size_out, label=output_label)
-            nengo.Connection(model.output, net.output, synapse=None, transform=readout)
+            net.readout_conn = nengo.Connection(
+                model.output, net.output, synapse=None, transform=readout
+            )
             if bias:
                 one = nengo.Node(np.ones(1), label="one")
-                nengo.Connection(
+                net.bias_conn = nengo.Connection(
                     one, net.output, transform=np.zeros((size_out, 1)), synapse=None
                 )
         net.probe = nengo.Probe(net.output, synapse=None)
