@@ -34,9 +34,9 @@ is padded or dropped. Choose counts with a divisor near the batch size
 (multiples of 10 or 100); a prime count runs one sequence per batch. The
 unroll length follows the same rule against the number of steps.
 
-Modules: ``building``, ``training`` (NengoDL), ``running`` and ``readout``; everything is
-imported here. NengoDL, TensorFlow and NengoLoihi are imported inside the
-functions that use them.
+Modules: ``building``, ``training`` (NengoDL), ``running`` and ``readout``;
+everything is imported here. NengoDL, TensorFlow and NengoLoihi are imported
+inside the functions that use them.
 """
 
 from nengo_lmu.tasks.experiment.building import (
