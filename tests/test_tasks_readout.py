@@ -148,3 +148,153 @@ def test_refit_errors():
     with pytest.raises(ValidationError, match="distribution"):
         refit_readout(drawn, x, y)
     assert len(net.probes) == 1  # no failed call left a probe behind
+
+
+# --- correct_memory_reading ---------------------------------------------------
+
+
+def twin_pair(seed=0, order=3, units=5):
+    """A trained-like LMU network (exact memory) and its twin whose memory
+    holds ``M s`` plus a constant where the reference holds ``s``: the same
+    system in other coordinates (recurrence ``M A M^-1``, input ``M B``) with
+    a constant input into the state."""
+    from nengo_lmu.tasks.experiment import chip_lmu
+
+    net = sequence_network(chip_lmu(0.02, order, units, seed=seed), size_out=2)
+    twin = copy.deepcopy(net)
+    rng = np.random.RandomState(seed + 1)
+    M = np.eye(order) + 0.4 * rng.normal(size=(order, order))
+    state = twin.lmu.memory.output
+    for conn in twin.all_connections:
+        if conn.post_obj is state and conn.pre_obj is state:
+            A = np.array(conn.transform.init)
+            conn.transform = M @ A @ np.linalg.inv(M)
+        elif conn.post_obj is state:
+            conn.transform = M @ np.array(conn.transform.init)
+    with twin:
+        nengo.Connection(nengo.Node([1.0]), state, transform=0.05 * np.ones((order, 1)))
+    return net, twin, M
+
+
+def hidden_input(net, x):
+    """What drives the hidden units (their input current), by hand."""
+    with net:
+        p = nengo.Probe(net.lmu.hidden.neurons, "input", synapse=None)
+    out = []
+    for seq in x:
+        c = copy.deepcopy(net)
+        c.stim.output = nengo.processes.PresentInput(seq, presentation_time=DT)
+        with nengo.Simulator(c, dt=DT, progress_bar=False) as sim:
+            sim.run_steps(len(seq))
+        out.append(sim.data[c.all_probes[net.all_probes.index(p)]])
+    net.probes.remove(p)
+    return np.array(out)
+
+
+def test_correct_memory_reading_undoes_a_linear_distortion():
+    from nengo_lmu.tasks.experiment import correct_memory_reading
+
+    net, twin, M = twin_pair()
+    rng = np.random.RandomState(2)
+    x = rng.uniform(-1, 1, size=(8, 300, 1))
+    w = np.array(twin.lmu.weight_connections["hidden_kernel"][0].transform.init)
+    before, after = correct_memory_reading(
+        net,
+        twin,
+        x,
+        backend="nengo",
+        reference_backend="nengo",
+        window=100,
+        stride=1,
+        ridge=0,
+    )
+    assert before > 0.3 and after < 1e-3
+    corrected = np.array(twin.lmu.weight_connections["hidden_kernel"][0].transform.init)
+    assert np.allclose(corrected, w @ np.linalg.inv(M), atol=1e-3)
+    # on new sequences the hidden units now get the reference's input over
+    # the window the fit saw (the constant's response has settled there)
+    x_new = rng.uniform(-1, 1, size=(3, 300, 1))
+    ref, got = hidden_input(net, x_new), hidden_input(twin, x_new)
+    scale = np.std(ref[:, -100:])
+    assert np.max(np.abs(got[:, -100:] - ref[:, -100:])) < 1e-3 * scale
+    assert np.max(np.abs(got[:, :20] - ref[:, :20])) > 1e-2 * scale  # not before
+
+
+def test_correct_memory_reading_on_the_emulator_is_the_least_squares_fit():
+    """A neural memory on the emulator against the same memory's rate twin in
+    Nengo: the reported errors are those of an ordinary least-squares fit
+    (ridge 0) on states recorded here by hand."""
+    pytest.importorskip("nengo_loihi")
+    from nengo_lmu.spiking import to_spiking
+    from nengo_lmu.tasks.experiment import (
+        chip_lmu,
+        copy_trained,
+        correct_memory_reading,
+        run_sequences,
+    )
+
+    def build(target):
+        lmu = chip_lmu(
+            0.03,
+            2,
+            4,
+            memory_neurons_per_dimension=40,
+            target=target,
+            tau=0.02,
+            delay_steps=2,
+            seed=3,
+        )
+        return sequence_network(lmu, size_out=2, seed=3)
+
+    rate = build("nengo")
+    chip = to_spiking(copy_trained(rate, build("loihi")))
+    x = np.random.RandomState(4).uniform(0, 1, size=(6, 60, 1))
+    states = []
+    for net, backend in [(rate, "nengo"), (chip, "loihi")]:
+        with net:
+            p = nengo.Probe(net.lmu.memory.output, synapse=None)
+        states.append(run_sequences(net, x, backend, probes=p)[:, -30::3])
+        net.probes.remove(p)
+    target, got = (s.reshape(-1, 2) for s in states)
+    design = np.hstack([got, np.ones((len(got), 1))])
+    fitted = design @ np.linalg.lstsq(design, target, rcond=None)[0]
+    sd = target.std(axis=0)
+
+    def nrmse(estimate):
+        rms = np.sqrt(np.mean((estimate - target) ** 2, axis=0))
+        return np.sqrt(np.mean((rms / sd) ** 2))
+
+    before, after = correct_memory_reading(
+        rate,
+        chip,
+        x,
+        backend="loihi",
+        reference_backend="nengo",
+        window=30,
+        stride=3,
+        ridge=0,
+    )
+    assert before == pytest.approx(nrmse(got), rel=1e-6)
+    assert after == pytest.approx(nrmse(fitted), rel=1e-6)
+    assert after < before
+
+
+def test_correct_memory_reading_errors():
+    from nengo_lmu.tasks.experiment import correct_memory_reading
+
+    net, twin, _ = twin_pair()
+    x = np.zeros((2, 10, 1))
+    with pytest.raises(ValidationError, match="window"):
+        correct_memory_reading(net, twin, x, window=11)
+    with pytest.raises(ValidationError, match="ridge"):
+        correct_memory_reading(net, twin, x, window=5, ridge=-1)
+    with pytest.raises(ValidationError, match="backend"):
+        correct_memory_reading(net, twin, x, window=5, backend="chip")
+    with pytest.raises(ValidationError, match="reference"):
+        correct_memory_reading(
+            sequence_network(passthrough(1), size_out=2), twin, x, window=5
+        )
+    other, _, _ = twin_pair(order=4)
+    with pytest.raises(ValidationError, match="memory dimensions"):
+        correct_memory_reading(net, other, x, window=5)
+    assert len(net.probes) == 1 and len(twin.probes) == 1

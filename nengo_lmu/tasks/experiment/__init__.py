@@ -18,9 +18,11 @@ Run
     `run_sequences` (each sequence from zero state on ``"nengo"``, ``"dl"`` or
     ``"loihi"``, the NengoLoihi emulator) and `copy_trained` (trained weights
     into a twin whose memory is mapped for another simulator).
-Adjust
-    `refit_readout` (the readout fitted again, by softmax regression, to the
-    model's output as a backend runs it: the spiking twins or the chip).
+Adjust to a backend
+    `correct_memory_reading` (the hidden units' memory weights corrected by a
+    linear map fitted from the backend's memory states to the trained
+    network's) and `refit_readout` (the readout fitted again, by softmax
+    regression, to the model's output as the backend runs it).
 
 A *sequence network* is a ``nengo.Network`` with ``stim`` (the input Node)
 and ``probe`` (the output Probe); the data are NengoDL's arrays, ``x`` shaped
@@ -44,7 +46,7 @@ from nengo_lmu.tasks.experiment.building import (
     glorot_uniform,
     sequence_network,
 )
-from nengo_lmu.tasks.experiment.readout import refit_readout
+from nengo_lmu.tasks.experiment.readout import correct_memory_reading, refit_readout
 from nengo_lmu.tasks.experiment.running import (
     BACKENDS,
     ENSEMBLE_PARAMS,
@@ -67,6 +69,7 @@ __all__ = [
     "chip_lmu",
     "classification_accuracy",
     "copy_trained",
+    "correct_memory_reading",
     "fit",
     "glorot_uniform",
     "predict",

@@ -181,3 +181,151 @@ def refit_readout(
         bias.transform = b[:, None]
     after = float(np.mean(np.argmax(features @ w.T + b, axis=1) == labels))
     return before, after
+
+
+def _lmu_of(net, name):
+    lmu = getattr(net, "lmu", None)
+    if lmu is None or lmu.hidden is None:
+        raise ValidationError(
+            "needs a sequence network around an LMU with hidden units "
+            "(sequence_network(lmu, ...)): no 'lmu' with a hidden ensemble",
+            attr=name,
+        )
+    return lmu
+
+
+def _memory_states(net, x, backend, window, stride, batch_size, dt, progress_bar):
+    """The memory's output as the hidden units read it (no synapse), at every
+    ``stride``-th of the last ``window`` steps, stacked over sequences."""
+    lmu = net.lmu
+    with net:
+        probe = nengo.Probe(lmu.memory.output, synapse=None)
+    try:
+        out = run_sequences(
+            net,
+            x,
+            backend,
+            probes=probe,
+            batch_size=batch_size,
+            dt=dt,
+            progress_bar=progress_bar,
+        )
+    finally:
+        net.probes.remove(probe)
+    out = out[:, -window::stride]
+    return out.reshape(-1, out.shape[-1])
+
+
+def correct_memory_reading(
+    reference,
+    net,
+    x,
+    backend="loihi",
+    reference_backend="dl",
+    window=50,
+    stride=5,
+    ridge=1e-3,
+    batch_size=50,
+    dt=0.001,
+    progress_bar=False,
+):
+    """Let ``net``'s hidden units read its memory as ``reference``'s read theirs.
+
+    A neural memory on another backend (the chip's loop, its neuron model, its
+    weights) represents the Legendre state with a distortion that the hidden
+    units, trained on ``reference``'s memory, never saw. Much of it is linear
+    (a leak of the slowest coefficients, a gain on others). This runs ``x``
+    through both networks, records the memory's output (what the hidden units
+    read) over the last ``window`` steps, fits ``reference ~ L net + l0`` by
+    ridge regression, and folds ``L`` and ``l0`` into ``net``'s memory-to-hidden
+    weight and hidden biases: the hidden units then receive the best linear
+    estimate of the state they were trained on. The memory itself, fixed in
+    training, is not changed.
+
+    Parameters
+    ----------
+    reference : nengo.Network
+        The trained `sequence_network` (its LMU has hidden units).
+    net : nengo.Network
+        Its twin for ``backend`` (`copy_trained`, `nengo_lmu.spiking.to_spiking`),
+        changed in place.
+    x : array_like (sequences, steps, dims)
+        Sequences to fit on (training data).
+    backend, reference_backend : "nengo", "dl" or "loihi"
+        What runs ``net`` and ``reference`` (`run_sequences`).
+    window, stride : int
+        Fit on every ``stride``-th of the last ``window`` steps.
+    ridge : float
+        Ridge penalty per sample, relative to the mean squared state of
+        ``net``'s memory (the intercept is not penalised).
+    batch_size : int
+    dt : float
+    progress_bar : bool
+
+    Returns
+    -------
+    nrmse : tuple of float
+        Error of ``net``'s memory as the hidden units read it against
+        ``reference``'s (RMS over dimensions, relative to ``reference``'s
+        standard deviation), on ``x``, before and after the correction.
+
+    Examples
+    --------
+    >>> before, after = correct_memory_reading(
+    ...     rate, chip, x_train[:200], backend="loihi")  # doctest: +SKIP
+    """
+    ref_lmu = _lmu_of(reference, "reference")
+    lmu = _lmu_of(net, "net")
+    check_choice(backend, BACKENDS, "backend")
+    check_choice(reference_backend, BACKENDS, "reference_backend")
+    x = _sequences(x)
+    window = check_count(window, "window")
+    stride = check_count(stride, "stride")
+    if window > x.shape[1]:
+        raise ValidationError(
+            f"must be at most the sequences' {x.shape[1]} steps; got {window}",
+            attr="window",
+        )
+    ridge = float(ridge)
+    if not np.isfinite(ridge) or ridge < 0:
+        raise ValidationError(f"must be finite and >= 0; got {ridge}", attr="ridge")
+    check_count(batch_size, "batch_size")
+    check_positive_finite(dt, "dt")
+    n_mem = lmu.memory.output.size_out
+    if ref_lmu.memory.output.size_out != n_mem:
+        raise ValidationError(
+            f"has {n_mem} memory dimensions, reference "
+            f"{ref_lmu.memory.output.size_out}: not twins",
+            attr="net",
+        )
+    conn = lmu.weight_connections["hidden_kernel"][0]
+    weight = conn.transform.init
+    if isinstance(weight, nengo.dists.Distribution) or not isinstance(
+        lmu.hidden.bias, np.ndarray
+    ):
+        raise ValidationError(
+            "the memory-to-hidden weight and hidden biases must be arrays: "
+            "train the network first (fit writes the trained weights back)",
+            attr="net",
+        )
+
+    args = (x, window, stride, batch_size, dt, progress_bar)
+    target = _memory_states(reference, x, reference_backend, *args[1:])
+    states = _memory_states(net, x, backend, *args[1:])
+    # ridge regression with an unpenalised intercept, on centred states
+    mean, target_mean = states.mean(axis=0), target.mean(axis=0)
+    a, b = states - mean, target - target_mean
+    penalty = ridge * len(a) * max(np.mean(a**2), 1e-300)
+    gram = a.T @ a + penalty * np.eye(n_mem)
+    L = np.linalg.solve(gram, a.T @ b).T  # reference ~ L (net - mean) + ...
+    l0 = target_mean - L @ mean
+
+    def nrmse(estimate):
+        rms = np.sqrt(np.mean((estimate - target) ** 2, axis=0))
+        return float(np.sqrt(np.mean((rms / (target.std(axis=0) + 1e-300)) ** 2)))
+
+    before, after = nrmse(states), nrmse(states @ L.T + l0)
+    weight = np.array(weight, dtype=float)
+    conn.transform = weight @ L
+    lmu.hidden.bias = lmu.hidden.bias + weight @ l0
+    return before, after
