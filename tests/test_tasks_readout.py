@@ -298,3 +298,26 @@ def test_correct_memory_reading_errors():
     with pytest.raises(ValidationError, match="memory dimensions"):
         correct_memory_reading(net, other, x, window=5)
     assert len(net.probes) == 1 and len(twin.probes) == 1
+
+
+def test_correct_memory_reading_on_a_trained_network_in_nengo_dl():
+    """After fit (which keeps only the last step of every probe in NengoDL)
+    the reference's states still come for the whole window: the correction
+    of an undistorted twin is the identity."""
+    from nengo_lmu.tasks.experiment import correct_memory_reading, fit
+
+    net, _, _ = twin_pair(seed=5)
+    rng = np.random.RandomState(6)
+    x, y = rng.uniform(-1, 1, size=(4, 40, 1)), rng.randint(2, size=(4, 1, 1))
+    fit(net, (x, y), epochs=1, batch_size=4, learning_rate=1e-3)
+    twin = copy.deepcopy(net)
+    w = np.array(twin.lmu.weight_connections["hidden_kernel"][0].transform.init)
+    bias = np.array(twin.lmu.hidden.bias)
+    before, after = correct_memory_reading(
+        net, twin, x, backend="nengo", reference_backend="dl", window=20, ridge=0
+    )
+    assert before < 1e-5 and after < 1e-5
+    new = twin.lmu.weight_connections["hidden_kernel"][0].transform.init
+    assert np.allclose(new, w, atol=1e-4) and np.allclose(
+        twin.lmu.hidden.bias, bias, atol=1e-4
+    )

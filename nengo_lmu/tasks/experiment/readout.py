@@ -201,6 +201,12 @@ def _memory_states(net, x, backend, window, stride, batch_size, dt, progress_bar
     with net:
         probe = nengo.Probe(lmu.memory.output, synapse=None)
     try:
+        # a network trained on its last step (fit) keeps only that step of
+        # every probe in NengoDL: this one needs the whole sequence
+        net.config[probe].keep_history = True
+    except AttributeError:  # no NengoDL settings in this network's config
+        pass
+    try:
         out = run_sequences(
             net,
             x,
@@ -312,6 +318,11 @@ def correct_memory_reading(
     args = (x, window, stride, batch_size, dt, progress_bar)
     target = _memory_states(reference, x, reference_backend, *args[1:])
     states = _memory_states(net, x, backend, *args[1:])
+    if states.shape != target.shape:
+        raise ValidationError(
+            f"recorded {states.shape} memory states, reference {target.shape}",
+            attr="net",
+        )
     # ridge regression with an unpenalised intercept, on centred states
     mean, target_mean = states.mean(axis=0), target.mean(axis=0)
     a, b = states - mean, target - target_mean
