@@ -15,7 +15,6 @@ pairs (`nengo_lmu.spiking.to_spiking`) at several simulator steps per pixel.
 import argparse
 import copy
 import os
-import pickle
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -25,16 +24,22 @@ import numpy as np  # noqa: E402
 
 from nengo_lmu.spiking import to_spiking  # noqa: E402
 from nengo_lmu.tasks.experiment import (  # noqa: E402
-    chip_lmu,
+    ENSEMBLE_PARAMS,  # noqa: E402
     classification_accuracy,
     copy_trained,
     fit,
     predict,
-    refit_readout,
     run_sequences,
-    sequence_network,
 )
+from nengo_lmu.tasks.experiment.running import _outside_memories  # noqa: E402
 from nengo_lmu.tasks.psmnist import psmnist  # noqa: E402
+from nengo_lmu.tasks.psmnist_chip import (  # noqa: E402
+    CHIP_SETTINGS,
+    NETWORK_SETTINGS,
+    adjust_to_backend,
+    chip_psmnist_network,
+    chip_settings,
+)
 
 DT = 0.001
 
@@ -182,56 +187,6 @@ def tanh_benchmark(args):
 # --- B5: the whole LMU in spiking neurons ----------------------------------
 
 
-def b5_network(
-    steps,
-    order,
-    units,
-    memory_neurons=None,
-    target="nengo",
-    seed=0,
-    synapse=0.005,
-    max_rate=None,
-    pixel_synapse=None,
-    **memory,
-):
-    """psMNIST LMU: memory (exact, or neural), a rectified-linear hidden layer
-    reading the memory and the pixel, a dense readout
-    (`nengo_lmu.tasks.experiment.chip_lmu` and ``sequence_network``, as in
-    ``examples/training_to_loihi.py``).
-
-    The neural memory is `nengo_lmu.loihi.lmu_kwargs` with its rate twin
-    (``RectifiedLinear``) for training, given ``memory`` (``tau``,
-    ``input_rms``, ``input_high``, ``ensemble_dimensions``, ``delay_steps``).
-    ``target="nengo"`` maps its recurrence onto Nengo's ``Lowpass`` (for
-    NengoDL and nengo.Simulator), ``target="loihi"`` onto the chip's loop
-    (`nengo_lmu.loihi.loop_synapse`); both represent the same Legendre
-    memory, so trained weights carry over (`copy_trained`). The memory's
-    input gain stays fixed at 1.
-    """
-    if max_rate is not None:
-        memory["max_rates"] = nengo.dists.Uniform(0.9 * max_rate, 1.1 * max_rate)
-    lmu = chip_lmu(
-        steps * DT,
-        order,
-        units,
-        memory_neurons_per_dimension=memory_neurons,
-        target=target,
-        output_synapse=synapse,
-        seed=seed,
-        **memory,
-    )
-    if pixel_synapse and target != "loihi":
-        # the chip's host-to-chip input passes a decode_tau Lowpass: give
-        # the hidden units the same lag in Nengo (and in training)
-        for conn in lmu.all_connections:
-            post = getattr(conn.post_obj, "ensemble", None)
-            if conn.pre_obj is lmu.input and post is lmu.hidden:
-                conn.synapse = nengo.Lowpass(pixel_synapse)
-    return sequence_network(
-        lmu, size_out=10, seed=seed, input_label="pixels", output_label="logits"
-    )
-
-
 def train(net, train_data, epochs, lr, batch=100, unroll=1):
     """Train in NengoDL (memory and its input gain, ``kernel``, fixed: the
     neural memory is designed for the pixels as they are) and freeze.
@@ -281,23 +236,71 @@ def loihi_run(net, x, batch=20, n_rates=10):
     return np.concatenate(logits), max(rates), report
 
 
+def _weights(net):
+    """The trained parameters (outside the fixed memories), named by order."""
+    conns, ensembles = _outside_memories(net)
+    params = {f"conn{i}": c for i, c in enumerate(conns)}
+    for i, ens in enumerate(ensembles):
+        params.update({f"ens{i}.{name}": (ens, name) for name in ENSEMBLE_PARAMS})
+    return params
+
+
+def save_weights(net, path):
+    """The trained weights and ensemble parameters to an ``.npz`` file (a
+    trained NengoDL network does not pickle)."""
+    arrays = {}
+    for key, obj in _weights(net).items():
+        value = (
+            getattr(*obj)
+            if isinstance(obj, tuple)
+            else getattr(obj.transform, "init", None)
+        )
+        if isinstance(value, np.ndarray):
+            arrays[key] = value
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def load_weights(net, path):
+    """Write what `save_weights` saved into ``net``, built the same way."""
+    with np.load(path) as saved:
+        for key, obj in _weights(net).items():
+            if key in saved:
+                if isinstance(obj, tuple):
+                    setattr(*obj, saved[key])
+                else:
+                    obj.transform = saved[key]
+
+
+def b5_settings(args):
+    """`CHIP_SETTINGS` (the full run's), the quick run's changes, then every
+    option given on the command line."""
+    quick = (
+        dict(order=6, units=64, memory_neurons=100, epochs=15, learning_rate=0.1)
+        if args.quick
+        else {}
+    )
+    given = {
+        k: v for k, v in vars(args).items() if k in CHIP_SETTINGS and v is not None
+    }
+    if args.lr is not None:
+        given["learning_rate"] = args.lr
+    return chip_settings(**{**quick, **given})
+
+
 def spiking_benchmark(args):
+    s = b5_settings(args)
     if args.quick:
         train_data, test = psmnist(n_train=500, n_test=200, subsample=4)
-        epochs, order, units = args.epochs or 15, args.order or 6, args.units or 64
-        lr = args.lr or 0.1
     else:
         train_data, test = psmnist(n_train=4000, n_test=1000)
-        epochs, order, units = args.epochs or 8, args.order or 6, args.units or 128
-        lr = args.lr or 1e-3
     k = args.b5_steps_per_pixel
-    if args.ensemble_dimensions is None:
-        args.ensemble_dimensions = order
     if k > 1:  # each pixel held for k steps; theta k times as many steps
         train_data = (np.repeat(train_data[0], k, axis=1), train_data[1])
         test = (np.repeat(test[0], k, axis=1), test[1])
     x, y = test
     steps = x.shape[1]
+    network = {name: s[name] for name in NETWORK_SETTINGS}
     start = time.perf_counter()
     phases = {}
 
@@ -306,40 +309,37 @@ def spiking_benchmark(args):
         phases[name] = now - since[0]
         since[0] = now
 
+    def train(net):
+        fit(
+            net,
+            train_data,
+            epochs=s["epochs"],
+            learning_rate=s["learning_rate"],
+            batch_size=s["batch_size"],
+            unroll=s["unroll"],
+            fixed=["kernel"],  # the memory's input weight stays 1
+            verbose=2,
+            progress_bar=False,
+        )
+
     acc_exact = float("nan")
     if not args.no_exact:
-        exact = b5_network(
-            steps,
-            order,
-            units,
-            synapse=args.output_synapse,
-            pixel_synapse=args.pixel_synapse,
-        )
-        train(exact, train_data, epochs, lr, unroll=args.unroll)
+        exact = chip_psmnist_network(steps, exact=True, **network)
+        train(exact)
         acc_exact = accuracy(exact, x, y)
         phase("exact")
-    built = dict(
-        pixel_synapse=args.pixel_synapse,
-        tau=args.memory_tau,
-        input_rms=args.input_rms,
-        input_high=args.input_high,
-        max_rate=args.memory_max_rate,
-        memory_neurons=args.memory_neurons,
-        synapse=args.output_synapse,
-        ensemble_dimensions=args.ensemble_dimensions,
-    )
+    net = chip_psmnist_network(steps, **network)
     if args.trained and os.path.exists(args.trained):
-        with open(args.trained, "rb") as f:
-            net = pickle.load(f)  # written by this script (--trained)
+        load_weights(net, args.trained)  # written by this script (--trained)
     else:
-        net = b5_network(steps, order, units, **built)
-        train(net, train_data, epochs, lr, unroll=args.unroll)
+        train(net)
         if args.trained:
-            with open(args.trained, "wb") as f:
-                pickle.dump(net, f)
+            save_weights(net, args.trained)
     phase("train")
     acc_rate = accuracy(net, x, y)
-    spiking = to_spiking(net, synapse=args.hidden_synapse, rate_scale=args.rate_scale)
+    recipe = dict(correct=s["correct"], refit=s["refit"], refit_l2=s["refit_l2"])
+    spiking = to_spiking(net, synapse=s["hidden_synapse"], rate_scale=s["rate_scale"])
+    adjusted = adjust_to_backend(net, spiking, train_data, "dl", **recipe)
     acc_spiking = accuracy(spiking, x, y)
     phase("nengo_dl")
     neurons = sum(e.n_neurons for e in spiking.all_ensembles)
@@ -349,28 +349,10 @@ def spiking_benchmark(args):
         flush=True,
     )
     n_loihi = args.loihi_test or len(x)
-    chip = b5_network(
-        steps, order, units, target="loihi", delay_steps=args.delay_steps, **built
-    )
-    chip = copy_trained(net, chip)
-    chip = to_spiking(chip, synapse=args.hidden_synapse, rate_scale=args.rate_scale)
-    refit = ""
-    if args.refit:
-        # the readout (on the host) fitted again to the hidden units' spikes as
-        # the emulator produces them, on training digits
-        before, after = refit_readout(
-            chip,
-            train_data[0][: args.refit],
-            train_data[1][: args.refit],
-            backend="loihi",
-            l2=args.refit_l2,
-            batch_size=args.loihi_batch,
-        )
-        refit = (
-            f"readout refitted on {args.refit} training digits on the emulator "
-            f"(their accuracy {before:.3f} -> {after:.3f}); "
-        )
-        phase("refit")
+    chip = copy_trained(net, chip_psmnist_network(steps, target="loihi", **network))
+    chip = to_spiking(chip, synapse=s["hidden_synapse"], rate_scale=s["rate_scale"])
+    on_chip = adjust_to_backend(net, chip, train_data, "loihi", **recipe)
+    phase("adjust")
     t_emulator = time.perf_counter()
     logits, rate_hz, report = loihi_run(chip, x[:n_loihi], batch=args.loihi_batch)
     emulator_s = (time.perf_counter() - t_emulator) / n_loihi
@@ -379,12 +361,9 @@ def spiking_benchmark(args):
     print(
         f"B5: {len(train_data[0])} training / {len(x)} test sequences of "
         f"{steps // k} pixels, {k} step(s) per pixel ({n_loihi} on the "
-        f"emulator), order {order} with "
-        f"{args.memory_neurons} neurons per dimension, {units} rectified-linear "
-        f"hidden units, {epochs} epochs; exact-memory rate accuracy "
-        f"{acc_exact:.4f} (same budget); rate scale {args.rate_scale:g}, hidden "
-        f"synapse {args.hidden_synapse:g} s; {refit}on chip: {len(report.on_chip)} "
-        f"ensembles, off chip: {len(report.off_chip)}, {report.n_blocks} cores; "
+        f"emulator); settings {s}; in NengoDL {adjusted}; on the emulator "
+        f"{on_chip}; on chip: {len(report.on_chip)} ensembles, off chip: "
+        f"{len(report.off_chip)}, {report.n_blocks} cores; "
         f"{time.perf_counter() - start:.0f} s ("
         + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items())
         + ")"
@@ -457,73 +436,40 @@ def main():
         default=1,
         help="B5: simulator steps (1 ms) per pixel",
     )
+    # B5's settings: default CHIP_SETTINGS (nengo_lmu.tasks.psmnist_chip)
+    for flag, dest, kind, text in [
+        ("--memory-neurons", "memory_neurons", int, "memory neurons per dimension"),
+        ("--memory-tau", "tau", float, "the memory's recurrent synapse (s)"),
+        ("--input-rms", "input_rms", float, "input RMS the memory is scaled for"),
+        ("--input-high", "input_high", float, "highest input frequency (Hz)"),
+        ("--memory-max-rate", "max_rate", float, "memory neurons' rate (Hz, +-10%%)"),
+        ("--delay-steps", "delay_steps", int, "the chip loop's extra delay"),
+        (
+            "--hidden-synapse",
+            "hidden_synapse",
+            float,
+            "on the spiking neurons' outputs",
+        ),
+        ("--output-synapse", "output_synapse", float, "hidden units to the readout"),
+        ("--rate-scale", "rate_scale", float, "hidden units' rate scale"),
+        ("--unroll", "unroll", int, "NengoDL's unroll_simulation"),
+        ("--correct", "correct", int, "training digits to correct the memory reading"),
+        ("--refit", "refit", int, "training digits to refit the readout on"),
+        (
+            "--refit-l2",
+            "refit_l2",
+            float,
+            "the refit's pull toward the trained readout",
+        ),
+    ]:
+        parser.add_argument(
+            flag, dest=dest, type=kind, default=None, help=f"B5: {text}"
+        )
     parser.add_argument(
-        "--ensemble-dimensions",
-        type=int,
+        "--trained",
         default=None,
-        help="B5: memory states per ensemble (default: all, one ensemble)",
-    )
-    parser.add_argument(
-        "--memory-neurons",
-        type=int,
-        default=100,
-        help="B5: memory neurons per dimension",
-    )
-    parser.add_argument(
-        "--rate-scale", type=float, default=300.0, help="B5: hidden units' rate scale"
-    )
-    parser.add_argument(
-        "--input-high",
-        type=float,
-        default=400.0,
-        help="B5: highest input frequency (Hz) the neural memory is scaled for "
-        "(permuted pixels are white up to 500 Hz)",
-    )
-    parser.add_argument(
-        "--memory-max-rate",
-        type=float,
-        default=450.0,
-        help="B5: memory neurons' max rate in Hz (+-10%%)",
-    )
-    parser.add_argument(
-        "--memory-tau",
-        type=float,
-        default=0.02,
-        help="B5: time constant of the memory's recurrent Lowpass synapse",
-    )
-    parser.add_argument(
-        "--input-rms",
-        type=float,
-        default=0.5,
-        help="B5: input RMS the neural memory is scaled for (pixels: 0.34)",
-    )
-    parser.add_argument(
-        "--pixel-synapse",
-        type=float,
-        default=0.0,
-        help="B5: Lowpass on the pixel into the hidden units in Nengo (the "
-        "chip's input has decode_tau, 0.005)",
-    )
-    parser.add_argument(
-        "--delay-steps",
-        type=int,
-        default=2,
-        help="B5: loop delay of the chip mapping (nengo_lmu.loihi.loop_synapse)",
-    )
-    parser.add_argument(
-        "--hidden-synapse",
-        type=float,
-        default=0.005,
-        help="B5: synapse added to the spiking neurons' outgoing connections",
-    )
-    parser.add_argument(
-        "--output-synapse",
-        type=float,
-        default=0.02,
-        help="B5: synapse from the hidden units to the readout (trained with)",
-    )
-    parser.add_argument(
-        "--unroll", type=int, default=4, help="B5: NengoDL's unroll_simulation"
+        help="B5: pickle of the trained rate network: loaded if it exists, "
+        "else written after training (same options assumed)",
     )
     parser.add_argument(
         "--loihi-batch",
@@ -536,24 +482,6 @@ def main():
         type=int,
         default=None,
         help="B5: test sequences run on the emulator (default all)",
-    )
-    parser.add_argument(
-        "--trained",
-        default=None,
-        help="B5: pickle of the trained rate network: loaded if it exists, "
-        "else written after training (same options assumed)",
-    )
-    parser.add_argument(
-        "--refit",
-        type=int,
-        default=0,
-        help="B5: refit the readout on this many training digits on the emulator",
-    )
-    parser.add_argument(
-        "--refit-l2",
-        type=float,
-        default=1e-2,
-        help="B5: the refit's pull toward the trained readout",
     )
     args = parser.parse_args()
     if args.tanh:
