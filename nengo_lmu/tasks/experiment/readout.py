@@ -228,7 +228,7 @@ def correct_memory_reading(
     x,
     backend="loihi",
     reference_backend="dl",
-    window=50,
+    window=None,
     stride=5,
     ridge=1e-3,
     batch_size=50,
@@ -260,7 +260,8 @@ def correct_memory_reading(
     backend, reference_backend : "nengo", "dl" or "loihi"
         What runs ``net`` and ``reference`` (`run_sequences`).
     window, stride : int
-        Fit on every ``stride``-th of the last ``window`` steps.
+        Fit on every ``stride``-th of the last ``window`` steps (default: the
+        last 50 steps, or all of a shorter sequence).
     ridge : float
         Ridge penalty per sample, relative to the mean squared state of
         ``net``'s memory (the intercept is not penalised).
@@ -285,7 +286,7 @@ def correct_memory_reading(
     check_choice(backend, BACKENDS, "backend")
     check_choice(reference_backend, BACKENDS, "reference_backend")
     x = _sequences(x)
-    window = check_count(window, "window")
+    window = min(50, x.shape[1]) if window is None else check_count(window, "window")
     stride = check_count(stride, "stride")
     if window > x.shape[1]:
         raise ValidationError(
