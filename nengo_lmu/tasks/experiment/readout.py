@@ -140,6 +140,12 @@ def refit_readout(
         raise ValidationError(
             "the readout must be a plain dense transform (no function)", attr="net"
         )
+    if isinstance(readout.transform.init, nengo.dists.Distribution):
+        raise ValidationError(
+            "the readout's weight is still a distribution: train the network "
+            "first (fit writes the trained weights back) or give an array",
+            attr="net",
+        )
 
     with net:
         probe = nengo.Probe(readout.pre, synapse=readout.synapse)
@@ -156,12 +162,6 @@ def refit_readout(
         )
     finally:
         net.probes.remove(probe)
-    if isinstance(readout.transform.init, nengo.dists.Distribution):
-        raise ValidationError(
-            "the readout's weight is still a distribution: train the network "
-            "first (fit writes the trained weights back) or give an array",
-            attr="net",
-        )
     w = np.array(readout.transform.init, dtype=float)
     if w.ndim < 2:  # a scalar or diagonal transform: make it dense
         w = w * np.eye(n_classes, readout.size_in)
