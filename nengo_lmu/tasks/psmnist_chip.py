@@ -18,6 +18,7 @@ emulator makes of it (`adjust_to_backend`:
 """
 
 import nengo
+from nengo.exceptions import ValidationError
 
 from nengo_lmu._validation import check_count
 from nengo_lmu.tasks.experiment import (
@@ -71,10 +72,6 @@ def chip_settings(**overrides):
     """`CHIP_SETTINGS` with ``overrides`` (each must be one of its keys)."""
     unknown = sorted(set(overrides) - set(CHIP_SETTINGS))
     if unknown:
-        from nengo.exceptions import (  # pylint: disable=import-outside-toplevel
-            ValidationError,
-        )
-
         raise ValidationError(
             f"unknown settings {unknown}; known: {sorted(CHIP_SETTINGS)}",
             attr="overrides",
@@ -117,10 +114,6 @@ def chip_psmnist_network(
     s = chip_settings(**settings)
     extra = sorted(set(settings) - set(NETWORK_SETTINGS))
     if extra:
-        from nengo.exceptions import (  # pylint: disable=import-outside-toplevel
-            ValidationError,
-        )
-
         raise ValidationError(
             f"{extra} are recipe settings, not the network's; network settings: "
             f"{list(NETWORK_SETTINGS)}",
@@ -163,6 +156,21 @@ def adjust_to_backend(
     (`nengo_lmu.tasks.experiment.correct_memory_reading`), then the readout
     refitted on ``refit`` (`nengo_lmu.tasks.experiment.refit_readout`).
     Defaults from `CHIP_SETTINGS`; 0 skips a step.
+
+    Parameters
+    ----------
+    trained : nengo.Network
+        The trained rate network (`chip_psmnist_network`, ``target="nengo"``).
+    net : nengo.Network
+        Its spiking twin for ``backend``, changed in place.
+    train_data : tuple of array_like
+        Training ``(x, y)`` as `nengo_lmu.tasks.psmnist.psmnist` gives them.
+    backend : "nengo", "dl" or "loihi"
+        What runs ``net``; ``trained`` runs in NengoDL.
+    correct, refit : int, optional
+        Training sequences for each step.
+    refit_l2 : float, optional
+        The refit's pull toward the trained readout.
 
     Returns
     -------
