@@ -12,7 +12,12 @@ import nengo
 import numpy as np
 from nengo.exceptions import ValidationError
 
-from nengo_lmu._validation import check_choice, check_count, check_positive_finite
+from nengo_lmu._validation import (
+    check_choice,
+    check_count,
+    check_nonnegative,
+    check_positive_finite,
+)
 from nengo_lmu.tasks.experiment.running import BACKENDS, run_sequences
 from nengo_lmu.tasks.experiment.training import _sequences
 
@@ -129,9 +134,7 @@ def refit_readout(
             f"got {labels.min()} to {labels.max()}",
             attr="labels",
         )
-    l2 = float(l2)
-    if not np.isfinite(l2) or l2 < 0:
-        raise ValidationError(f"must be finite and >= 0; got {l2}", attr="l2")
+    l2 = check_nonnegative(l2, "l2")
     check_count(batch_size, "batch_size")
     check_positive_finite(dt, "dt")
     if readout.function is not None or not isinstance(
@@ -293,9 +296,7 @@ def correct_memory_reading(
             f"must be at most the sequences' {x.shape[1]} steps; got {window}",
             attr="window",
         )
-    ridge = float(ridge)
-    if not np.isfinite(ridge) or ridge < 0:
-        raise ValidationError(f"must be finite and >= 0; got {ridge}", attr="ridge")
+    ridge = check_nonnegative(ridge, "ridge")
     check_count(batch_size, "batch_size")
     check_positive_finite(dt, "dt")
     n_mem = lmu.memory.output.size_out
