@@ -7,7 +7,8 @@ of benchmark B5 (`nengo_lmu.tasks.psmnist_chip`):
 1. build the LMU with a neural memory (`nengo_lmu.loihi.lmu_kwargs`) and
    rate neurons (the rate twins of the spiking neurons it will run with):
    `nengo_lmu.tasks.psmnist_chip.chip_psmnist_network`;
-2. train it in NengoDL (`nengo_lmu.tasks.experiment.fit`, which calls
+2. train it in NengoDL (`nengo_lmu.tasks.psmnist_chip.train_chip_network`:
+   `nengo_lmu.tasks.experiment.fit`, which calls
    `nengo_lmu.dl.configure_training`);
 3. rebuild the memory for the chip's loop and copy the trained weights
    (``copy_trained``);
@@ -42,6 +43,7 @@ from nengo_lmu.tasks.psmnist_chip import (  # noqa: E402
     CHIP_SETTINGS,
     adjust_to_backend,
     chip_psmnist_network,
+    train_chip_network,
 )
 
 S = CHIP_SETTINGS
@@ -79,15 +81,7 @@ def main(argv=None):
     rate = chip_psmnist_network(steps, target="nengo")
     # trained in NengoDL; the memory and its input weight stay fixed, the
     # trained weights go back into the network
-    experiment.fit(
-        rate,
-        train_data,
-        epochs=epochs,
-        learning_rate=S["learning_rate"],
-        batch_size=S["batch_size"],
-        unroll=S["unroll"],
-        fixed=["kernel"],
-    )
+    train_chip_network(rate, train_data, epochs=epochs)
     acc_rate = nengo_dl_accuracy(rate, test)
     # rate_scale: the hidden units fire at most a few hundred Hz, below the
     # chip's one spike per step

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 from nengo.exceptions import ValidationError
 
-from nengo_lmu.loihi import lmu_kwargs
 from nengo_lmu.tasks.experiment import copy_trained
 from nengo_lmu.tasks.psmnist_chip import (
     CHIP_SETTINGS,
@@ -13,6 +12,7 @@ from nengo_lmu.tasks.psmnist_chip import (
     adjust_to_backend,
     chip_psmnist_network,
     chip_settings,
+    train_chip_network,
 )
 
 
@@ -40,16 +40,6 @@ def test_network_is_the_settings():
     rates = memory[0].max_rates
     assert (rates.low, rates.high) == (0.9 * s["max_rate"], 1.1 * s["max_rate"])
     assert isinstance(memory[0].neuron_type, nengo.RectifiedLinear)
-    # what lmu_kwargs gives for these settings
-    expected = lmu_kwargs(
-        0.098,
-        s["order"],
-        neurons_per_dimension=s["memory_neurons"],
-        tau=s["tau"],
-        input_rms=s["input_rms"],
-        input_high=s["input_high"],
-    )
-    assert expected["memory_neurons_per_dimension"] == s["memory_neurons"]
     out = [c for c in lmu.all_connections if c.post_obj is lmu.output]
     assert out[0].synapse == nengo.Lowpass(s["output_synapse"])
     assert net.probe.size_in == 10 and net.readout_conn.post_obj is net.output
@@ -63,13 +53,12 @@ def test_network_is_the_settings():
 def test_adjust_to_backend_runs_both_steps():
     pytest.importorskip("nengo_dl")
     from nengo_lmu.spiking import to_spiking
-    from nengo_lmu.tasks.experiment import fit
 
     rng = np.random.RandomState(0)
     x, y = rng.uniform(0, 1, size=(10, 30, 1)), rng.randint(10, size=(10, 1, 1))
     settings = dict(order=2, units=8, memory_neurons=20)
     rate = chip_psmnist_network(30, **settings)
-    fit(rate, (x, y), epochs=1, batch_size=10, learning_rate=1e-2, fixed=["kernel"])
+    train_chip_network(rate, (x, y), epochs=1, batch_size=10, learning_rate=1e-2)
     spiking = to_spiking(rate, rate_scale=300)
     readout = np.array(spiking.readout_conn.transform.init)
     weight = spiking.lmu.weight_connections["hidden_kernel"][0].transform.init

@@ -8,6 +8,7 @@ import warnings
 import nengo
 import numpy as np
 import pytest
+from helpers import run_sequences as run_each_sequence
 from nengo.exceptions import ValidationError
 
 from nengo_lmu.tasks.experiment import refit_readout, sequence_network
@@ -177,18 +178,14 @@ def twin_pair(seed=0, order=3, units=5):
 
 
 def hidden_input(net, x):
-    """What drives the hidden units (their input current), by hand."""
+    """What drives the hidden units (their input current), in the reference
+    simulator, each sequence from a fresh state (`helpers.run_sequences`)."""
     with net:
         p = nengo.Probe(net.lmu.hidden.neurons, "input", synapse=None)
-    out = []
-    for seq in x:
-        c = copy.deepcopy(net)
-        c.stim.output = nengo.processes.PresentInput(seq, presentation_time=DT)
-        with nengo.Simulator(c, dt=DT, progress_bar=False) as sim:
-            sim.run_steps(len(seq))
-        out.append(sim.data[c.all_probes[net.all_probes.index(p)]])
-    net.probes.remove(p)
-    return np.array(out)
+    try:
+        return run_each_sequence(net, net.stim, [p], x)[p]
+    finally:
+        net.probes.remove(p)
 
 
 def test_correct_memory_reading_undoes_a_linear_distortion():

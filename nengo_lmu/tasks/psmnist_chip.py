@@ -5,7 +5,8 @@ The recipe: an LMU whose every part runs on the chip
 (`nengo_lmu.tasks.experiment.chip_lmu`: a neural memory with the settings of
 `nengo_lmu.loihi.lmu_kwargs`, rectified-linear hidden units reading the
 memory and the pixel, a dense readout on the host), trained in NengoDL with
-rate neurons (`chip_psmnist_network` with ``target="nengo"``), its weights
+rate neurons (`chip_psmnist_network` with ``target="nengo"``,
+`train_chip_network`), its weights
 copied into the twin whose memory is mapped for the chip's loop
 (``target="loihi"``, `nengo_lmu.tasks.experiment.copy_trained`), made spiking
 (`nengo_lmu.spiking.to_spiking`) and adjusted on training digits to what the
@@ -24,6 +25,7 @@ from nengo_lmu._validation import check_count
 from nengo_lmu.tasks.experiment import (
     chip_lmu,
     correct_memory_reading,
+    fit,
     refit_readout,
     sequence_network,
 )
@@ -144,6 +146,32 @@ def chip_psmnist_network(
     )
     return sequence_network(
         lmu, size_out=10, seed=seed, input_label="pixels", output_label="logits"
+    )
+
+
+def train_chip_network(net, train_data, **settings):
+    """Train ``net`` (`chip_psmnist_network`, ``target="nengo"``) in NengoDL
+    with the recipe's ``epochs``, ``learning_rate``, ``batch_size`` and
+    ``unroll`` (`CHIP_SETTINGS`, or ``settings``), the memory and its input
+    weight fixed (the neural memory is designed for the pixels as they are),
+    and write the trained weights back (`nengo_lmu.tasks.experiment.fit`).
+
+    Returns
+    -------
+    history : dict
+        As `nengo_lmu.tasks.experiment.fit` returns it.
+    """
+    s = chip_settings(**settings)
+    return fit(
+        net,
+        train_data,
+        epochs=s["epochs"],
+        learning_rate=s["learning_rate"],
+        batch_size=s["batch_size"],
+        unroll=s["unroll"],
+        fixed=["kernel"],
+        verbose=2,
+        progress_bar=False,
     )
 
 

@@ -39,6 +39,7 @@ from nengo_lmu.tasks.psmnist_chip import (  # noqa: E402
     adjust_to_backend,
     chip_psmnist_network,
     chip_settings,
+    train_chip_network,
 )
 
 DT = 0.001
@@ -321,30 +322,17 @@ def spiking_benchmark(args):
         phases[name] = now - since[0]
         since[0] = now
 
-    def train(net):
-        fit(
-            net,
-            train_data,
-            epochs=s["epochs"],
-            learning_rate=s["learning_rate"],
-            batch_size=s["batch_size"],
-            unroll=s["unroll"],
-            fixed=["kernel"],  # the memory's input weight stays 1
-            verbose=2,
-            progress_bar=False,
-        )
-
     acc_exact = float("nan")
     if not args.no_exact:
         exact = chip_psmnist_network(steps, exact=True, **network)
-        train(exact)
+        train_chip_network(exact, train_data, **s)
         acc_exact = accuracy(exact, x, y)
         phase("exact")
     net = chip_psmnist_network(steps, **network)
     if args.trained and os.path.exists(args.trained):
         load_weights(net, args.trained)  # written by this script (--trained)
     else:
-        train(net)
+        train_chip_network(net, train_data, **s)
         if args.trained:
             save_weights(net, args.trained)
     phase("train")

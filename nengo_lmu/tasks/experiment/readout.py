@@ -150,21 +150,17 @@ def refit_readout(
             attr="net",
         )
 
-    with net:
-        probe = nengo.Probe(readout.pre, synapse=readout.synapse)
-    try:
-        features = run_sequences(
-            net,
-            x,
-            backend,
-            probes=probe,
-            last=True,
-            batch_size=batch_size,
-            dt=dt,
-            progress_bar=progress_bar,
-        )
-    finally:
-        net.probes.remove(probe)
+    features = _record(
+        net,
+        readout.pre,
+        readout.synapse,
+        x,
+        backend,
+        batch_size,
+        dt,
+        progress_bar,
+        last=True,
+    )
     w = np.array(readout.transform.init, dtype=float)
     if w.ndim < 2:  # a scalar or diagonal transform: make it dense
         w = w * np.eye(n_classes, readout.size_in)
@@ -197,31 +193,48 @@ def _lmu_of(net, name):
     return lmu
 
 
-def _memory_states(net, x, backend, window, stride, batch_size, dt, progress_bar):
-    """The memory's output as the hidden units read it (no synapse), at every
-    ``stride``-th of the last ``window`` steps, stacked over sequences."""
-    lmu = net.lmu
+def _record(net, target, synapse, x, backend, batch_size, dt, progress_bar, last):
+    """``target`` (through ``synapse``) for each sequence on ``backend``, at
+    every step or the ``last``, through a probe added to ``net`` for the run
+    only."""
     with net:
-        probe = nengo.Probe(lmu.memory.output, synapse=None)
+        probe = nengo.Probe(target, synapse=synapse)
+    if not last:
+        try:
+            # a network trained on its last step (fit) keeps only that step
+            # of every probe in NengoDL: this one needs the whole sequence
+            net.config[probe].keep_history = True
+        except AttributeError:  # no NengoDL settings in this network's config
+            pass
     try:
-        # a network trained on its last step (fit) keeps only that step of
-        # every probe in NengoDL: this one needs the whole sequence
-        net.config[probe].keep_history = True
-    except AttributeError:  # no NengoDL settings in this network's config
-        pass
-    try:
-        out = run_sequences(
+        return run_sequences(
             net,
             x,
             backend,
             probes=probe,
+            last=last,
             batch_size=batch_size,
             dt=dt,
             progress_bar=progress_bar,
         )
     finally:
         net.probes.remove(probe)
-    out = out[:, -window::stride]
+
+
+def _memory_states(net, x, backend, window, stride, batch_size, dt, progress_bar):
+    """The memory's output as the hidden units read it (no synapse), at every
+    ``stride``-th of the last ``window`` steps, stacked over sequences."""
+    out = _record(
+        net,
+        net.lmu.memory.output,
+        None,
+        x,
+        backend,
+        batch_size,
+        dt,
+        progress_bar,
+        last=False,
+    )[:, -window::stride]
     return out.reshape(-1, out.shape[-1])
 
 
@@ -317,9 +330,9 @@ def correct_memory_reading(
             attr="net",
         )
 
-    args = (x, window, stride, batch_size, dt, progress_bar)
-    target = _memory_states(reference, x, reference_backend, *args[1:])
-    states = _memory_states(net, x, backend, *args[1:])
+    rest = (window, stride, batch_size, dt, progress_bar)
+    target = _memory_states(reference, x, reference_backend, *rest)
+    states = _memory_states(net, x, backend, *rest)
     if states.shape != target.shape:
         raise ValidationError(
             f"recorded {states.shape} memory states, reference {target.shape}",
